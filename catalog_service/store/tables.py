@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+from shared.tables import service_metadata
+
+metadata = service_metadata()

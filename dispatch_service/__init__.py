@@ -1,0 +1,1 @@
+"""Dispatch service: Batches ready orders into routes and offers them to drivers."""

@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+from shared.service import ConsumerSpec
+
+CONSUMERS: list[ConsumerSpec] = []

@@ -1,0 +1,4 @@
+from dispatch_service.store.tables import metadata
+from shared.migrations import run_env
+
+run_env(metadata)

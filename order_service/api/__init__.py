@@ -1,0 +1,1 @@
+"""HTTP routers with their request and response models."""

@@ -1,0 +1,411 @@
+"""Starts and stops the project's own PostgreSQL 15 cluster and Apache Kafka broker.
+
+Both live in the git-ignored `.local/` folder. Each is skipped when the user points at an existing
+server (`KAFKA_BOOTSTRAP_SERVERS`, or every `<SERVICE>_DATABASE_URL`). Every step is idempotent and
+guarded by a file lock, so `make up` twice, or `make test` while `make up` runs, breaks nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import glob
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCAL = ROOT / ".local"
+KAFKA_DIR = ROOT / "deploy" / "kafka"
+KAFKA_JARS = KAFKA_DIR / ".jars"
+KAFKA_HOME = LOCAL / "kafka"
+PG_HOME = LOCAL / "pg"
+PG_PORT = int(os.environ.get("MTH_PG_PORT", "55432"))
+KAFKA_PORT = 9092
+# A fixed cluster id keeps re-formatting reproducible; the log dir is ours alone.
+KAFKA_CLUSTER_ID = "bWFsbC10by1ob21lLWthZg"
+KAFKA_HEAP = os.environ.get("MTH_KAFKA_HEAP", "512m")
+
+SERVICE_DATABASES = {
+    "CATALOG": "catalog",
+    "ORDER": "orders",
+    "DISPATCH": "dispatch",
+    "DRIVER": "drivers",
+}
+
+
+def say(message: str) -> None:
+    print(f"[infra] {message}", flush=True)
+
+
+class InfraError(RuntimeError):
+    """A step failed; the message says what to do next."""
+
+
+@contextlib.contextmanager
+def infra_lock() -> Iterator[None]:
+    LOCAL.mkdir(parents=True, exist_ok=True)
+    with open(LOCAL / "infra.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def wait_until(check: object, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if callable(check) and check():
+            return
+        time.sleep(0.2)
+    raise InfraError(f"{what} did not come up within {timeout:.0f} s")
+
+
+# ---------------------------------------------------------------- PostgreSQL
+
+
+def uses_external_databases() -> bool:
+    return all(os.environ.get(f"{svc}_DATABASE_URL") for svc in SERVICE_DATABASES)
+
+
+def database_url(database: str) -> str:
+    return f"postgresql+asyncpg://postgres@127.0.0.1:{PG_PORT}/{database}"
+
+
+def _pg_bin() -> Path:
+    # Debian keeps the server binaries off PATH, one folder per major version.
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
+    if candidates:
+        return Path(candidates[0])
+    on_path = shutil.which("initdb")
+    if on_path is None:
+        raise InfraError(
+            "PostgreSQL server binaries not found: install them (apt-get install postgresql-15)"
+        )
+    return Path(on_path).parent
+
+
+def _as_postgres_user(cmd: list[str]) -> list[str]:
+    # PostgreSQL refuses to run as root; as any other user we run it as ourselves.
+    if os.geteuid() != 0:
+        return cmd
+    return ["runuser", "-u", "postgres", "--", *cmd]
+
+
+def _run(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, text=True, capture_output=True, check=False, **kwargs)  # type: ignore[call-overload, no-any-return]
+
+
+def postgres_running() -> bool:
+    pg_ctl = _pg_bin() / "pg_ctl"
+    data = PG_HOME / "data"
+    if not (data / "PG_VERSION").exists():
+        return False
+    return _run(_as_postgres_user([str(pg_ctl), "-D", str(data), "status"])).returncode == 0
+
+
+def start_postgres() -> None:
+    if uses_external_databases():
+        say("PostgreSQL: using the servers named by *_DATABASE_URL")
+        return
+    pg = _pg_bin()
+    data = PG_HOME / "data"
+    PG_HOME.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        owner = pwd.getpwnam("postgres")
+        os.chown(PG_HOME, owner.pw_uid, owner.pw_gid)
+        # The postgres user must be able to reach its data folder through the repo's parents.
+        for parent in [LOCAL, *LOCAL.parents]:
+            if parent == Path("/"):
+                break
+            mode = parent.stat().st_mode
+            if not mode & 0o001:
+                os.chmod(parent, mode | 0o001)
+    if not (data / "PG_VERSION").exists():
+        say(f"PostgreSQL: initialising a cluster in {data}")
+        result = _run(
+            _as_postgres_user(
+                [
+                    str(pg / "initdb"),
+                    "-D",
+                    str(data),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                ]
+            )
+        )
+        if result.returncode != 0:
+            raise InfraError(f"initdb failed: {result.stderr.strip()}")
+    if postgres_running():
+        say(f"PostgreSQL: already running on 127.0.0.1:{PG_PORT}")
+    else:
+        if port_open(PG_PORT):
+            raise InfraError(
+                f"port {PG_PORT} is taken by another program: stop it or set MTH_PG_PORT"
+            )
+        say(f"PostgreSQL: starting on 127.0.0.1:{PG_PORT}")
+        options = (
+            f"-p {PG_PORT} -k {PG_HOME} -c listen_addresses=127.0.0.1 -c max_connections=400"
+            " -c shared_buffers=256MB"
+        )
+        result = _run(
+            _as_postgres_user(
+                [
+                    str(pg / "pg_ctl"),
+                    "-D",
+                    str(data),
+                    "-l",
+                    str(PG_HOME / "postgres.log"),
+                    "-o",
+                    options,
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
+                ]
+            )
+        )
+        if result.returncode != 0:
+            raise InfraError(
+                f"PostgreSQL did not start ({result.stdout.strip()});"
+                f" see {PG_HOME / 'postgres.log'}"
+            )
+    for database in SERVICE_DATABASES.values():
+        create_database(database)
+
+
+def _psql(sql: str, database: str = "postgres") -> subprocess.CompletedProcess[str]:
+    psql = _pg_bin() / "psql"
+    return _run(
+        [
+            str(psql),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(PG_PORT),
+            "-U",
+            "postgres",
+            "-d",
+            database,
+            "-tAc",
+            sql,
+        ]
+    )
+
+
+def create_database(database: str) -> None:
+    exists = _psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}'")
+    if exists.stdout.strip() == "1":
+        return
+    result = _psql(f'CREATE DATABASE "{database}"')
+    if result.returncode != 0 and "already exists" not in result.stderr:
+        raise InfraError(f"could not create database {database}: {result.stderr.strip()}")
+
+
+def stop_postgres() -> None:
+    if not postgres_running():
+        return
+    say("PostgreSQL: stopping")
+    _run(
+        _as_postgres_user(
+            [str(_pg_bin() / "pg_ctl"), "-D", str(PG_HOME / "data"), "-m", "fast", "-w", "stop"]
+        )
+    )
+
+
+# ---------------------------------------------------------------- Kafka
+
+
+def uses_external_kafka() -> bool:
+    return bool(os.environ.get("KAFKA_BOOTSTRAP_SERVERS"))
+
+
+def ensure_kafka_jars() -> None:
+    if list(KAFKA_JARS.glob("kafka_2.13-*.jar")):
+        return
+    say("Kafka: fetching the broker's jars from Maven Central (first run only, ~100 MB)")
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise InfraError("Maven (mvn) is needed to fetch Kafka: install it (apt-get install maven)")
+    # Maven prints each artifact as it downloads: that is the progress the user sees.
+    result = subprocess.run(
+        [
+            mvn,
+            "-B",
+            "-f",
+            str(KAFKA_DIR / "pom.xml"),
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={KAFKA_JARS}",
+            "-DincludeScope=runtime",
+        ],
+        check=False,
+    )
+    if result.returncode != 0:
+        raise InfraError("fetching Kafka from Maven Central failed: see Maven's output above")
+
+
+def _java() -> str:
+    java_home = os.environ.get("JAVA_HOME")
+    if java_home and (Path(java_home) / "bin" / "java").exists():
+        return str(Path(java_home) / "bin" / "java")
+    java = shutil.which("java")
+    if java is None:
+        raise InfraError("Java 17 or newer is needed to run Kafka: install openjdk-17-jre")
+    return java
+
+
+def _kafka_java(main_class: str, *args: str) -> list[str]:
+    return [
+        _java(),
+        f"-Xmx{KAFKA_HEAP}",
+        f"-Xms{KAFKA_HEAP}",
+        "-XX:+UseG1GC",
+        f"-Dlog4j2.configurationFile={KAFKA_DIR / 'log4j2.properties'}",
+        f"-Dkafka.logs.dir={KAFKA_HOME / 'logs'}",
+        "-cp",
+        f"{KAFKA_JARS}/*",
+        main_class,
+        *args,
+    ]
+
+
+def _kafka_properties() -> Path:
+    props = KAFKA_HOME / "server.properties"
+    base = (KAFKA_DIR / "server.properties").read_text()
+    props.write_text(base + f"\nlog.dirs={KAFKA_HOME / 'data'}\n")
+    return props
+
+
+def _pid_alive(pid_file: Path) -> int | None:
+    try:
+        pid = int(pid_file.read_text().strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid
+
+
+def kafka_running() -> bool:
+    return port_open(KAFKA_PORT)
+
+
+def start_kafka() -> None:
+    if uses_external_kafka():
+        say(f"Kafka: using {os.environ['KAFKA_BOOTSTRAP_SERVERS']}")
+        return
+    if kafka_running():
+        say(f"Kafka: already running on 127.0.0.1:{KAFKA_PORT}")
+        return
+    ensure_kafka_jars()
+    (KAFKA_HOME / "logs").mkdir(parents=True, exist_ok=True)
+    props = _kafka_properties()
+    if not (KAFKA_HOME / "data" / "meta.properties").exists():
+        say("Kafka: formatting the KRaft log directory")
+        result = _run(
+            _kafka_java(
+                "kafka.tools.StorageTool", "format", "-t", KAFKA_CLUSTER_ID, "-c", str(props)
+            )
+        )
+        if result.returncode != 0:
+            raise InfraError(f"formatting Kafka storage failed: {result.stdout}{result.stderr}")
+    say(f"Kafka: starting on 127.0.0.1:{KAFKA_PORT} (heap {KAFKA_HEAP})")
+    with open(KAFKA_HOME / "kafka.out", "ab") as out:
+        process = subprocess.Popen(
+            _kafka_java("kafka.Kafka", str(props)),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    (KAFKA_HOME / "kafka.pid").write_text(str(process.pid))
+
+    def ready() -> bool:
+        if process.poll() is not None:
+            raise InfraError(f"Kafka exited at start; see {KAFKA_HOME / 'kafka.out'} and logs/")
+        return port_open(KAFKA_PORT)
+
+    wait_until(ready, 90, "Kafka")
+    say("Kafka: up")
+
+
+def stop_kafka() -> None:
+    pid = _pid_alive(KAFKA_HOME / "kafka.pid")
+    if pid is None:
+        return
+    say("Kafka: stopping")
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            break
+        time.sleep(0.2)
+    else:
+        os.kill(pid, signal.SIGKILL)
+    (KAFKA_HOME / "kafka.pid").unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------- entry points
+
+
+def infra_env() -> dict[str, str]:
+    """Environment that points the services at the infrastructure in use."""
+    env: dict[str, str] = {}
+    env["KAFKA_BOOTSTRAP_SERVERS"] = os.environ.get(
+        "KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{KAFKA_PORT}"
+    )
+    for svc, database in SERVICE_DATABASES.items():
+        env[f"{svc}_DATABASE_URL"] = os.environ.get(f"{svc}_DATABASE_URL", database_url(database))
+    return env
+
+
+def up() -> None:
+    with infra_lock():
+        start_postgres()
+        start_kafka()
+        from services.topics import create_topics
+
+        create_topics(infra_env()["KAFKA_BOOTSTRAP_SERVERS"])
+
+
+def down() -> None:
+    with infra_lock():
+        stop_kafka()
+        stop_postgres()
+
+
+def main(argv: list[str]) -> int:
+    try:
+        if argv[:1] == ["up"]:
+            up()
+        elif argv[:1] == ["down"]:
+            down()
+        else:
+            print("usage: python -m services.infra up|down", file=sys.stderr)
+            return 2
+    except InfraError as error:
+        print(f"[infra] error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

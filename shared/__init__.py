@@ -1,0 +1,1 @@
+"""Common code of the mall-to-home services: settings, database, events, outbox, consumers."""

@@ -1,0 +1,152 @@
+"""Events of the driver service: availability, positions, and what drivers do on a route."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+from uuid import UUID
+
+from pydantic import AwareDatetime, Field
+
+from shared.events import topics
+from shared.events.common import GeoPoint
+from shared.events.envelope import Payload, register
+
+
+@register
+class DriverAvailabilityChanged(Payload):
+    TYPE: ClassVar[str] = "driver.availability_changed"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = topics.DRIVERS
+
+    driver_id: UUID
+    online: bool
+    vehicle_type: str
+    capacity_packages: int = Field(gt=0)
+    location: GeoPoint | None = None
+    at: AwareDatetime
+
+
+@register
+class DriverLocationUpdated(Payload):
+    TYPE: ClassVar[str] = "driver.location_updated"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = topics.DRIVERS
+
+    driver_id: UUID
+    location: GeoPoint
+    at: AwareDatetime
+    # The route the driver is on, if any; orders show the position only after pickup.
+    route_id: UUID | None = None
+
+
+@register
+class OfferAccepted(Payload):
+    TYPE: ClassVar[str] = "offer.accepted"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = topics.DRIVER_ACTIVITY
+
+    offer_id: UUID
+    route_id: UUID
+    mall_id: str
+    driver_id: UUID
+    pay_cents: int = Field(gt=0)
+    at: AwareDatetime
+
+
+@register
+class OfferDeclined(Payload):
+    TYPE: ClassVar[str] = "offer.declined"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = topics.DRIVER_ACTIVITY
+
+    offer_id: UUID
+    route_id: UUID
+    mall_id: str
+    driver_id: UUID
+    at: AwareDatetime
+
+
+@register
+class RouteStopPickedUp(Payload):
+    TYPE: ClassVar[str] = "route.stop_picked_up"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = topics.DRIVER_ACTIVITY
+
+    route_id: UUID
+    stop_id: UUID
+    mall_id: str
+    driver_id: UUID
+    order_id: UUID
+    shipment_id: UUID
+    labels: list[str]
+    missing_labels: list[str] = Field(default_factory=list)
+    at: AwareDatetime
+
+
+@register
+class RouteStopDelivered(Payload):
+    TYPE: ClassVar[str] = "route.stop_delivered"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = topics.DRIVER_ACTIVITY
+
+    route_id: UUID
+    stop_id: UUID
+    mall_id: str
+    driver_id: UUID
+    order_id: UUID
+    shipment_id: UUID
+    proof_photo_sha256: str
+    at: AwareDatetime
+
+
+@register
+class RouteStopFailed(Payload):
+    TYPE: ClassVar[str] = "route.stop_failed"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = topics.DRIVER_ACTIVITY
+
+    route_id: UUID
+    stop_id: UUID
+    mall_id: str
+    driver_id: UUID
+    order_id: UUID
+    shipment_id: UUID
+    reason: str
+    at: AwareDatetime
+
+
+@register
+class RouteStopReturned(Payload):
+    """A failed delivery's package was handed back to its store."""
+
+    TYPE: ClassVar[str] = "route.stop_returned"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = topics.DRIVER_ACTIVITY
+
+    route_id: UUID
+    stop_id: UUID
+    mall_id: str
+    driver_id: UUID
+    order_id: UUID
+    shipment_id: UUID
+    store_id: str
+    at: AwareDatetime
+
+
+@register
+class RoutePickupWait(Payload):
+    """A driver waited past the free wait at a store; paid, and reported so stores see it."""
+
+    TYPE: ClassVar[str] = "route.pickup_wait"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = topics.DRIVER_ACTIVITY
+
+    route_id: UUID
+    stop_id: UUID
+    mall_id: str
+    store_id: str
+    driver_id: UUID
+    waited_minutes: float = Field(ge=0)
+    paid_minutes: float = Field(ge=0)
+    paid_cents: int = Field(ge=0)
+    at: AwareDatetime

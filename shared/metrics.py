@@ -1,0 +1,93 @@
+"""Prometheus metrics of one service: requests, latency, consumer lag, outbox backlog."""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.logging import new_trace_id, trace_id_from_traceparent, trace_id_var
+
+
+class ServiceMetrics:
+    def __init__(self, service: str) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "http_requests_total",
+            "HTTP requests",
+            ["service", "method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "http_request_duration_seconds",
+            "HTTP request latency",
+            ["service", "route"],
+            registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 30),
+        )
+        self.consumer_lag = Gauge(
+            "kafka_consumer_lag",
+            "Messages behind the end of each partition",
+            ["service", "consumer", "partition"],
+            registry=self.registry,
+        )
+        self.outbox_backlog = Gauge(
+            "outbox_backlog",
+            "Outbox rows not yet published",
+            ["service"],
+            registry=self.registry,
+        )
+        self.service = service
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class RequestObserver:
+    """Pure ASGI middleware (no BaseHTTPMiddleware: it costs a third of the throughput).
+
+    Sets the trace id from `traceparent`, echoes it in `x-trace-id`, counts and times requests.
+    """
+
+    def __init__(self, app: ASGIApp, metrics: ServiceMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        traceparent = None
+        for name, value in scope.get("headers", []):
+            if name == b"traceparent":
+                traceparent = value.decode("latin-1")
+        trace_id = trace_id_from_traceparent(traceparent) or new_trace_id()
+        token = trace_id_var.set(trace_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_observed(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-trace-id", trace_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_observed)
+        finally:
+            trace_id_var.reset(token)
+            route = scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            self.metrics.requests.labels(
+                self.metrics.service, scope["method"], template, str(status)
+            ).inc()
+            self.metrics.latency.labels(self.metrics.service, template).observe(
+                time.perf_counter() - started
+            )
+
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST

@@ -1,0 +1,178 @@
+"""Wiring every service shares: lifespan (migrate, topics, relay, consumers), health, metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
+
+from shared import outbox
+from shared.consumer import ConsumerRunner, Handler
+from shared.db import Db
+from shared.kafka import ensure_topics, kafka_reachable
+from shared.logging import configure_logging
+from shared.metrics import CONTENT_TYPE, RequestObserver, ServiceMetrics
+from shared.migrations import upgrade
+from shared.problems import install_problem_handlers
+from shared.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+Hook = Callable[[FastAPI], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    """One consumer group of a service: which topics, which handler per event type."""
+
+    purpose: str
+    topics: Sequence[str]
+    handlers: Mapping[str, Handler]
+    max_poll_interval_ms: int = 300_000
+
+
+@dataclass
+class ServiceParts:
+    name: str
+    title: str
+    description: str
+    settings: ServiceSettings
+    routers: Sequence[APIRouter]
+    migrations: Path
+    consumers: Sequence[ConsumerSpec] = ()
+    on_startup: Sequence[Hook] = ()
+    on_shutdown: Sequence[Hook] = ()
+    openapi_tags: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Health(BaseModel):
+    status: str
+    reason: str | None = None
+
+
+def create_service_app(parts: ServiceParts) -> FastAPI:
+    settings = parts.settings
+    configure_logging(parts.name, settings.log_level)
+    outbox.set_producer_name(parts.name)
+    metrics = ServiceMetrics(parts.name)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Db(settings.database_url, settings.db_pool_size)
+        app.state.db = db
+        started = time.monotonic()
+        await asyncio.to_thread(upgrade, parts.migrations, settings.database_url)
+        await ensure_topics(settings.kafka_bootstrap_servers, settings.topic_suffix)
+        relay = outbox.OutboxRelay(
+            db,
+            settings.kafka_bootstrap_servers,
+            name=parts.name,
+            topic_suffix=settings.topic_suffix,
+            poll_seconds=settings.relay_poll_seconds,
+            send_timeout_seconds=settings.relay_send_timeout_seconds,
+        )
+        runners = [
+            ConsumerRunner(
+                db,
+                settings.kafka_bootstrap_servers,
+                name=f"{parts.name}.{spec.purpose}",
+                group_id=settings.group(spec.purpose),
+                topic_names=list(spec.topics),
+                handlers=spec.handlers,
+                topic_suffix=settings.topic_suffix,
+                max_attempts=settings.consumer_max_attempts,
+                max_poll_interval_ms=spec.max_poll_interval_ms,
+            )
+            for spec in parts.consumers
+        ]
+        app.state.relay = relay
+        app.state.consumers = runners
+        await relay.start()
+        for runner in runners:
+            await runner.start()
+        for hook in parts.on_startup:
+            await hook(app)
+        log.info(
+            "service_started",
+            extra={"port": settings.port, "seconds": round(time.monotonic() - started, 2)},
+        )
+        try:
+            yield
+        finally:
+            for hook in reversed(parts.on_shutdown):
+                await hook(app)
+            for runner in runners:
+                await runner.stop()
+            await relay.stop()
+            await db.dispose()
+            log.info("service_stopped")
+
+    app = FastAPI(
+        title=parts.title,
+        description=parts.description,
+        version="1.0.0",
+        lifespan=lifespan,
+        openapi_tags=parts.openapi_tags or None,
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    install_problem_handlers(app)
+    app.add_middleware(RequestObserver, metrics=metrics)
+    app.include_router(health_router(settings))
+    for router in parts.routers:
+        app.include_router(router)
+    return app
+
+
+def health_router(settings: ServiceSettings) -> APIRouter:
+    router = APIRouter(tags=["operations"])
+    kafka_check: dict[str, Any] = {"at": 0.0, "reason": None}
+
+    @router.get("/healthz", summary="The process is up")
+    async def healthz() -> Health:
+        return Health(status="ok")
+
+    @router.get(
+        "/readyz",
+        summary="Database and Kafka are reachable",
+        responses={503: {"model": Health, "description": "Not ready, with the reason"}},
+    )
+    async def readyz(request: Request) -> Response:
+        db: Db | None = getattr(request.app.state, "db", None)
+        reason = "starting" if db is None else await db.reachable()
+        if reason is None:
+            # The broker check costs a connection: reuse its answer for two seconds.
+            if time.monotonic() - kafka_check["at"] > 2.0:
+                kafka_check["reason"] = await kafka_reachable(settings.kafka_bootstrap_servers)
+                kafka_check["at"] = time.monotonic()
+            reason = kafka_check["reason"]
+        if reason is not None:
+            return JSONResponse(Health(status="unavailable", reason=reason).model_dump(), 503)
+        return JSONResponse(Health(status="ready").model_dump())
+
+    @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+    async def metrics_endpoint(request: Request) -> Response:
+        service_metrics: ServiceMetrics = request.app.state.metrics
+        db: Db | None = getattr(request.app.state, "db", None)
+        if db is not None:
+            with contextlib.suppress(Exception):
+                service_metrics.outbox_backlog.labels(service_metrics.service).set(
+                    await outbox.backlog(db)
+                )
+        for runner in getattr(request.app.state, "consumers", []):
+            for partition, lag in runner.stats.lag.items():
+                service_metrics.consumer_lag.labels(
+                    service_metrics.service, runner.name, partition
+                ).set(lag)
+        return Response(service_metrics.render(), media_type=CONTENT_TYPE)
+
+    return router

@@ -1,0 +1,85 @@
+"""Settings common to every service; each service subclasses with its own env prefix."""
+
+from __future__ import annotations
+
+import sys
+from typing import TypeVar
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore")
+
+    service_name: str = "service"
+    database_url: str
+    kafka_bootstrap_servers: str = Field(
+        "127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS"
+    )
+    # Tests give every run fresh topics by suffixing the names in shared.events.topics.
+    topic_suffix: str = ""
+    consumer_group: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+    db_pool_size: int = 10
+    relay_poll_seconds: float = Field(0.5, gt=0)
+    relay_send_timeout_seconds: float = Field(10.0, gt=0)
+    consumer_max_attempts: int = Field(3, ge=1)
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_is_postgres(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError as error:
+            raise ValueError(f"not a database URL ({error})") from None
+        if url.drivername != "postgresql+asyncpg":
+            raise ValueError(f"must start with postgresql+asyncpg:// (got {url.drivername}://)")
+        if not url.database:
+            raise ValueError("names no database (add /<name> at the end)")
+        return value
+
+    @field_validator("kafka_bootstrap_servers")
+    @classmethod
+    def _bootstrap_is_host_port(cls, value: str) -> str:
+        for server in value.split(","):
+            host, _, port = server.strip().rpartition(":")
+            if not host or not port.isdigit():
+                raise ValueError(f"expected host:port[,host:port], got {value!r}")
+        return value
+
+    def group(self, purpose: str) -> str:
+        return self.consumer_group or f"{self.service_name}.{purpose}"
+
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+def describe_settings_error(error: ValidationError, env_prefix: str) -> str:
+    problems = []
+    for item in error.errors():
+        field = str(item["loc"][0]) if item["loc"] else "?"
+        variable = (
+            "KAFKA_BOOTSTRAP_SERVERS"
+            if field in {"kafka_bootstrap_servers", "KAFKA_BOOTSTRAP_SERVERS"}
+            else f"{env_prefix}{field.upper()}"
+        )
+        message = (
+            "is not set" if item["type"] == "missing" else item["msg"].removeprefix("Value error, ")
+        )
+        problems.append(f"{variable} {message}")
+    return "invalid settings: " + "; ".join(problems)
+
+
+def load_settings(cls: type[S]) -> S:
+    """Builds settings from the environment; a bad value prints one line and exits non-zero."""
+    try:
+        return cls()
+    except ValidationError as error:
+        prefix = str(cls.model_config.get("env_prefix", ""))
+        print(describe_settings_error(error, prefix), file=sys.stderr)
+        raise SystemExit(2) from None
