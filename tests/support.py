@@ -36,6 +36,10 @@ def test_database_url(service_env_prefix: str, default_db: str) -> str:
     return url.set(database=f"{url.database}_test").render_as_string(hide_password=False)
 
 
+# Named for what it gives, not a test: keep pytest from collecting it where it is imported.
+test_database_url.__test__ = False  # type: ignore[attr-defined]
+
+
 async def create_database(url: str) -> None:
     parsed = make_url(url)
     admin = await asyncpg.connect(

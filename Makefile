@@ -1,0 +1,66 @@
+# mall-to-home: `make up` runs the suite, `make test` tests it. Both install what is missing.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: help venv up down status infra-up infra-down lint test test-unit bench demo clean
+
+help:
+	@echo "make up         install, start Kafka + PostgreSQL + the four services (foreground)"
+	@echo "make down       stop everything the project started"
+	@echo "make test       install, start infrastructure, lint, run the whole test suite"
+	@echo "make lint       ruff + mypy"
+	@echo "make bench      catalog, Li & Lim PDPTW and batching benchmarks"
+	@echo "make demo       a simulated same-day at the four pilot malls"
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "[make] installing Python dependencies into $(VENV)"
+	@$(PY) -m pip install -q --disable-pip-version-check -U pip
+	@$(PY) -m pip install --disable-pip-version-check -q -e '.[dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+venv: $(STAMP)
+
+up: venv
+	@$(PY) -m services up
+
+down:
+	@if [ -x $(PY) ]; then $(PY) -m services down; fi
+
+status: venv
+	@$(PY) -m services status
+
+infra-up: venv
+	@$(PY) -m services.infra up
+
+infra-down:
+	@if [ -x $(PY) ]; then $(PY) -m services.infra down; fi
+
+lint: venv
+	@echo "[make] ruff"
+	@$(VENV)/bin/ruff check .
+	@echo "[make] mypy"
+	@$(VENV)/bin/mypy shared services catalog_service order_service dispatch_service driver_service bench tests
+
+test: venv infra-up lint
+	@$(VENV)/bin/pytest
+
+test-unit: venv
+	@$(VENV)/bin/pytest tests/unit
+
+bench: venv infra-up
+	@$(PY) -m bench.catalog
+	@$(PY) -m bench.pdptw
+	@$(PY) -m bench.batching
+
+demo: venv
+	@$(PY) -m services.demo
+
+clean: down
+	rm -rf .local $(VENV) deploy/kafka/.jars
