@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
+
+# The advertised hourly floor must stay within the market's promise to drivers.
+MIN_HOURLY_CENTS = 1800
+MAX_HOURLY_CENTS = 2500
 
 
 class DispatchSettings(ServiceSettings):
@@ -10,3 +15,73 @@ class DispatchSettings(ServiceSettings):
 
     service_name: str = "dispatch"
     port: int = 8003
+    # Operator tokens are HS256 JWTs with role "operator" (`python -m dispatch_service.dev token`).
+    operator_jwt_secret: SecretStr = Field(
+        SecretStr("dev-dispatch-operator-secret-change-me"), min_length=16
+    )
+    operator_token_seconds: int = Field(12 * 3600, gt=0)
+
+    # Timers, in simulated seconds (shared.clock): how often each loop wakes up.
+    batch_tick_seconds: float = Field(5.0, gt=0)
+    offer_tick_seconds: float = Field(2.0, gt=0)
+    is_timers_enabled: bool = True
+
+    # Batching: a mall's round runs every interval, or sooner when its pool is large or urgent.
+    batch_interval_seconds: float = Field(30.0, gt=0)
+    batch_pool_trigger_size: int = Field(25, gt=0)
+    batch_slack_trigger_minutes: float = Field(30.0, ge=0)
+    solve_seconds: float = Field(2.0, gt=0)
+    solve_seed: int = 1
+    # Time from planning to a driver leaving the mall: offer rounds and walking to the stores.
+    dispatch_lead_minutes: float = Field(10.0, ge=0)
+    block_minutes: int = Field(180, ge=120, le=240)
+    max_route_packages: int = Field(12, gt=0)
+    # A route costs this many metres of driving in the solver: it prefers fewer, fuller routes.
+    route_fixed_cost_m: int = Field(20_000, ge=0)
+    pickup_service_seconds: int = Field(60, ge=0)
+    delivery_service_seconds: int = Field(180, ge=0)
+    # A shipment whose promise is lost is still delivered, as soon as it can be, within this.
+    late_delivery_window_minutes: float = Field(120.0, gt=0)
+    road_factor: float = Field(1.3, gt=0)
+    average_speed_kmh: float = Field(40.0, gt=0)
+
+    # Offers.
+    offer_ttl_seconds: float = Field(60.0, gt=0)
+    drivers_per_offer: int = Field(3, gt=0)
+    offer_radius_m: float = Field(8_000.0, gt=0)
+    position_fresh_seconds: float = Field(300.0, gt=0)
+    # Hourly rate by block length: short blocks pay more per hour, as the driver's day is broken.
+    short_block_hourly_cents: int = 2500
+    standard_block_hourly_cents: int = 2200
+    long_block_hourly_cents: int = 2000
+    per_stop_cents: int = Field(250, ge=0)
+    per_mile_cents: int = Field(70, ge=0)
+    # Surge: each time the route's slack falls below the next threshold, pay and radius go up.
+    surge_slack_thresholds_minutes: list[float] = Field(default_factory=lambda: [45.0, 30.0, 15.0])
+    surge_step_pct: int = Field(15, ge=0)
+    surge_cap_pct: int = Field(50, ge=0)
+    surge_radius_step_m: float = Field(4_000.0, ge=0)
+    max_offer_radius_m: float = Field(20_000.0, gt=0)
+    # A route nobody took after this many rounds goes back to the pool to be planned anew.
+    max_offer_rounds: int = Field(8, gt=0)
+
+    # Same-day capacity signal to the catalog.
+    at_risk_saturation_count: int = Field(5, gt=0)
+    saturation_rounds: int = Field(3, gt=0)
+    saturation_promise_delay_minutes: int = Field(60, ge=0)
+
+    @field_validator(
+        "short_block_hourly_cents", "standard_block_hourly_cents", "long_block_hourly_cents"
+    )
+    @classmethod
+    def _hourly_within_market_band(cls, value: int) -> int:
+        if not MIN_HOURLY_CENTS <= value <= MAX_HOURLY_CENTS:
+            raise ValueError(f"must be between {MIN_HOURLY_CENTS} and {MAX_HOURLY_CENTS} cents")
+        return value
+
+    @field_validator("surge_slack_thresholds_minutes")
+    @classmethod
+    def _thresholds_descending(cls, value: list[float]) -> list[float]:
+        if value != sorted(value, reverse=True):
+            raise ValueError("must be in descending order")
+        return value

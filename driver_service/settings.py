@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -10,3 +11,15 @@ class DriverSettings(ServiceSettings):
 
     service_name: str = "driver"
     port: int = 8004
+    jwt_secret: str = Field("dev-driver-secret-change-me-in-production", min_length=16)
+    access_token_seconds: int = Field(900, gt=0)
+    refresh_token_seconds: int = Field(30 * 86_400, gt=0)
+    # At most one accepted position per driver in this many seconds; more is 429.
+    location_min_interval_seconds: float = Field(5.0, ge=0)
+    location_stale_after_seconds: float = Field(180.0, gt=0)
+    # Long polls hold at most this long, whatever the client asks.
+    max_poll_wait_seconds: float = Field(25.0, gt=0)
+    delivery_geofence_m: float = Field(150.0, gt=0)
+    mall_geofence_m: float = Field(400.0, gt=0)
+    free_pickup_wait_minutes: float = Field(10.0, ge=0)
+    max_photo_bytes: int = Field(5_000_000, gt=0)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -10,3 +11,25 @@ class OrderSettings(ServiceSettings):
 
     service_name: str = "order"
     port: int = 8002
+
+    jwt_secret: str = Field("dev-only-jwt-secret-change-me-0123456789", min_length=32)
+    operator_token: str = Field("dev-operator-token", min_length=8)
+
+    catalog_url: str = "http://127.0.0.1:8001"
+    catalog_timeout_seconds: float = Field(2.0, gt=0)
+    catalog_attempts: int = Field(3, ge=1)
+    catalog_backoff_seconds: float = Field(0.2, ge=0)
+    catalog_retry_after_seconds: int = Field(5, ge=1)
+
+    require_delivery_pin: bool = True
+    max_cart_lines: int = Field(20, ge=1)
+
+    # A previous webhook secret and API key stay valid this long after a rotation.
+    pos_rotation_grace_seconds: float = Field(86_400, ge=0)
+    retailer_event_max_bytes: int = Field(16_384, ge=256)
+
+    webhook_poll_seconds: float = Field(1.0, gt=0)
+    webhook_timeout_seconds: float = Field(5.0, gt=0)
+    webhook_max_attempts: int = Field(8, ge=1)
+    webhook_backoff_seconds: float = Field(2.0, gt=0)
+    webhook_backoff_max_seconds: float = Field(600.0, gt=0)

@@ -214,7 +214,7 @@ def build_events_md() -> str:
 
 def _type_of(prop: dict[str, Any]) -> str:
     if "$ref" in prop:
-        return prop["$ref"].rsplit("/", 1)[-1]
+        return str(prop["$ref"]).rsplit("/", 1)[-1]
     if "anyOf" in prop:
         return " or ".join(_type_of(p) for p in prop["anyOf"])
     if prop.get("type") == "array":
