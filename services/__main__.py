@@ -69,6 +69,10 @@ def running_pid(service: Service) -> int | None:
         os.kill(pid, 0)
     except (OSError, ValueError):
         return None
+    # An exited child of ours lingers as a zombie until reaped: it is not running.
+    stat = Path(f"/proc/{pid}/stat")
+    if stat.exists() and stat.read_text().rsplit(")", 1)[-1].split()[0] == "Z":
+        return None
     return pid
 
 
@@ -157,7 +161,7 @@ def up() -> int:
     if all(running_pid(s) is not None for s in SERVICES) and all(ready(s) for s in SERVICES):
         say("the suite is already running; `make down` stops it")
         return 0
-    infra.up()
+    started_infra = infra.up()
     seed_catalog()
     started = start_services()
     wait_ready()
@@ -179,7 +183,12 @@ def up() -> int:
             say(f"{', '.join(exited)} exited (see {RUN_DIR}/*.log); stopping the suite")
             break
         time.sleep(0.5)
-    down()
+    stop_services()
+    for process in started.values():
+        process.wait(timeout=5)
+    # Kafka and PostgreSQL that were already running (say, for `make test`) keep running.
+    if started_infra:
+        infra.down()
     return 0
 
 

@@ -118,10 +118,11 @@ def postgres_running() -> bool:
     return _run(_as_postgres_user([str(pg_ctl), "-D", str(data), "status"])).returncode == 0
 
 
-def start_postgres() -> None:
+def start_postgres() -> bool:
+    """Returns whether this call started the server (so its caller may stop it again)."""
     if uses_external_databases():
         say("PostgreSQL: using the servers named by *_DATABASE_URL")
-        return
+        return False
     pg = _pg_bin()
     data = PG_HOME / "data"
     PG_HOME.mkdir(parents=True, exist_ok=True)
@@ -153,9 +154,11 @@ def start_postgres() -> None:
         )
         if result.returncode != 0:
             raise InfraError(f"initdb failed: {result.stderr.strip()}")
+    started = False
     if postgres_running():
         say(f"PostgreSQL: already running on 127.0.0.1:{PG_PORT}")
     else:
+        started = True
         if port_open(PG_PORT):
             raise InfraError(
                 f"port {PG_PORT} is taken by another program: stop it or set MTH_PG_PORT"
@@ -189,6 +192,7 @@ def start_postgres() -> None:
             )
     for database in SERVICE_DATABASES.values():
         create_database(database)
+    return started
 
 
 def _psql(sql: str, database: str = "postgres") -> subprocess.CompletedProcess[str]:
@@ -306,13 +310,14 @@ def kafka_running() -> bool:
     return port_open(KAFKA_PORT)
 
 
-def start_kafka() -> None:
+def start_kafka() -> bool:
+    """Returns whether this call started the broker."""
     if uses_external_kafka():
         say(f"Kafka: using {os.environ['KAFKA_BOOTSTRAP_SERVERS']}")
-        return
+        return False
     if kafka_running():
         say(f"Kafka: already running on 127.0.0.1:{KAFKA_PORT}")
-        return
+        return False
     ensure_kafka_jars()
     (KAFKA_HOME / "logs").mkdir(parents=True, exist_ok=True)
     props = _kafka_properties()
@@ -343,6 +348,7 @@ def start_kafka() -> None:
 
     wait_until(ready, 90, "Kafka")
     say("Kafka: up")
+    return True
 
 
 def stop_kafka() -> None:
@@ -377,13 +383,15 @@ def infra_env() -> dict[str, str]:
     return env
 
 
-def up() -> None:
+def up() -> bool:
+    """Starts what is not running; True when it started anything."""
     with infra_lock():
-        start_postgres()
-        start_kafka()
+        started_postgres = start_postgres()
+        started_kafka = start_kafka()
         from services.topics import create_topics
 
         create_topics(infra_env()["KAFKA_BOOTSTRAP_SERVERS"])
+        return started_postgres or started_kafka
 
 
 def down() -> None:

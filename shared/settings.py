@@ -21,6 +21,7 @@ class ServiceSettings(BaseSettings):
     )
     # Tests give every run fresh topics by suffixing the names in shared.events.topics.
     topic_suffix: str = ""
+    # Prefix of the service's consumer group ids (default: the service name).
     consumer_group: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
@@ -53,7 +54,7 @@ class ServiceSettings(BaseSettings):
         return value
 
     def group(self, purpose: str) -> str:
-        return self.consumer_group or f"{self.service_name}.{purpose}"
+        return f"{self.consumer_group or self.service_name}.{purpose}"
 
 
 S = TypeVar("S", bound=ServiceSettings)
