@@ -1,0 +1,154 @@
+"""Runs the four services as separate processes with databases, ports and topics of their own.
+
+The end-to-end tests and the demo use it so they never disturb what `make up` serves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+from services import infra
+from shared.db import asyncpg_dsn
+from shared.kafka import ensure_topics
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class ServiceProcess:
+    name: str
+    package: str
+    env_prefix: str
+    database: str
+
+
+SERVICES = (
+    ServiceProcess("catalog", "catalog_service", "CATALOG", "catalog"),
+    ServiceProcess("order", "order_service", "ORDER", "orders"),
+    ServiceProcess("dispatch", "dispatch_service", "DISPATCH", "dispatch"),
+    ServiceProcess("driver", "driver_service", "DRIVER", "drivers"),
+)
+
+
+@dataclass
+class Suite:
+    """One running copy of the suite: `urls[name]`, and the environment it runs with."""
+
+    label: str
+    base_port: int
+    extra_env: dict[str, str] = field(default_factory=dict)
+    topic_suffix: str = ""
+    env: dict[str, str] = field(default_factory=dict)
+    urls: dict[str, str] = field(default_factory=dict)
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def log_dir(self) -> Path:
+        return infra.LOCAL / self.label
+
+    def database_url(self, service: ServiceProcess) -> str:
+        return infra.database_url(f"{service.database}_{self.label}")
+
+    def log(self, name: str, tail: int = 4000) -> str:
+        return (self.log_dir / f"{name}.log").read_text(errors="replace")[-tail:]
+
+    def start(self, timeout: float = 120) -> None:
+        self.topic_suffix = self.topic_suffix or f".{self.label}{uuid.uuid4().hex[:8]}"
+        asyncio.run(self._prepare())
+        self.env = self._environment()
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        for index, service in enumerate(SERVICES):
+            self.urls[service.name] = f"http://127.0.0.1:{self.base_port + index + 1}"
+            with open(self.log_dir / f"{service.name}.log", "wb") as log:
+                self.processes[service.name] = subprocess.Popen(
+                    [sys.executable, "-m", service.package],
+                    env=self.env,
+                    cwd=ROOT,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                )
+        self._wait_ready(timeout)
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            process.terminate()
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.processes.clear()
+
+    def run_module(self, service: str, *args: str) -> subprocess.CompletedProcess[str]:
+        """Runs a service's command-line module (e.g. its dev seed) against this suite."""
+        package = next(s.package for s in SERVICES if s.name == service)
+        return subprocess.run(
+            [sys.executable, "-m", package, *args],
+            env=self.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=600,
+        )
+
+    def _environment(self) -> dict[str, str]:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(tuple(f"{s.env_prefix}_" for s in SERVICES))
+        }
+        env["KAFKA_BOOTSTRAP_SERVERS"] = os.environ.get(
+            "KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"
+        )
+        for index, service in enumerate(SERVICES):
+            prefix = service.env_prefix
+            env[f"{prefix}_DATABASE_URL"] = self.database_url(service)
+            env[f"{prefix}_PORT"] = str(self.base_port + index + 1)
+            env[f"{prefix}_TOPIC_SUFFIX"] = self.topic_suffix
+            env[f"{prefix}_CONSUMER_GROUP"] = f"{service.name}{self.topic_suffix}"
+        env["ORDER_CATALOG_URL"] = f"http://127.0.0.1:{self.base_port + 1}"
+        env.update(self.extra_env)
+        return env
+
+    async def _prepare(self) -> None:
+        for service in SERVICES:
+            url = self.database_url(service)
+            infra.create_database(url.rsplit("/", 1)[-1])
+            conn = await asyncpg.connect(asyncpg_dsn(url))
+            try:
+                # A clean schema every run: the services migrate it again at start.
+                await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+            finally:
+                await conn.close()
+        await ensure_topics(
+            os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"), self.topic_suffix
+        )
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        pending = dict(self.urls)
+        while pending and time.monotonic() < deadline:
+            for name, url in list(pending.items()):
+                if self.processes[name].poll() is not None:
+                    raise RuntimeError(f"{name} exited at start:\n{self.log(name, 3000)}")
+                try:
+                    if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                        del pending[name]
+                except httpx.HTTPError:
+                    pass
+            time.sleep(0.3)
+        if pending:
+            raise RuntimeError(f"not ready within {timeout:.0f} s: {sorted(pending)}")
