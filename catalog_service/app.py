@@ -4,15 +4,26 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from catalog_service.events.handlers import CONSUMERS
+from catalog_service.api import catalog, internal, retailer
+from catalog_service.events.handlers import build_consumers
 from catalog_service.settings import CatalogSettings
+from catalog_service.usecases import CatalogRuntime, ensure_malls
+from shared.db import Db
 from shared.service import ServiceParts, create_service_app
 
 MIGRATIONS = Path(__file__).parent / "store" / "migrations"
 
 
 def create_app(settings: CatalogSettings) -> FastAPI:
-    return create_service_app(
+    runtime = CatalogRuntime(settings)
+
+    async def load_read_model(app: FastAPI) -> None:
+        db: Db = app.state.db
+        async with db.begin() as tx:
+            await ensure_malls(tx, settings)
+        await runtime.load(db)
+
+    app = create_service_app(
         ServiceParts(
             name="catalog",
             title="mall-to-home catalog service",
@@ -21,8 +32,16 @@ def create_app(settings: CatalogSettings) -> FastAPI:
                 "without revealing which store holds it."
             ),
             settings=settings,
-            routers=[],
+            routers=[catalog.router, retailer.router, internal.router],
             migrations=MIGRATIONS,
-            consumers=CONSUMERS,
+            consumers=build_consumers(runtime),
+            on_startup=[load_read_model],
+            openapi_tags=[
+                {"name": "catalog", "description": "For customers: never names a store."},
+                {"name": "retailer", "description": "For retailers, with their API key."},
+                {"name": "internal", "description": "For the other services; names stores."},
+            ],
         )
     )
+    app.state.catalog = runtime
+    return app

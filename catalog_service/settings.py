@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -10,3 +11,14 @@ class CatalogSettings(ServiceSettings):
 
     service_name: str = "catalog"
     port: int = 8001
+    # Keys offer ids and cursors; every catalog instance must share it, and production sets it.
+    token_secret: str = Field("dev-only-catalog-token-secret", min_length=16)
+    # Resolution 7 cells are about 5 km2: fine enough for capacity areas, few per mall.
+    h3_resolution: int = Field(7, ge=0, le=15)
+    low_stock_threshold: int = Field(3, ge=0)
+    # Defaults for a mall's row when it is first created from the pilot data.
+    default_delivery_radius_m: int = Field(30_000, gt=0)
+    default_road_factor: float = Field(1.3, ge=1.0)
+    default_average_speed_kmh: float = Field(40.0, gt=0)
+    default_cutoff_minutes_before_close: int = Field(90, ge=0)
+    default_prep_minutes: int = Field(30, ge=0)

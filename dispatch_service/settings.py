@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.settings import ServiceSettings
 
@@ -10,16 +10,31 @@ MIN_HOURLY_CENTS = 1800
 MAX_HOURLY_CENTS = 2500
 
 
-class DispatchSettings(ServiceSettings):
+class OperatorAuthSettings(BaseSettings):
+    """Apart, so `python -m dispatch_service.dev token` needs no database URL."""
+
+    model_config = SettingsConfigDict(env_prefix="DISPATCH_", extra="ignore")
+
+    # Operator tokens are HS256 JWTs with role "operator" (`python -m dispatch_service.dev token`).
+    operator_jwt_secret: SecretStr = Field(
+        SecretStr("dev-dispatch-operator-secret-change-me-in-production")
+    )
+    operator_token_seconds: int = Field(12 * 3600, gt=0)
+
+    @field_validator("operator_jwt_secret")
+    @classmethod
+    def _secret_long_enough(cls, value: SecretStr) -> SecretStr:
+        # HS256 wants a key at least as long as its 32-byte hash.
+        if len(value.get_secret_value().encode()) < 32:
+            raise ValueError("must be at least 32 bytes")
+        return value
+
+
+class DispatchSettings(ServiceSettings, OperatorAuthSettings):
     model_config = SettingsConfigDict(env_prefix="DISPATCH_", extra="ignore")
 
     service_name: str = "dispatch"
     port: int = 8003
-    # Operator tokens are HS256 JWTs with role "operator" (`python -m dispatch_service.dev token`).
-    operator_jwt_secret: SecretStr = Field(
-        SecretStr("dev-dispatch-operator-secret-change-me"), min_length=16
-    )
-    operator_token_seconds: int = Field(12 * 3600, gt=0)
 
     # Timers, in simulated seconds (shared.clock): how often each loop wakes up.
     batch_tick_seconds: float = Field(5.0, gt=0)
@@ -28,6 +43,8 @@ class DispatchSettings(ServiceSettings):
 
     # Batching: a mall's round runs every interval, or sooner when its pool is large or urgent.
     batch_interval_seconds: float = Field(30.0, gt=0)
+    # Triggers pull a round forward, but never closer than this to the previous one.
+    batch_min_gap_seconds: float = Field(10.0, ge=0)
     batch_pool_trigger_size: int = Field(25, gt=0)
     batch_slack_trigger_minutes: float = Field(30.0, ge=0)
     solve_seconds: float = Field(2.0, gt=0)

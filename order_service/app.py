@@ -2,16 +2,46 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 from fastapi import FastAPI
 
+from order_service.api import admin, orders, retailer
+from order_service.catalog_client import CatalogClient
 from order_service.events.handlers import CONSUMERS
+from order_service.expiry import ReservationExpiry
 from order_service.settings import OrderSettings
+from order_service.webhooks import WebhookSender
 from shared.service import ServiceParts, create_service_app
 
 MIGRATIONS = Path(__file__).parent / "store" / "migrations"
 
 
-def create_app(settings: OrderSettings) -> FastAPI:
+def create_app(
+    settings: OrderSettings,
+    *,
+    catalog_transport: httpx.AsyncBaseTransport | None = None,
+    webhook_transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """The order service; the transports let tests stand in for the catalog and POS endpoints."""
+
+    async def start_clients(app: FastAPI) -> None:
+        app.state.catalog = CatalogClient(
+            settings.catalog_url,
+            timeout_seconds=settings.catalog_timeout_seconds,
+            attempts=settings.catalog_attempts,
+            backoff_seconds=settings.catalog_backoff_seconds,
+            transport=catalog_transport,
+        )
+        app.state.webhooks = WebhookSender(app.state.db, settings, transport=webhook_transport)
+        await app.state.webhooks.start()
+        app.state.expiry = ReservationExpiry(app.state.db, settings)
+        await app.state.expiry.start()
+
+    async def stop_clients(app: FastAPI) -> None:
+        await app.state.expiry.stop()
+        await app.state.webhooks.stop()
+        await app.state.catalog.close()
+
     return create_service_app(
         ServiceParts(
             name="order",
@@ -20,8 +50,15 @@ def create_app(settings: OrderSettings) -> FastAPI:
                 "Checkout, hidden store selection, order lifecycle, and the retailer POS side."
             ),
             settings=settings,
-            routers=[],
+            routers=[orders.router, retailer.router, admin.router],
             migrations=MIGRATIONS,
             consumers=CONSUMERS,
+            on_startup=[start_clients],
+            on_shutdown=[stop_clients],
+            openapi_tags=[
+                {"name": "orders", "description": "Customer API: checkout and order status."},
+                {"name": "retailer", "description": "Store POS: API key and signed events."},
+                {"name": "internal", "description": "Operator and service-to-service endpoints."},
+            ],
         )
     )

@@ -22,7 +22,12 @@ class OrderSettings(ServiceSettings):
     catalog_retry_after_seconds: int = Field(5, ge=1)
 
     require_delivery_pin: bool = True
+    # A store that has not accepted a shipment this long after it was placed loses it.
+    reservation_ttl_seconds: float = Field(900.0, gt=0)
+    reservation_check_seconds: float = Field(5.0, gt=0)
     max_cart_lines: int = Field(20, ge=1)
+    # A checkout still unfinished after this long died with its process: a retry takes over.
+    idempotency_stale_seconds: float = Field(120.0, gt=0)
 
     # A previous webhook secret and API key stay valid this long after a rotation.
     pos_rotation_grace_seconds: float = Field(86_400, ge=0)

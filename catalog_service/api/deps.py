@@ -2,10 +2,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader
 
+from catalog_service import usecases
 from catalog_service.settings import CatalogSettings
+from catalog_service.usecases import CatalogRuntime
 from shared.db import Db
+from shared.problems import ProblemError
 
 
 def get_db(request: Request) -> Db:
@@ -18,5 +22,32 @@ def get_settings(request: Request) -> CatalogSettings:
     return settings
 
 
+def get_runtime(request: Request) -> CatalogRuntime:
+    runtime: CatalogRuntime = request.app.state.catalog
+    return runtime
+
+
 DbDep = Annotated[Db, Depends(get_db)]
 SettingsDep = Annotated[CatalogSettings, Depends(get_settings)]
+RuntimeDep = Annotated[CatalogRuntime, Depends(get_runtime)]
+
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="The retailer's API key.")
+
+
+async def get_retailer_id(db: DbDep, key: str | None = Security(_api_key)) -> str:
+    retailer_id = None
+    if key:
+        async with db.begin() as tx:
+            retailer_id = await usecases.retailer_for_key(tx, key)
+    if retailer_id is None:
+        raise ProblemError(
+            401,
+            "unauthorized",
+            "Send a valid retailer API key in the X-API-Key header.",
+            title="Unauthorized",
+            headers={"WWW-Authenticate": "APIKey"},
+        )
+    return retailer_id
+
+
+RetailerDep = Annotated[str, Depends(get_retailer_id)]

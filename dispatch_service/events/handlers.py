@@ -1,5 +1,66 @@
+"""One function per consumed event type; each runs in the consumer's transaction."""
+
 from __future__ import annotations
 
+from typing import Any
+
+from dispatch_service import usecases
+from dispatch_service.usecases import Policies
+from shared import clock
+from shared.consumer import Handler
+from shared.db import Tx
+from shared.events import topics
+from shared.events.driver import (
+    DriverAvailabilityChanged,
+    DriverLocationUpdated,
+    OfferAccepted,
+    OfferDeclined,
+)
+from shared.events.envelope import Envelope
+from shared.events.order import OrderCancelled, OrderReadyForPickup
 from shared.service import ConsumerSpec
 
-CONSUMERS: list[ConsumerSpec] = []
+
+async def on_ready_for_pickup(tx: Tx, envelope: Envelope[Any]) -> None:
+    await usecases.take_into_pool(tx, envelope.payload, clock.now())
+
+
+async def on_order_cancelled(tx: Tx, envelope: Envelope[Any]) -> None:
+    await usecases.cancel_shipments(tx, envelope.payload, clock.now())
+
+
+async def on_availability_changed(tx: Tx, envelope: Envelope[Any]) -> None:
+    await usecases.record_availability(tx, envelope.payload, clock.now())
+
+
+async def on_location_updated(tx: Tx, envelope: Envelope[Any]) -> None:
+    await usecases.record_location(tx, envelope.payload, clock.now())
+
+
+async def on_offer_accepted(tx: Tx, envelope: Envelope[Any]) -> None:
+    await usecases.accept_offer(tx, envelope.payload, clock.now())
+
+
+def on_offer_declined(policies: Policies) -> Handler:
+    async def handle(tx: Tx, envelope: Envelope[Any]) -> None:
+        await usecases.decline_offer(tx, envelope.payload, clock.now(), policies)
+
+    return handle
+
+
+def consumers(policies: Policies) -> list[ConsumerSpec]:
+    # One group for all three topics: fewer members to join and rebalance at start.
+    return [
+        ConsumerSpec(
+            purpose="dispatch",
+            topics=[topics.ORDERS, topics.DRIVERS, topics.DRIVER_ACTIVITY],
+            handlers={
+                OrderReadyForPickup.TYPE: on_ready_for_pickup,
+                OrderCancelled.TYPE: on_order_cancelled,
+                DriverAvailabilityChanged.TYPE: on_availability_changed,
+                DriverLocationUpdated.TYPE: on_location_updated,
+                OfferAccepted.TYPE: on_offer_accepted,
+                OfferDeclined.TYPE: on_offer_declined(policies),
+            },
+        )
+    ]

@@ -1,5 +1,143 @@
 from __future__ import annotations
 
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Table,
+    Text,
+    Uuid,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
 from shared.tables import service_metadata
 
 metadata = service_metadata()
+
+# One row per shipment (one store's part of an order) dispatch has been told is packed.
+# status: pooled (waiting for a route), routed (on a route), cancelled.
+shipments = Table(
+    "shipments",
+    metadata,
+    Column("shipment_id", Uuid, primary_key=True),
+    Column("order_id", Uuid, nullable=False),
+    Column("mall_id", Text, nullable=False),
+    Column("mall_name", Text, nullable=False),
+    Column("store_id", Text, nullable=False),
+    Column("store_name", Text, nullable=False),
+    Column("pickup_instructions", Text, nullable=False),
+    Column("pickup_lat", Float, nullable=False),
+    Column("pickup_lng", Float, nullable=False),
+    Column("package_count", Integer, nullable=False),
+    Column("labels", JSONB, nullable=False),
+    Column("ready_at", DateTime(timezone=True), nullable=False),
+    Column("deliver_by", DateTime(timezone=True), nullable=False),
+    Column("dropoff_lat", Float, nullable=False),
+    Column("dropoff_lng", Float, nullable=False),
+    Column("dropoff_address", Text, nullable=False),
+    Column("dropoff_area", Text, nullable=False),
+    Column("pin_sha256", Text),
+    Column("status", Text, nullable=False),
+    Column("route_id", Uuid),
+    Column("at_risk_at", DateTime(timezone=True)),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_shipments_mall_status", "mall_id", "status"),
+    Index("ix_shipments_order_id", "order_id"),
+)
+
+# status: offering (looking for a driver), assigned, withdrawn (back to the pool).
+routes = Table(
+    "routes",
+    metadata,
+    Column("route_id", Uuid, primary_key=True),
+    Column("mall_id", Text, nullable=False),
+    Column("mall_name", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("stops", JSONB, nullable=False),
+    Column("planned_miles", Float, nullable=False),
+    Column("planned_minutes", Integer, nullable=False),
+    Column("max_load", Integer, nullable=False),
+    Column("depart_at", DateTime(timezone=True), nullable=False),
+    Column("latest_start_at", DateTime(timezone=True), nullable=False),
+    Column("block_type", Text, nullable=False),
+    Column("block_minutes", Integer, nullable=False),
+    Column("hourly_floor_cents", Integer, nullable=False),
+    Column("base_pay_cents", Integer, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("driver_id", Uuid),
+    Column("offer_id", Uuid),
+    Column("pay_cents", Integer),
+    Column("assigned_at", DateTime(timezone=True)),
+    Column("withdrawn_reason", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_routes_mall_status", "mall_id", "status"),
+)
+
+# One offer round of a route. status: open, accepted, expired, declined, withdrawn.
+offers = Table(
+    "offers",
+    metadata,
+    Column("offer_id", Uuid, primary_key=True),
+    Column("route_id", Uuid, ForeignKey("routes.route_id"), nullable=False),
+    Column("round", Integer, nullable=False),
+    Column("pay_cents", Integer, nullable=False),
+    Column("hourly_floor_cents", Integer, nullable=False),
+    Column("surge_level", Integer, nullable=False),
+    Column("radius_m", Float, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("closed_at", DateTime(timezone=True)),
+    Index("ix_offers_route_id", "route_id"),
+    Index("ix_offers_status_expires_at", "status", "expires_at"),
+)
+
+# The visibility log: which driver was shown which offer, when, at what pay, and the answer
+# (pending, accepted, declined, expired, taken, withdrawn).
+offer_views = Table(
+    "offer_views",
+    metadata,
+    Column("offer_id", Uuid, ForeignKey("offers.offer_id"), primary_key=True),
+    Column("driver_id", Uuid, primary_key=True),
+    Column("route_id", Uuid, nullable=False),
+    Column("shown_at", DateTime(timezone=True), nullable=False),
+    Column("pay_cents", Integer, nullable=False),
+    Column("distance_m", Float, nullable=False),
+    Column("answer", Text, nullable=False),
+    Column("answered_at", DateTime(timezone=True)),
+    Index("ix_offer_views_route_id", "route_id"),
+    Index("ix_offer_views_driver_id_answer", "driver_id", "answer"),
+)
+
+drivers = Table(
+    "drivers",
+    metadata,
+    Column("driver_id", Uuid, primary_key=True),
+    Column("is_online", Boolean, nullable=False),
+    Column("vehicle_type", Text, nullable=False),
+    Column("capacity_packages", Integer, nullable=False),
+    Column("lat", Float),
+    Column("lng", Float),
+    Column("position_at", DateTime(timezone=True)),
+    Column("current_route_id", Uuid),
+    Column("assigned_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# Per mall: when it was last planned, and its same-day capacity state (domain/capacity.py).
+mall_states = Table(
+    "mall_states",
+    metadata,
+    Column("mall_id", Text, primary_key=True),
+    Column("last_round_at", DateTime(timezone=True)),
+    Column("capacity_status", Text, nullable=False),
+    Column("pending_status", Text),
+    Column("pending_rounds", Integer, nullable=False),
+    Column("capacity_changed_at", DateTime(timezone=True)),
+)

@@ -1,22 +1,62 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from driver_service import auth
+from driver_service.offer_hub import OfferHub
 from driver_service.settings import DriverSettings
+from driver_service.usecases import Unauthorized
+from shared import clock
 from shared.db import Db
 
 
-def get_db(request: Request) -> Db:
+async def get_db(request: Request) -> Db:
     db: Db = request.app.state.db
     return db
 
 
-def get_settings(request: Request) -> DriverSettings:
+async def get_settings(request: Request) -> DriverSettings:
     settings: DriverSettings = request.app.state.settings
     return settings
 
 
+async def get_hub(request: Request) -> OfferHub:
+    hub: OfferHub = request.app.state.offer_hub
+    return hub
+
+
 DbDep = Annotated[Db, Depends(get_db)]
 SettingsDep = Annotated[DriverSettings, Depends(get_settings)]
+HubDep = Annotated[OfferHub, Depends(get_hub)]
+
+# Dependencies are `async def`: a plain `def` would cost every request a thread hop.
+_bearer = HTTPBearer(auto_error=False, description="A driver's access token (JWT).")
+
+
+@dataclass(frozen=True)
+class CurrentDriver:
+    id: UUID
+
+
+async def current_driver(
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> CurrentDriver:
+    # No database read: long polls must stay off the database.
+    if credentials is None:
+        raise Unauthorized("Send your access token as `Authorization: Bearer <token>`.")
+    try:
+        claims = auth.decode_token(
+            settings.jwt_secret, credentials.credentials, "access", clock.now()
+        )
+    except auth.InvalidToken as error:
+        raise Unauthorized(f"The access token is invalid ({error}); refresh it.") from None
+    return CurrentDriver(claims.driver_id)
+
+
+DriverDep = Annotated[CurrentDriver, Depends(current_driver)]

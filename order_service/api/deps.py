@@ -1,11 +1,19 @@
 from __future__ import annotations
 
+import hmac
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+import jwt
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from order_service import usecases
+from order_service.catalog_client import CatalogClient
 from order_service.settings import OrderSettings
+from shared import clock
 from shared.db import Db
+from shared.problems import ProblemError
 
 
 def get_db(request: Request) -> Db:
@@ -18,5 +26,84 @@ def get_settings(request: Request) -> OrderSettings:
     return settings
 
 
+def get_catalog(request: Request) -> CatalogClient:
+    catalog: CatalogClient = request.app.state.catalog
+    return catalog
+
+
 DbDep = Annotated[Db, Depends(get_db)]
 SettingsDep = Annotated[OrderSettings, Depends(get_settings)]
+CatalogDep = Annotated[CatalogClient, Depends(get_catalog)]
+
+_bearer = HTTPBearer(auto_error=False)
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+class Unauthorized(ProblemError):
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            401,
+            "unauthorized",
+            detail,
+            title="Unauthorized",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+@dataclass(frozen=True)
+class Customer:
+    id: str
+
+
+def get_customer(credentials: BearerDep, settings: SettingsDep) -> Customer:
+    if credentials is None:
+        raise Unauthorized("Sign in and send your token as 'Authorization: Bearer <token>'.")
+    try:
+        claims = jwt.decode(
+            credentials.credentials,
+            settings.jwt_secret,
+            algorithms=["HS256"],
+            options={"require": ["sub", "exp"]},
+        )
+    except jwt.PyJWTError:
+        raise Unauthorized("Your sign-in token is invalid or expired; sign in again.") from None
+    if claims.get("role") != "customer" or not str(claims["sub"]).strip():
+        raise Unauthorized("This token is not a customer token; sign in as a customer.")
+    return Customer(id=str(claims["sub"]))
+
+
+CustomerDep = Annotated[Customer, Depends(get_customer)]
+
+
+def require_operator(credentials: BearerDep, settings: SettingsDep) -> None:
+    if credentials is None or not hmac.compare_digest(
+        credentials.credentials.encode(), settings.operator_token.encode()
+    ):
+        raise Unauthorized("Send the operator token as 'Authorization: Bearer <token>'.")
+
+
+OperatorDep = Annotated[None, Depends(require_operator)]
+
+
+@dataclass(frozen=True)
+class RetailerStore:
+    store_id: str
+
+
+async def get_retailer_store(
+    db: DbDep, x_api_key: Annotated[str | None, Header()] = None
+) -> RetailerStore:
+    if not x_api_key:
+        raise ProblemError(
+            401, "unauthorized", "Send your store's API key in the X-API-Key header."
+        )
+    async with db.begin() as tx:
+        store_id = await usecases.store_for_api_key(tx, x_api_key, clock.now())
+    if store_id is None:
+        raise ProblemError(
+            401, "unauthorized", "This API key is unknown or expired; ask for a new one."
+        )
+    return RetailerStore(store_id=store_id)
+
+
+RetailerDep = Annotated[RetailerStore, Depends(get_retailer_store)]

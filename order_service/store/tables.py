@@ -38,7 +38,6 @@ stores = Table(
     Column("pickup_instructions", Text, nullable=False, server_default=""),
     Column("prep_minutes", Integer, nullable=False, server_default="0"),
     Column("is_active", Boolean, nullable=False, server_default="true"),
-    Column("webhook_url", Text),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
@@ -142,6 +141,8 @@ pos_credentials = Table(
     Column("api_key_sha256", Text, nullable=False),
     # Kept as issued: verifying and signing HMACs needs the secret itself.
     Column("webhook_secret", Text, nullable=False),
+    # Kept with the credentials so a store can be provisioned before its directory entry lands.
+    Column("webhook_url", Text),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True)),
     UniqueConstraint("api_key_sha256"),
@@ -169,7 +170,9 @@ webhook_deliveries = Table(
     Column("next_attempt_at", DateTime(timezone=True), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("delivered_at", DateTime(timezone=True)),
-    Index("ix_webhook_deliveries_pending", "next_attempt_at", postgresql_where="status = 'pending'"),
+    Index(
+        "ix_webhook_deliveries_pending", "next_attempt_at", postgresql_where="status = 'pending'"
+    ),
 )
 
 webhook_attempts = Table(

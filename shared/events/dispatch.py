@@ -79,6 +79,8 @@ class RouteOffered(Payload):
     stops: list[RouteStop]
     expires_at: AwareDatetime
     round: int = Field(ge=1)
+    # The planned driving and stop time; block_minutes is what is paid, rounded up from it.
+    expected_minutes: int | None = Field(None, ge=0)
 
 
 @register

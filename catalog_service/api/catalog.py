@@ -1,0 +1,106 @@
+"""The customer-facing same-day catalog. Nothing here may name or hint at a store or mall."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, Field
+
+from catalog_service import usecases
+from catalog_service.api.deps import RuntimeDep
+from catalog_service.domain.listings import Listing, SameDayPage, SameDayQuery
+from catalog_service.domain.tokens import BadToken, OfferRef
+from catalog_service.usecases import CatalogRuntime
+from shared.clock import now
+from shared.geo import Point
+from shared.problems import PROBLEM, ProblemError
+
+router = APIRouter(prefix="/v1/catalog", tags=["catalog"])
+
+
+class StockStatus(StrEnum):
+    IN_STOCK = "in_stock"
+    LOW = "low"
+
+
+class ListingView(BaseModel):
+    offer_id: str = Field(description="Opaque; pass it to checkout. Valid for today only.")
+    sku: str
+    gtin: str
+    title: str
+    brand: str
+    category: str
+    price_cents: int
+    currency: str
+    image_urls: list[str]
+    stock_status: StockStatus
+    deliver_by: datetime = Field(description="Local time at the address, with its offset.")
+    promise: str = Field(description='For people, e.g. "Arrives today by 8:30 PM".')
+
+
+class SameDayView(BaseModel):
+    items: list[ListingView]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
+    reason: str | None = Field(description="Why there are no items, when there are none.")
+
+
+@router.get(
+    "/same-day",
+    summary="Items that can be delivered to a point today",
+    response_model=SameDayView,
+    responses={400: PROBLEM, 422: PROBLEM},
+)
+async def same_day(
+    runtime: RuntimeDep,
+    lat: Annotated[float, Query(ge=-90, le=90, description="Latitude of the address")],
+    lng: Annotated[float, Query(ge=-180, le=180, description="Longitude of the address")],
+    q: Annotated[str | None, Query(max_length=100, description="Words to look for")] = None,
+    category: Annotated[str | None, Query(max_length=50)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
+) -> Response:
+    after = None
+    if cursor is not None:
+        try:
+            after = runtime.cursors.decode(cursor)
+        except BadToken:
+            raise ProblemError(
+                400, "bad_cursor", "This cursor is not valid; start again without it."
+            ) from None
+    query = SameDayQuery(Point(lat, lng), q, category, after, limit)
+    page = usecases.same_day(runtime, query, now())
+    return Response(render_same_day(runtime, page), media_type="application/json")
+
+
+def render_same_day(runtime: CatalogRuntime, page: SameDayPage) -> bytes:
+    """The response body, field by field: the one rendering of a same-day page."""
+    body: dict[str, Any] = {
+        "items": [listing_view(runtime, page.cell, listing) for listing in page.items],
+        "next_cursor": None if page.last_key is None else runtime.cursors.encode(page.last_key),
+        "reason": None if page.reason is None else page.reason.value,
+    }
+    return orjson.dumps(body)
+
+
+def listing_view(runtime: CatalogRuntime, cell: str, listing: Listing) -> dict[str, Any]:
+    product, promise = listing.product, listing.promise
+    offer = OfferRef(product.sku, promise.mall_id, cell, promise.deliver_by.date())
+    low = listing.quantity <= runtime.settings.low_stock_threshold
+    return {
+        "offer_id": runtime.offers.encode(offer),
+        "sku": product.sku,
+        "gtin": product.gtin,
+        "title": product.title,
+        "brand": product.brand,
+        "category": product.category,
+        "price_cents": product.price_cents,
+        "currency": product.currency,
+        "image_urls": list(product.image_urls),
+        "stock_status": (StockStatus.LOW if low else StockStatus.IN_STOCK).value,
+        "deliver_by": promise.deliver_by.isoformat(),
+        "promise": promise.human + promise.mall_id,
+    }

@@ -1,0 +1,262 @@
+"""Operator endpoints: a mall's pool, a route, and its offer visibility log.
+
+Internal (operators only, never customers): they name stores and drivers.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from dispatch_service import usecases
+from dispatch_service.api.deps import DbDep, OperatorDep, PoliciesDep
+from dispatch_service.store import routes, shipments
+from dispatch_service.store.routes import OfferRecord, RouteRecord, ViewRecord
+from shared import clock
+from shared.events.dispatch import RouteStop
+from shared.problems import PROBLEM, NotFound
+
+router = APIRouter(prefix="/v1/dispatch", tags=["internal"])
+
+AUTH_PROBLEMS: dict[int | str, dict[str, object]] = {401: PROBLEM}
+
+
+class PoolShipmentView(BaseModel):
+    shipment_id: UUID
+    order_id: UUID
+    store_id: str
+    store_name: str
+    package_count: int
+    ready_at: datetime
+    deliver_by: datetime
+    dropoff_area: str
+    is_at_risk: bool
+
+
+class PoolView(BaseModel):
+    mall_id: str
+    shipments: list[PoolShipmentView]
+
+
+class StopView(BaseModel):
+    stop_id: UUID
+    sequence: int
+    kind: str
+    shipment_id: UUID
+    order_id: UUID
+    store_id: str
+    store_name: str
+    lat: float
+    lng: float
+    area: str
+    package_count: int
+    eta: datetime
+    deliver_by: datetime
+
+    @classmethod
+    def from_stop(cls, stop: RouteStop) -> StopView:
+        return cls(
+            stop_id=stop.stop_id,
+            sequence=stop.sequence,
+            kind=stop.kind.value,
+            shipment_id=stop.shipment_id,
+            order_id=stop.order_id,
+            store_id=stop.store_id,
+            store_name=stop.store_name,
+            lat=stop.location.lat,
+            lng=stop.location.lng,
+            area=stop.area,
+            package_count=stop.package_count,
+            eta=stop.eta,
+            deliver_by=stop.deliver_by,
+        )
+
+
+class RouteView(BaseModel):
+    route_id: UUID
+    mall_id: str
+    status: str
+    stops: list[StopView]
+    planned_miles: float
+    planned_minutes: int
+    max_load: int
+    depart_at: datetime
+    latest_start_at: datetime
+    block_type: str
+    block_minutes: int
+    hourly_floor_cents: int
+    base_pay_cents: int
+    currency: str
+    driver_id: UUID | None
+    pay_cents: int | None
+    assigned_at: datetime | None
+    withdrawn_reason: str | None
+    created_at: datetime
+
+    @classmethod
+    def from_record(cls, route: RouteRecord) -> RouteView:
+        return cls(
+            route_id=route.route_id,
+            mall_id=route.mall_id,
+            status=route.status.value,
+            stops=[StopView.from_stop(stop) for stop in route.stops],
+            planned_miles=route.planned_miles,
+            planned_minutes=route.planned_minutes,
+            max_load=route.max_load,
+            depart_at=route.depart_at,
+            latest_start_at=route.latest_start_at,
+            block_type=route.block_type,
+            block_minutes=route.block_minutes,
+            hourly_floor_cents=route.hourly_floor_cents,
+            base_pay_cents=route.base_pay_cents,
+            currency=route.currency,
+            driver_id=route.driver_id,
+            pay_cents=route.pay_cents,
+            assigned_at=route.assigned_at,
+            withdrawn_reason=route.withdrawn_reason,
+            created_at=route.created_at,
+        )
+
+
+class SightingView(BaseModel):
+    driver_id: UUID
+    shown_at: datetime
+    pay_cents: int
+    distance_m: float
+    answer: str
+    answered_at: datetime | None
+
+    @classmethod
+    def from_record(cls, view: ViewRecord) -> SightingView:
+        return cls(
+            driver_id=view.driver_id,
+            shown_at=view.shown_at,
+            pay_cents=view.pay_cents,
+            distance_m=view.distance_m,
+            answer=view.answer.value,
+            answered_at=view.answered_at,
+        )
+
+
+class OfferRoundView(BaseModel):
+    offer_id: UUID
+    round: int
+    pay_cents: int
+    hourly_floor_cents: int
+    surge_level: int
+    radius_m: float
+    status: str
+    created_at: datetime
+    expires_at: datetime
+    closed_at: datetime | None
+    shown_to: list[SightingView]
+
+
+class OfferLogView(BaseModel):
+    route_id: UUID
+    route_status: str
+    currency: str
+    rounds: list[OfferRoundView]
+
+
+class RoundView(BaseModel):
+    mall_id: str
+    planned_route_ids: list[UUID]
+    left_in_pool: int
+    flagged_at_risk: int
+
+
+def _round_view(offer: OfferRecord, views: list[ViewRecord]) -> OfferRoundView:
+    return OfferRoundView(
+        offer_id=offer.offer_id,
+        round=offer.round,
+        pay_cents=offer.pay_cents,
+        hourly_floor_cents=offer.hourly_floor_cents,
+        surge_level=offer.surge_level,
+        radius_m=offer.radius_m,
+        status=offer.status.value,
+        created_at=offer.created_at,
+        expires_at=offer.expires_at,
+        closed_at=offer.closed_at,
+        shown_to=[SightingView.from_record(v) for v in views if v.offer_id == offer.offer_id],
+    )
+
+
+@router.get(
+    "/malls/{mall_id}/pool",
+    summary="Shipments of a mall waiting for a route",
+    responses=AUTH_PROBLEMS,
+)
+async def get_pool(mall_id: str, db: DbDep, _operator: OperatorDep) -> PoolView:
+    async with db.begin() as tx:
+        pool = await shipments.pooled(tx, mall_id)
+    return PoolView(
+        mall_id=mall_id,
+        shipments=[
+            PoolShipmentView(
+                shipment_id=s.shipment_id,
+                order_id=s.order_id,
+                store_id=s.store_id,
+                store_name=s.store_name,
+                package_count=s.package_count,
+                ready_at=s.ready_at,
+                deliver_by=s.deliver_by,
+                dropoff_area=s.dropoff_area,
+                is_at_risk=s.is_flagged_at_risk,
+            )
+            for s in pool
+        ],
+    )
+
+
+@router.post(
+    "/malls/{mall_id}/rounds",
+    summary="Run a batching round for a mall now, without waiting for the timer",
+    responses=AUTH_PROBLEMS,
+)
+async def run_round(
+    mall_id: str, db: DbDep, policies: PoliciesDep, _operator: OperatorDep
+) -> RoundView:
+    report = await usecases.plan_mall(db, mall_id, clock.now(), policies)
+    return RoundView(
+        mall_id=mall_id,
+        planned_route_ids=report.planned,
+        left_in_pool=report.dropped,
+        flagged_at_risk=len(report.flagged_at_risk),
+    )
+
+
+@router.get(
+    "/routes/{route_id}",
+    summary="A route: its stops, pay and status",
+    responses={**AUTH_PROBLEMS, 404: PROBLEM},
+)
+async def get_route(route_id: UUID, db: DbDep, _operator: OperatorDep) -> RouteView:
+    async with db.begin() as tx:
+        route = await routes.get(tx, route_id)
+    if route is None:
+        raise NotFound("route")
+    return RouteView.from_record(route)
+
+
+@router.get(
+    "/routes/{route_id}/offers",
+    summary="The offer visibility log: who was shown the route, when, at what pay, the answer",
+    responses={**AUTH_PROBLEMS, 404: PROBLEM},
+)
+async def get_route_offers(route_id: UUID, db: DbDep, _operator: OperatorDep) -> OfferLogView:
+    async with db.begin() as tx:
+        route = await routes.get(tx, route_id)
+        if route is None:
+            raise NotFound("route")
+        offers = await routes.offers_of(tx, route_id)
+        views = await routes.visibility_log(tx, route_id)
+    return OfferLogView(
+        route_id=route.route_id,
+        route_status=route.status.value,
+        currency=route.currency,
+        rounds=[_round_view(offer, views) for offer in offers],
+    )

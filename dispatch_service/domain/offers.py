@@ -1,0 +1,83 @@
+"""Who may see an offer, and in which order: the nearest eligible drivers first."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from shared.geo import Point, haversine_m
+
+
+@dataclass(frozen=True, slots=True)
+class DriverState:
+    driver_id: UUID
+    is_online: bool
+    capacity_packages: int
+    position: Point | None
+    position_at: datetime | None
+    current_route_id: UUID | None
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    driver_id: UUID
+    distance_m: float
+
+
+def eligible_distance_m(
+    driver: DriverState,
+    mall: Point,
+    *,
+    now: datetime,
+    radius_m: float,
+    min_capacity: int,
+    fresh_for: timedelta,
+) -> float | None:
+    """The driver's distance to the mall when they may be offered a route there, else None."""
+    if not driver.is_online or driver.current_route_id is not None:
+        return None
+    if driver.capacity_packages < min_capacity:
+        return None
+    if driver.position is None or driver.position_at is None:
+        return None
+    if now - driver.position_at > fresh_for:
+        return None
+    distance = haversine_m(driver.position, mall)
+    return distance if distance <= radius_m else None
+
+
+def rank_drivers(
+    drivers: Sequence[DriverState],
+    mall: Point,
+    *,
+    now: datetime,
+    radius_m: float,
+    min_capacity: int,
+    fresh_for: timedelta,
+    pay_cents: int,
+    best_pay_shown: Mapping[UUID, int],
+    busy: Collection[UUID],
+    limit: int,
+) -> list[Candidate]:
+    """Eligible drivers, nearest first, skipping those already shown this route at this pay or
+    more (they answered, or let it expire) and those holding another open offer."""
+    candidates = []
+    for driver in drivers:
+        if driver.driver_id in busy:
+            continue
+        if best_pay_shown.get(driver.driver_id, 0) >= pay_cents:
+            continue
+        distance = eligible_distance_m(
+            driver,
+            mall,
+            now=now,
+            radius_m=radius_m,
+            min_capacity=min_capacity,
+            fresh_for=fresh_for,
+        )
+        if distance is not None:
+            candidates.append(Candidate(driver.driver_id, distance))
+    candidates.sort(key=lambda c: (c.distance_m, str(c.driver_id)))
+    return candidates[:limit]

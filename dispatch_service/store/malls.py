@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+
+from dispatch_service.domain.capacity import CapacityState, CapacityStatus
+from dispatch_service.store.tables import mall_states
+from shared.db import Tx
+
+
+async def state_for_update(tx: Tx, mall_id: str) -> tuple[datetime | None, CapacityState]:
+    """(last round time, capacity state), creating the mall's row on first sight."""
+    await tx.execute(
+        insert(mall_states)
+        .values(mall_id=mall_id, capacity_status=CapacityStatus.NORMAL, pending_rounds=0)
+        .on_conflict_do_nothing(index_elements=["mall_id"])
+    )
+    row = (
+        await tx.execute(
+            select(mall_states).where(mall_states.c.mall_id == mall_id).with_for_update()
+        )
+    ).one()
+    pending = None if row.pending_status is None else CapacityStatus(row.pending_status)
+    return row.last_round_at, CapacityState(
+        CapacityStatus(row.capacity_status), pending, row.pending_rounds
+    )
+
+
+async def not_normal(tx: Tx) -> list[str]:
+    result = await tx.execute(
+        select(mall_states.c.mall_id).where(mall_states.c.capacity_status != CapacityStatus.NORMAL)
+    )
+    return list(result.scalars())
+
+
+async def last_round_at(tx: Tx, mall_id: str) -> datetime | None:
+    result = await tx.execute(
+        select(mall_states.c.last_round_at).where(mall_states.c.mall_id == mall_id)
+    )
+    return result.scalar_one_or_none()
+
+
+async def save_state(
+    tx: Tx, mall_id: str, *, round_at: datetime, state: CapacityState, changed: bool
+) -> None:
+    values: dict[str, object] = {
+        "last_round_at": round_at,
+        "capacity_status": state.status,
+        "pending_status": state.pending,
+        "pending_rounds": state.pending_rounds,
+    }
+    if changed:
+        values["capacity_changed_at"] = round_at
+    await tx.execute(mall_states.update().where(mall_states.c.mall_id == mall_id).values(**values))

@@ -1,0 +1,568 @@
+"""Dispatch's use cases: load, decide with domain/, save and add events in one transaction."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from dispatch_service.domain import capacity, pay, surge
+from dispatch_service.domain.offers import eligible_distance_m, rank_drivers
+from dispatch_service.domain.planning import Plan, PlannedRoute, PlanningPolicy, plan_routes
+from dispatch_service.domain.pool import PooledShipment, Timing, is_promise_at_risk, is_round_due
+from dispatch_service.settings import DispatchSettings
+from dispatch_service.store import drivers, malls, routes, shipments
+from dispatch_service.store.routes import Answer, OfferStatus, RouteRecord, RouteStatus
+from dispatch_service.store.shipments import ShipmentStatus
+from shared import outbox
+from shared.db import Db, Tx
+from shared.events.dispatch import (
+    OrderPromiseAtRisk,
+    RouteAssigned,
+    RouteOffered,
+    RouteOfferExpired,
+    RoutePlanned,
+    StopKind,
+    ZoneCapacityChanged,
+)
+from shared.events.driver import (
+    DriverAvailabilityChanged,
+    DriverLocationUpdated,
+    OfferAccepted,
+    OfferDeclined,
+)
+from shared.events.order import OrderCancelled, OrderReadyForPickup
+from shared.geo import Point, TravelModel
+from shared.malls import pilot_malls
+
+log = logging.getLogger(__name__)
+
+CURRENCY = "USD"
+
+
+@dataclass(frozen=True)
+class Policies:
+    """Every rule's parameters, built once from the settings."""
+
+    planning: PlanningPolicy
+    pay: pay.PayPolicy
+    surge: surge.SurgePolicy
+    capacity: capacity.CapacityPolicy
+    round_interval: timedelta
+    round_min_gap: timedelta
+    round_trigger_size: int
+    round_slack_trigger: timedelta
+    max_route_packages: int
+    offer_ttl: timedelta
+    drivers_per_offer: int
+    position_fresh: timedelta
+    max_offer_rounds: int
+
+    @classmethod
+    def from_settings(cls, settings: DispatchSettings) -> Policies:
+        timing = Timing(
+            travel=TravelModel(settings.road_factor, settings.average_speed_kmh),
+            lead=timedelta(minutes=settings.dispatch_lead_minutes),
+            pickup_service=timedelta(seconds=settings.pickup_service_seconds),
+            delivery_service=timedelta(seconds=settings.delivery_service_seconds),
+        )
+        return cls(
+            planning=PlanningPolicy(
+                timing=timing,
+                block=timedelta(minutes=settings.block_minutes),
+                route_fixed_cost_m=settings.route_fixed_cost_m,
+                late_delivery_window=timedelta(minutes=settings.late_delivery_window_minutes),
+                solve_seconds=settings.solve_seconds,
+                seed=settings.solve_seed,
+            ),
+            pay=pay.PayPolicy(
+                hourly_cents={
+                    pay.BlockType.SHORT: settings.short_block_hourly_cents,
+                    pay.BlockType.STANDARD: settings.standard_block_hourly_cents,
+                    pay.BlockType.LONG: settings.long_block_hourly_cents,
+                },
+                per_stop_cents=settings.per_stop_cents,
+                per_mile_cents=settings.per_mile_cents,
+            ),
+            surge=surge.SurgePolicy(
+                slack_thresholds=tuple(
+                    timedelta(minutes=m) for m in settings.surge_slack_thresholds_minutes
+                ),
+                step_pct=settings.surge_step_pct,
+                cap_pct=settings.surge_cap_pct,
+                base_radius_m=settings.offer_radius_m,
+                radius_step_m=settings.surge_radius_step_m,
+                max_radius_m=settings.max_offer_radius_m,
+            ),
+            capacity=capacity.CapacityPolicy(
+                at_risk_saturation_count=settings.at_risk_saturation_count,
+                rounds=settings.saturation_rounds,
+                promise_delay_minutes=settings.saturation_promise_delay_minutes,
+            ),
+            round_interval=timedelta(seconds=settings.batch_interval_seconds),
+            round_min_gap=timedelta(seconds=settings.batch_min_gap_seconds),
+            round_trigger_size=settings.batch_pool_trigger_size,
+            round_slack_trigger=timedelta(minutes=settings.batch_slack_trigger_minutes),
+            max_route_packages=settings.max_route_packages,
+            offer_ttl=timedelta(seconds=settings.offer_ttl_seconds),
+            drivers_per_offer=settings.drivers_per_offer,
+            position_fresh=timedelta(seconds=settings.position_fresh_seconds),
+            max_offer_rounds=settings.max_offer_rounds,
+        )
+
+
+def mall_point(mall_id: str, fallback: Point) -> Point:
+    """Drivers start and end at the mall; a mall outside the pilot list starts at its stores."""
+    for mall in pilot_malls():
+        if mall.id == mall_id:
+            return mall.point
+    return fallback
+
+
+def pickup_area(mall_id: str, mall_name: str) -> str:
+    for mall in pilot_malls():
+        if mall.id == mall_id:
+            # "3200 S Las Vegas Blvd, Las Vegas, NV 89109" -> "Las Vegas, NV 89109"
+            return mall.address.partition(", ")[2] or mall.name
+    return mall_name
+
+
+async def take_into_pool(tx: Tx, ready: OrderReadyForPickup, now: datetime) -> None:
+    added = await shipments.add_to_pool(tx, ready, now)
+    log.info(
+        "shipment_pooled" if added else "shipment_already_known",
+        extra={"shipment_id": str(ready.shipment_id), "mall_id": ready.mall_id},
+    )
+
+
+async def cancel_shipments(tx: Tx, cancelled: OrderCancelled, now: datetime) -> None:
+    """Out of the pool, or off a route: a route still on offer goes back to the pool to be
+    planned again without them; an assigned route loses their stops (the driver service hears
+    of the cancellation itself)."""
+    known = await shipments.statuses(tx, cancelled.order_id, cancelled.shipment_ids)
+    route_ids = sorted({route_id for _, route_id in known.values() if route_id is not None})
+    # Routes before shipments, in id order: the same lock order as the offer loop.
+    locked = [await routes.get(tx, route_id, for_update=True) for route_id in route_ids]
+    current = await shipments.statuses_for_update(tx, list(known))
+    to_cancel = [sid for sid, (status, _) in current.items() if status != ShipmentStatus.CANCELLED]
+    await shipments.mark_cancelled(tx, to_cancel, now)
+    for route in locked:
+        if route is None:
+            continue
+        if route.status is RouteStatus.OFFERING:
+            await _withdraw(tx, route, "order cancelled", now)
+        elif route.status is RouteStatus.ASSIGNED:
+            gone = set(to_cancel)
+            kept = [stop for stop in route.stops if stop.shipment_id not in gone]
+            resequenced = [stop.model_copy(update={"sequence": i}) for i, stop in enumerate(kept)]
+            await routes.replace_stops(tx, route.route_id, resequenced, now)
+    log.info(
+        "shipments_cancelled",
+        extra={"order_id": str(cancelled.order_id), "shipments": len(to_cancel)},
+    )
+
+
+async def record_availability(tx: Tx, event: DriverAvailabilityChanged, now: datetime) -> None:
+    await drivers.record_availability(tx, event, now)
+
+
+async def record_location(tx: Tx, event: DriverLocationUpdated, now: datetime) -> None:
+    if not await drivers.record_location(tx, event, now):
+        log.info("driver_location_ignored", extra={"driver_id": str(event.driver_id)})
+
+
+@dataclass
+class RoundReport:
+    mall_id: str
+    planned: list[UUID] = field(default_factory=list)
+    dropped: int = 0
+    flagged_at_risk: list[UUID] = field(default_factory=list)
+
+
+async def run_due_rounds(db: Db, now: datetime, policies: Policies) -> list[RoundReport]:
+    """What the batching timer calls: a round for every mall whose round is due."""
+    async with db.begin() as tx:
+        mall_ids = sorted(
+            set(await shipments.malls_with_pool(tx)) | set(await malls.not_normal(tx))
+        )
+    reports = []
+    for mall_id in mall_ids:
+        async with db.begin() as tx:
+            pool = await shipments.pooled(tx, mall_id)
+            last_round_at = await malls.last_round_at(tx, mall_id)
+        mall = mall_point(mall_id, pool[0].pickup if pool else Point(0.0, 0.0))
+        due = is_round_due(
+            pool,
+            mall,
+            now=now,
+            last_round_at=last_round_at,
+            interval=policies.round_interval,
+            min_gap=policies.round_min_gap,
+            trigger_size=policies.round_trigger_size,
+            slack_trigger=policies.round_slack_trigger,
+            timing=policies.planning.timing,
+        )
+        # A mall whose same-day is off or delayed keeps its rounds going until it recovers.
+        recovering = not pool and (
+            last_round_at is None or now - last_round_at >= policies.round_interval
+        )
+        if due or recovering:
+            reports.append(await plan_mall(db, mall_id, now, policies))
+    return reports
+
+
+async def plan_mall(db: Db, mall_id: str, now: datetime, policies: Policies) -> RoundReport:
+    """One batching round: solve outside any transaction, then save what is still pooled."""
+    async with db.begin() as tx:
+        pool = await shipments.pooled(tx, mall_id)
+        online = await drivers.online(tx)
+        waiting_routes = await routes.count_offering(tx, mall_id)
+        mall_name = await shipments.mall_name(tx, mall_id) or mall_id
+    mall = mall_point(mall_id, pool[0].pickup if pool else Point(0.0, 0.0))
+    reachable = [
+        d
+        for d in online
+        if eligible_distance_m(
+            d,
+            mall,
+            now=now,
+            radius_m=policies.surge.max_radius_m,
+            min_capacity=1,
+            fresh_for=policies.position_fresh,
+        )
+        is not None
+    ]
+    # Routes still looking for a driver will take some of these drivers.
+    vehicles = len(reachable) - waiting_routes
+    vehicle_capacity = min(
+        policies.max_route_packages, max((d.capacity_packages for d in reachable), default=0)
+    )
+    plan = Plan((), tuple(s.shipment_id for s in pool), None)
+    if pool and vehicles >= 1:
+        plan = await asyncio.to_thread(
+            plan_routes,
+            mall,
+            pool,
+            drivers=vehicles,
+            capacity=vehicle_capacity,
+            now=now,
+            policy=policies.planning,
+            new_route_id=uuid.uuid4,
+        )
+    if plan.violations:
+        log.error(
+            "plan_failed_check",
+            extra={"mall_id": mall_id, "violations": list(plan.violations)[:10]},
+        )
+
+    report = RoundReport(mall_id)
+    async with db.begin() as tx:
+        # The mall's row serialises rounds of one mall across dispatch instances.
+        _, state = await malls.state_for_update(tx, mall_id)
+        current = await shipments.statuses_for_update(tx, [s.shipment_id for s in pool])
+        still_pooled = {
+            sid for sid, (status, _) in current.items() if status == ShipmentStatus.POOLED
+        }
+        for planned in plan.routes:
+            if not planned.shipment_ids <= still_pooled:
+                # Cancelled or planned by another instance while this round solved.
+                log.info("planned_route_discarded", extra={"mall_id": mall_id})
+                continue
+            await _save_route(tx, planned, mall_id, mall_name, now, policies)
+            still_pooled -= planned.shipment_ids
+            report.planned.append(planned.route_id)
+        report.dropped = len(still_pooled)
+        report.flagged_at_risk = await _flag_at_risk(
+            tx, [s for s in pool if s.shipment_id in still_pooled], mall, now, policies
+        )
+        observed = capacity.observed_status(
+            pool_size=len(still_pooled),
+            at_risk_count=await shipments.count_at_risk_in_pool(tx, mall_id),
+            has_drivers=bool(reachable),
+            policy=policies.capacity,
+        )
+        state, signal = capacity.observe(state, observed, policies.capacity)
+        await malls.save_state(tx, mall_id, round_at=now, state=state, changed=signal is not None)
+        if signal is not None:
+            await outbox.add(
+                tx,
+                ZoneCapacityChanged(
+                    mall_id=mall_id,
+                    same_day_enabled=signal.same_day_enabled,
+                    promise_delay_minutes=signal.promise_delay_minutes,
+                    reason=signal.reason,
+                ),
+                key=mall_id,
+            )
+    log.info(
+        "batching_round",
+        extra={
+            "mall_id": mall_id,
+            "pool": len(pool),
+            "drivers": len(reachable),
+            "routes": len(report.planned),
+            "dropped": report.dropped,
+            "at_risk": len(report.flagged_at_risk),
+            "method": plan.method,
+        },
+    )
+    return report
+
+
+async def _save_route(
+    tx: Tx,
+    planned: PlannedRoute,
+    mall_id: str,
+    mall_name: str,
+    now: datetime,
+    policies: Policies,
+) -> None:
+    quote = pay.quote(
+        policies.pay,
+        planned_minutes=planned.planned_minutes,
+        stop_count=len(planned.stops),
+        miles=planned.planned_miles,
+    )
+    await routes.add(
+        tx, planned, mall_id=mall_id, mall_name=mall_name, quote=quote, currency=CURRENCY, now=now
+    )
+    await shipments.mark_routed(tx, planned.shipment_ids, planned.route_id, now)
+    await outbox.add(
+        tx,
+        RoutePlanned(
+            route_id=planned.route_id,
+            mall_id=mall_id,
+            stops=list(planned.stops),
+            planned_miles=planned.planned_miles,
+            planned_minutes=planned.planned_minutes,
+        ),
+        key=mall_id,
+    )
+    route = await routes.get(tx, planned.route_id, for_update=True)
+    if route is not None:
+        await _offer_next(tx, route, 1, now, policies)
+
+
+async def _flag_at_risk(
+    tx: Tx, left: list[PooledShipment], mall: Point, now: datetime, policies: Policies
+) -> list[UUID]:
+    """Flags, once each, the shipments left in the pool that can no longer make their promise."""
+    lost = [
+        s
+        for s in left
+        if not s.is_flagged_at_risk and is_promise_at_risk(s, mall, now, policies.planning.timing)
+    ]
+    await shipments.flag_at_risk(tx, [s.shipment_id for s in lost], now)
+    for s in lost:
+        await outbox.add(
+            tx,
+            OrderPromiseAtRisk(
+                order_id=s.order_id,
+                shipment_id=s.shipment_id,
+                mall_id=s.mall_id,
+                deliver_by=s.deliver_by,
+                reason="no route can reach the customer by the promised time",
+            ),
+            key=s.mall_id,
+        )
+    return [s.shipment_id for s in lost]
+
+
+async def run_offer_rounds(db: Db, now: datetime, policies: Policies) -> None:
+    """What the offer timer calls: expire offers past due, re-offer, surge, or give up."""
+    async with db.begin() as tx:
+        route_ids = await routes.offering_ids(tx)
+    for route_id in route_ids:
+        async with db.begin() as tx:
+            route = await routes.lock_offering(tx, route_id)
+            if route is not None:
+                await advance_route(tx, route, now, policies)
+
+
+async def advance_route(tx: Tx, route: RouteRecord, now: datetime, policies: Policies) -> None:
+    offers = await routes.offers_of(tx, route.route_id)
+    open_offer = next((o for o in offers if o.status is OfferStatus.OPEN), None)
+    if open_offer is not None and open_offer.expires_at > now:
+        return
+    if open_offer is not None:
+        await routes.close_offer(
+            tx, open_offer.offer_id, OfferStatus.EXPIRED, pending_answer=Answer.EXPIRED, now=now
+        )
+        await _publish_offer_closed(tx, route, open_offer.offer_id)
+    if now > route.latest_start_at:
+        await _withdraw(tx, route, "no driver took it in time", now)
+        return
+    if len(offers) >= policies.max_offer_rounds:
+        await _withdraw(tx, route, f"no taker in {len(offers)} offer rounds", now)
+        return
+    await _offer_next(tx, route, len(offers) + 1, now, policies)
+
+
+async def _offer_next(
+    tx: Tx, route: RouteRecord, round_number: int, now: datetime, policies: Policies
+) -> UUID | None:
+    """Offers the route to the next few eligible drivers; None when there is nobody to ask yet
+    (the offer loop asks again as drivers come near or the radius widens)."""
+    first_pickup = next(s for s in route.stops if s.kind is StopKind.PICKUP)
+    mall = mall_point(route.mall_id, Point(first_pickup.location.lat, first_pickup.location.lng))
+    level = surge.surge_level(route.latest_start_at - now, policies.surge.slack_thresholds)
+    pay_cents = surge.surged_pay(route.base_pay_cents, level, policies.surge)
+    radius_m = surge.offer_radius_m(level, policies.surge)
+    candidates = rank_drivers(
+        await drivers.online(tx),
+        mall,
+        now=now,
+        radius_m=radius_m,
+        min_capacity=route.max_load,
+        fresh_for=policies.position_fresh,
+        pay_cents=pay_cents,
+        best_pay_shown=await routes.best_pay_shown(tx, route.route_id),
+        busy=await routes.drivers_holding_open_offers(tx),
+        limit=policies.drivers_per_offer,
+    )
+    if not candidates:
+        return None
+    offer_id = uuid.uuid4()
+    expires_at = now + policies.offer_ttl
+    await routes.add_offer(
+        tx,
+        offer_id=offer_id,
+        route=route,
+        round_number=round_number,
+        pay_cents=pay_cents,
+        surge_level=level,
+        radius_m=radius_m,
+        candidates=candidates,
+        now=now,
+        expires_at=expires_at,
+    )
+    await outbox.add(
+        tx,
+        RouteOffered(
+            offer_id=offer_id,
+            route_id=route.route_id,
+            mall_id=route.mall_id,
+            mall_name=route.mall_name,
+            driver_ids=[c.driver_id for c in candidates],
+            pay_cents=pay_cents,
+            currency=route.currency,
+            hourly_floor_cents=route.hourly_floor_cents,
+            block_minutes=route.block_minutes,
+            expected_miles=route.planned_miles,
+            stop_count=len(route.stops),
+            pickup_area=pickup_area(route.mall_id, route.mall_name),
+            stops=list(route.stops),
+            expires_at=expires_at,
+            round=round_number,
+            expected_minutes=route.planned_minutes,
+        ),
+        key=route.mall_id,
+    )
+    log.info(
+        "route_offered",
+        extra={
+            "route_id": str(route.route_id),
+            "round": round_number,
+            "drivers": len(candidates),
+            "pay_cents": pay_cents,
+            "surge_level": level,
+        },
+    )
+    return offer_id
+
+
+async def _publish_offer_closed(tx: Tx, route: RouteRecord, offer_id: UUID) -> None:
+    await outbox.add(
+        tx,
+        RouteOfferExpired(offer_id=offer_id, route_id=route.route_id, mall_id=route.mall_id),
+        key=route.mall_id,
+    )
+
+
+async def _withdraw(tx: Tx, route: RouteRecord, reason: str, now: datetime) -> None:
+    """Back to the pool: the next round plans its shipments again, split or merged anew."""
+    for offer in await routes.offers_of(tx, route.route_id):
+        if offer.status is OfferStatus.OPEN:
+            await routes.close_offer(
+                tx, offer.offer_id, OfferStatus.WITHDRAWN, pending_answer=Answer.WITHDRAWN, now=now
+            )
+            await _publish_offer_closed(tx, route, offer.offer_id)
+    await routes.withdraw(tx, route.route_id, reason, now)
+    returned = await shipments.return_route_to_pool(tx, route.route_id, now)
+    log.info(
+        "route_withdrawn",
+        extra={"route_id": str(route.route_id), "reason": reason, "shipments": returned},
+    )
+
+
+async def accept_offer(tx: Tx, accepted: OfferAccepted, now: datetime) -> None:
+    """The driver service decided who won; dispatch follows unless the route is gone."""
+    route = await routes.get(tx, accepted.route_id, for_update=True)
+    offer = await routes.get_offer(tx, accepted.offer_id)
+    if route is None or offer is None or offer.route_id != route.route_id:
+        log.warning("offer_accept_unknown", extra={"offer_id": str(accepted.offer_id)})
+        return
+    if route.status is not RouteStatus.OFFERING:
+        log.warning(
+            "offer_accept_ignored",
+            extra={"route_id": str(route.route_id), "route_status": route.status},
+        )
+        return
+    await routes.set_offer_status(tx, offer.offer_id, OfferStatus.ACCEPTED, now)
+    if not await routes.answer_view(
+        tx, offer.offer_id, accepted.driver_id, Answer.ACCEPTED, accepted.at
+    ):
+        log.warning("offer_accepted_by_unshown_driver", extra={"offer_id": str(offer.offer_id)})
+    await routes.answer_pending(tx, offer.offer_id, Answer.TAKEN, now)
+    for other in await routes.offers_of(tx, route.route_id):
+        if other.status is OfferStatus.OPEN and other.offer_id != offer.offer_id:
+            await routes.close_offer(
+                tx, other.offer_id, OfferStatus.WITHDRAWN, pending_answer=Answer.TAKEN, now=now
+            )
+            await _publish_offer_closed(tx, route, other.offer_id)
+    await routes.assign(
+        tx,
+        route.route_id,
+        driver_id=accepted.driver_id,
+        offer_id=offer.offer_id,
+        pay_cents=accepted.pay_cents,
+        at=accepted.at,
+    )
+    await drivers.assign_route(tx, accepted.driver_id, route.route_id, accepted.at)
+    await outbox.add(
+        tx,
+        RouteAssigned(
+            route_id=route.route_id,
+            offer_id=offer.offer_id,
+            mall_id=route.mall_id,
+            driver_id=accepted.driver_id,
+            pay_cents=accepted.pay_cents,
+            order_ids=route.order_ids,
+        ),
+        key=route.mall_id,
+    )
+    log.info(
+        "route_assigned",
+        extra={"route_id": str(route.route_id), "driver_id": str(accepted.driver_id)},
+    )
+
+
+async def decline_offer(tx: Tx, declined: OfferDeclined, now: datetime, policies: Policies) -> None:
+    """Logged; once every driver of the round has declined, the next drivers are asked now."""
+    route = await routes.get(tx, declined.route_id, for_update=True)
+    offer = await routes.get_offer(tx, declined.offer_id)
+    if route is None or offer is None:
+        log.warning("offer_decline_unknown", extra={"offer_id": str(declined.offer_id)})
+        return
+    await routes.answer_view(tx, offer.offer_id, declined.driver_id, Answer.DECLINED, declined.at)
+    if offer.status is not OfferStatus.OPEN or route.status is not RouteStatus.OFFERING:
+        return
+    if await routes.count_pending(tx, offer.offer_id) == 0:
+        await routes.close_offer(
+            tx, offer.offer_id, OfferStatus.DECLINED, pending_answer=Answer.EXPIRED, now=now
+        )
+        await _publish_offer_closed(tx, route, offer.offer_id)
+        await advance_route(tx, route, now, policies)

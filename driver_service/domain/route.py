@@ -1,0 +1,44 @@
+"""Rules of route execution: scanning packages, proof of delivery."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+from driver_service.domain.errors import OutsideGeofence, ScanMismatch, WrongPin
+from shared.geo import Point, haversine_m
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    picked: list[str]
+    missing: list[str]
+
+
+def check_scan(expected: list[str], scanned: list[str], *, partial: bool) -> ScanResult:
+    """Scanned barcodes against the store's labels; a short pickup must be declared partial."""
+    wanted = set(expected)
+    seen = list(dict.fromkeys(scanned))
+    unknown = [label for label in seen if label not in wanted]
+    missing = [label for label in expected if label not in set(seen)]
+    if unknown or not seen or (missing and not partial):
+        raise ScanMismatch(missing=missing, unknown=unknown)
+    return ScanResult(picked=[label for label in expected if label in set(seen)], missing=missing)
+
+
+def check_within(target: Point, position: Point, radius_m: float) -> float:
+    distance = haversine_m(target, position)
+    if distance > radius_m:
+        raise OutsideGeofence(distance, radius_m)
+    return distance
+
+
+def check_pin(pin_sha256: str | None, pin: str | None) -> None:
+    if pin_sha256 is None:
+        return
+    if not pin:
+        raise WrongPin("This delivery needs the customer's PIN; ask the customer for it.")
+    given = hashlib.sha256(pin.encode()).hexdigest()
+    if not hmac.compare_digest(given, pin_sha256.lower()):
+        raise WrongPin("The PIN does not match; ask the customer to read it again.")

@@ -1,0 +1,296 @@
+"""The customer API: checkout, order status, cancel. Never a store or mall, in any field."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Header, Response
+from pydantic import AwareDatetime, BaseModel, Field
+
+from order_service import usecases
+from order_service.api.deps import CatalogDep, CustomerDep, DbDep, SettingsDep
+from order_service.catalog_client import CatalogClient, CatalogUnavailable, Offer, OfferNotFound
+from order_service.domain.checkout import Address, CartLine, Contact
+from order_service.domain.errors import SoldOut
+from order_service.store import orders as order_store
+from shared import clock
+from shared.db import Tx
+from shared.problems import PROBLEM, Conflict, FieldError, NotFound, ProblemError, Unprocessable
+
+router = APIRouter(tags=["orders"])
+
+
+class CheckoutRequest(BaseModel):
+    lines: list[CartLine] = Field(min_length=1)
+    address: Address
+    contact: Contact
+
+
+class OrderLineView(BaseModel):
+    offer_id: str
+    title: str
+    quantity: int
+    unit_price_cents: int
+    is_cancelled: bool
+
+
+class TimelineView(BaseModel):
+    at: datetime
+    status: str
+    message: str
+
+
+class DriverLocationView(BaseModel):
+    lat: float
+    lng: float
+    at: datetime
+
+
+class DeliveryAddressView(BaseModel):
+    line1: str
+    line2: str
+    city: str
+    region: str
+    postal_code: str
+    instructions: str
+
+
+class OrderView(BaseModel):
+    id: UUID
+    status: str
+    placed_at: datetime
+    deliver_by: AwareDatetime
+    eta: datetime | None
+    is_delayed: bool
+    total_cents: int
+    currency: str
+    lines: list[OrderLineView]
+    delivery_address: DeliveryAddressView
+    # Read it to the driver at the door; None when orders need no PIN.
+    delivery_pin: str | None
+    driver_location: DriverLocationView | None
+    timeline: list[TimelineView]
+
+    @classmethod
+    def from_usecase(cls, found: usecases.CustomerOrder) -> OrderView:
+        order = found.order
+        address = Address.model_validate(order.address)
+        return cls(
+            id=order.id,
+            status=order.status.value,
+            placed_at=order.created_at,
+            deliver_by=order.deliver_by,
+            eta=found.eta,
+            is_delayed=order.is_at_risk,
+            total_cents=order.total_cents,
+            currency=order.currency,
+            lines=[
+                OrderLineView(
+                    offer_id=line.offer_id,
+                    title=line.title,
+                    quantity=line.quantity,
+                    unit_price_cents=line.unit_price_cents,
+                    is_cancelled=line.is_cancelled,
+                )
+                for line in order.lines
+            ],
+            delivery_address=DeliveryAddressView(
+                line1=address.line1,
+                line2=address.line2,
+                city=address.city,
+                region=address.region,
+                postal_code=address.postal_code,
+                instructions=address.instructions,
+            ),
+            delivery_pin=order.pin,
+            driver_location=(
+                DriverLocationView(lat=found.driver.lat, lng=found.driver.lng, at=found.driver.at)
+                if found.driver
+                else None
+            ),
+            timeline=[
+                TimelineView(at=e.at, status=e.status, message=e.message) for e in found.timeline
+            ],
+        )
+
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+
+
+@router.post(
+    "/v1/checkout",
+    status_code=201,
+    summary="Place an order (retry with the same Idempotency-Key and body is safe)",
+    responses={
+        200: {"model": OrderView, "description": "A retry of an order already placed"},
+        400: PROBLEM,
+        401: PROBLEM,
+        409: PROBLEM,
+        422: PROBLEM,
+        503: PROBLEM,
+    },
+)
+async def checkout(
+    body: CheckoutRequest,
+    response: Response,
+    db: DbDep,
+    catalog: CatalogDep,
+    settings: SettingsDep,
+    customer: CustomerDep,
+    idempotency_key: IdempotencyKey = None,
+) -> OrderView:
+    if not idempotency_key:
+        raise ProblemError(
+            400,
+            "idempotency_key_missing",
+            "Send an Idempotency-Key header (e.g. a UUID) so a retry cannot order twice.",
+        )
+    if len(body.lines) > settings.max_cart_lines:
+        raise Unprocessable(
+            f"Split the cart: at most {settings.max_cart_lines} lines per order.",
+            [FieldError(field="lines", message=f"at most {settings.max_cart_lines} lines")],
+        )
+    fingerprint = usecases.request_fingerprint(body.model_dump_json().encode())
+    now = clock.now()
+    async with db.begin() as tx:
+        claimed = await order_store.claim_idempotency_key(
+            tx,
+            customer.id,
+            idempotency_key,
+            fingerprint,
+            now,
+            stale_before=now - timedelta(seconds=settings.idempotency_stale_seconds),
+        )
+        if not claimed:
+            return await _replay(tx, customer.id, idempotency_key, fingerprint, response)
+    offers: dict[str, Offer] = {}
+    try:
+        offers = await _resolve(catalog, body.lines, settings.catalog_retry_after_seconds)
+        async with db.begin() as tx:
+            await usecases.seed_from_offers(tx, offers)
+        async with db.begin() as tx:
+            order = await usecases.place_order(
+                tx,
+                customer_id=customer.id,
+                lines=body.lines,
+                address=body.address,
+                contact=body.contact,
+                offers=offers,
+                idempotency_key=idempotency_key,
+                pin=usecases.new_pin() if settings.require_delivery_pin else None,
+                now=now,
+            )
+            found = await usecases.order_for_customer(tx, order.id, customer.id, now)
+    except BaseException as error:
+        async with db.begin() as tx:
+            await order_store.drop_idempotency_key(tx, customer.id, idempotency_key)
+        if isinstance(error, SoldOut):
+            raise _sold_out(body.lines, offers, error) from None
+        raise
+    assert found is not None
+    response.headers["Location"] = f"/v1/orders/{order.id}"
+    return OrderView.from_usecase(found)
+
+
+async def _replay(
+    tx: Tx, customer_id: str, key: str, fingerprint: str, response: Response
+) -> OrderView:
+    record = await order_store.get_idempotency_key(tx, customer_id, key)
+    if record is not None and record.request_sha256 != fingerprint:
+        raise Conflict(
+            "idempotency_key_reused",
+            "This Idempotency-Key was used for another order; use a new key.",
+        )
+    if record is None or record.order_id is None:
+        raise Conflict(
+            "request_in_progress",
+            "An order with this Idempotency-Key is still being placed; retry in a moment.",
+        )
+    found = await usecases.order_for_customer(tx, record.order_id, customer_id, clock.now())
+    if found is None:
+        raise NotFound("order")
+    response.status_code = 200
+    response.headers["Location"] = f"/v1/orders/{record.order_id}"
+    return OrderView.from_usecase(found)
+
+
+async def _resolve(
+    catalog: CatalogClient, lines: list[CartLine], retry_after: int
+) -> dict[str, Offer]:
+    try:
+        offers = await catalog.resolve_all([line.offer_id for line in lines])
+    except OfferNotFound as error:
+        raise Unprocessable(
+            "An item is no longer available for same-day delivery; remove it and retry.",
+            [
+                FieldError(field=f"lines.{i}.offer_id", message="unknown or expired offer")
+                for i, line in enumerate(lines)
+                if line.offer_id == error.offer_id
+            ],
+            code="offer_unavailable",
+        ) from None
+    except CatalogUnavailable:
+        raise ProblemError(
+            503,
+            "catalog_unavailable",
+            f"We cannot check availability right now; retry in {retry_after} seconds.",
+            title="Service unavailable",
+            headers={"Retry-After": str(retry_after)},
+        ) from None
+    if len({offer.currency for offer in offers.values()}) > 1:
+        raise Unprocessable(
+            "These items are priced in different currencies; order them separately.",
+            [FieldError(field="lines", message="mixed currencies")],
+            code="mixed_currencies",
+        )
+    return offers
+
+
+def _sold_out(lines: list[CartLine], offers: dict[str, Offer], error: SoldOut) -> ProblemError:
+    return ProblemError(
+        409,
+        "sold_out",
+        "Not enough left for same-day delivery; lower the quantity or remove the item.",
+        title="Sold out",
+        errors=[
+            FieldError(field=f"lines.{i}.quantity", message="not enough left")
+            for i, line in enumerate(lines)
+            if offers[line.offer_id].sku in error.skus
+        ],
+    )
+
+
+@router.get(
+    "/v1/orders/{order_id}",
+    summary="An order's status, promise, ETA and timeline",
+    responses={401: PROBLEM, 404: PROBLEM},
+)
+async def get_order(order_id: UUID, db: DbDep, customer: CustomerDep) -> OrderView:
+    async with db.begin() as tx:
+        found = await usecases.order_for_customer(tx, order_id, customer.id, clock.now())
+    if found is None:
+        raise NotFound("order")  # someone else's order must look like a missing one
+    return OrderView.from_usecase(found)
+
+
+@router.post(
+    "/v1/orders/{order_id}/cancel",
+    summary="Cancel an order (until a driver picked it up)",
+    responses={401: PROBLEM, 404: PROBLEM, 409: PROBLEM},
+)
+async def cancel_order(order_id: UUID, db: DbDep, customer: CustomerDep) -> OrderView:
+    now = clock.now()
+    try:
+        async with db.begin() as tx:
+            if not await usecases.cancel_by_customer(tx, order_id, customer.id, now):
+                raise NotFound("order")
+            found = await usecases.order_for_customer(tx, order_id, customer.id, now)
+    except usecases.NotCancellable:
+        raise Conflict(
+            "not_cancellable",
+            "This order is already on its way or finished, so it can no longer be cancelled.",
+        ) from None
+    assert found is not None
+    return OrderView.from_usecase(found)

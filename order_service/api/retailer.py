@@ -1,0 +1,185 @@
+"""The retailer POS side: pull a store's orders, push signed events about them."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Literal
+from uuid import UUID
+
+import orjson
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field, ValidationError, model_validator
+from standardwebhooks import Webhook
+
+from order_service import usecases
+from order_service.api.deps import DbDep, RetailerDep, SettingsDep
+from order_service.domain.checkout import RetailerEventType, RetailerOrder
+from order_service.domain.errors import IllegalTransition
+from order_service.domain.order import ShipmentStatus
+from shared import clock
+from shared.problems import PROBLEM, Conflict, FieldError, NotFound, ProblemError, Unprocessable
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/v1/retailer", tags=["retailer"])
+
+STATUS_FILTERS: dict[str, list[ShipmentStatus] | None] = {
+    "new": [ShipmentStatus.PLACED],
+    "accepted": [ShipmentStatus.ACCEPTED],
+    "packaged": [ShipmentStatus.PACKAGED],
+    "cancelled": [ShipmentStatus.CANCELLED],
+    "all": None,
+}
+
+
+@router.get(
+    "/orders",
+    summary="This store's orders (each is one shipment of a customer order)",
+    responses={401: PROBLEM},
+)
+async def list_orders(
+    db: DbDep,
+    retailer: RetailerDep,
+    status: Annotated[Literal["new", "accepted", "packaged", "cancelled", "all"], Query()] = "new",
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[RetailerOrder]:
+    async with db.begin() as tx:
+        return await usecases.retailer_orders(tx, retailer.store_id, STATUS_FILTERS[status], limit)
+
+
+class RetailerEventLine(BaseModel):
+    sku: str = Field(min_length=1)
+
+
+class RetailerEventRequest(BaseModel):
+    type: RetailerEventType
+    shipment_id: UUID
+    labels: list[str] = Field(default_factory=list, max_length=50)
+    package_count: int | None = Field(None, gt=0, le=50)
+    lines: list[RetailerEventLine] = Field(default_factory=list, max_length=50)
+    reason: str = Field("", max_length=200)
+
+    @model_validator(mode="after")
+    def _complete_for_its_type(self) -> RetailerEventRequest:
+        if self.type is RetailerEventType.PACKAGED:
+            if not self.labels:
+                raise ValueError("packaged needs the label barcode of every package")
+            if self.package_count is not None and self.package_count != len(self.labels):
+                raise ValueError("package_count must equal the number of labels")
+        if self.type is RetailerEventType.OUT_OF_STOCK and not self.lines:
+            raise ValueError("out_of_stock needs the lines (skus) that are missing")
+        return self
+
+
+class RetailerEventResult(BaseModel):
+    shipment_id: UUID
+    status: str
+
+
+class BadWebhook(ProblemError):
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(400, code, detail, title="Bad request")
+
+
+@router.post(
+    "/events",
+    summary="A signed POS event (Standard Webhooks: webhook-id, -timestamp, -signature)",
+    responses={400: PROBLEM, 401: PROBLEM, 404: PROBLEM, 409: PROBLEM, 413: PROBLEM, 422: PROBLEM},
+)
+async def post_event(
+    request: Request, db: DbDep, retailer: RetailerDep, settings: SettingsDep
+) -> RetailerEventResult:
+    body = await _read_limited(request, settings.retailer_event_max_bytes)
+    headers = {k: v for k, v in request.headers.items() if k.startswith("webhook-")}
+    async with db.begin() as tx:
+        secrets = await usecases.webhook_secrets(tx, retailer.store_id, clock.now())
+    _verify(body, headers, secrets)
+    try:
+        event = RetailerEventRequest.model_validate(orjson.loads(body))
+    except (orjson.JSONDecodeError, ValidationError) as error:
+        errors = (
+            [
+                FieldError(
+                    field=".".join(str(p) for p in item["loc"]) or "body", message=item["msg"]
+                )
+                for item in error.errors()
+            ]
+            if isinstance(error, ValidationError)
+            else [FieldError(field="body", message="not JSON")]
+        )
+        raise Unprocessable("Fix the event and send it again.", errors) from None
+    try:
+        async with db.begin() as tx:
+            status = await usecases.apply_retailer_event(
+                tx,
+                retailer.store_id,
+                headers["webhook-id"],
+                usecases.RetailerEvent(
+                    type=event.type,
+                    shipment_id=event.shipment_id,
+                    labels=tuple(event.labels),
+                    package_count=event.package_count,
+                    skus=tuple(line.sku for line in event.lines),
+                    reason=event.reason,
+                ),
+                clock.now(),
+            )
+    except usecases.WebhookReplayed:
+        raise Conflict(
+            "webhook_replayed",
+            "This webhook-id was already received; send new events with a new id.",
+        ) from None
+    except usecases.UnknownShipment:
+        raise NotFound("order", "No such order for this store; check the shipment_id.") from None
+    except IllegalTransition as error:
+        raise Conflict(
+            "illegal_transition",
+            f"The order is {error.current}; it cannot become {error.wanted}. Refresh and retry.",
+        ) from None
+    except usecases.LineNotInShipment as error:
+        raise Unprocessable(
+            "These SKUs are not in this order; send only the order's SKUs.",
+            [FieldError(field="lines", message=f"not in this order: {', '.join(error.skus)}")],
+        ) from None
+    return RetailerEventResult(shipment_id=event.shipment_id, status=status.value)
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    too_large = ProblemError(
+        413, "payload_too_large", f"Events are at most {limit} bytes; send a smaller body."
+    )
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        raise too_large
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise too_large
+    return body
+
+
+def _verify(body: bytes, headers: dict[str, str], secrets: list[str]) -> None:
+    if not all(headers.get(h) for h in ("webhook-id", "webhook-timestamp", "webhook-signature")):
+        raise BadWebhook(
+            "missing_signature",
+            "Sign the event per Standard Webhooks (webhook-id, -timestamp, -signature headers).",
+        )
+    last_error = "no active secret"
+    # Two secrets are active during a rotation: either one may have signed.
+    for secret in secrets:
+        try:
+            Webhook(secret).verify(body, headers, json_parse=False)
+            return
+        except Exception as error:  # the library raises more than its own error on bad headers
+            last_error = str(error)
+    if "timestamp too" in last_error:
+        raise BadWebhook(
+            "stale_timestamp",
+            "The webhook-timestamp is more than 5 minutes off; sync your clock and re-sign.",
+        )
+    log.warning("retailer_event_bad_signature", extra={"reason": last_error})
+    raise BadWebhook(
+        "invalid_signature",
+        "The webhook-signature does not match the body with your store's secret; re-sign.",
+    )

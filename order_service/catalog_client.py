@@ -1,0 +1,95 @@
+"""The catalog's internal offer resolution, over HTTP with timeouts and retries."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import httpx
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+log = logging.getLogger(__name__)
+
+
+class OfferStore(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    store_id: str
+    store_name: str
+    mall_id: str
+    mall_name: str
+    lat: float = Field(ge=-90, le=90)
+    lng: float = Field(ge=-180, le=180)
+    quantity: int = Field(ge=0)
+    prep_minutes: int = Field(0, ge=0)
+    pickup_instructions: str = ""
+
+
+class Offer(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    offer_id: str
+    sku: str
+    title: str
+    price_cents: int = Field(ge=0)
+    currency: str
+    deliver_by: AwareDatetime
+    stores: list[OfferStore]
+
+
+class CatalogUnavailable(Exception):
+    pass
+
+
+class OfferNotFound(Exception):
+    def __init__(self, offer_id: str) -> None:
+        super().__init__(f"offer {offer_id} is unknown or expired")
+        self.offer_id = offer_id
+
+
+class CatalogClient:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout_seconds: float,
+        attempts: int,
+        backoff_seconds: float,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.attempts = attempts
+        self.backoff_seconds = backoff_seconds
+        self._client = httpx.AsyncClient(
+            base_url=base_url, timeout=timeout_seconds, transport=transport
+        )
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    async def resolve(self, offer_id: str) -> Offer:
+        for attempt in range(1, self.attempts + 1):
+            try:
+                response = await self._client.get(f"/v1/offers/{offer_id}")
+            except httpx.HTTPError as error:
+                reason = f"{type(error).__name__}"
+            else:
+                if response.status_code == 404:
+                    raise OfferNotFound(offer_id)
+                if response.status_code == 200:
+                    try:
+                        return Offer.model_validate_json(response.content)
+                    except ValidationError as error:
+                        raise CatalogUnavailable(f"malformed offer: {error}") from None
+                reason = f"status {response.status_code}"
+            log.warning(
+                "catalog_call_failed",
+                extra={"offer_id": offer_id, "attempt": attempt, "reason": reason},
+            )
+            if attempt < self.attempts:
+                await asyncio.sleep(self.backoff_seconds * 2 ** (attempt - 1))
+        raise CatalogUnavailable(reason)
+
+    async def resolve_all(self, offer_ids: list[str]) -> dict[str, Offer]:
+        unique = list(dict.fromkeys(offer_ids))
+        offers = await asyncio.gather(*(self.resolve(offer_id) for offer_id in unique))
+        return dict(zip(unique, offers, strict=True))

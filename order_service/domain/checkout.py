@@ -1,0 +1,72 @@
+"""What a customer sends at checkout and what a store's POS sees of an order."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+
+class Address(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    line1: str = Field(min_length=1, max_length=200)
+    line2: str = Field("", max_length=200)
+    city: str = Field(min_length=1, max_length=100)
+    region: str = Field(min_length=1, max_length=100)
+    postal_code: str = Field(min_length=1, max_length=20)
+    lat: float = Field(ge=-90, le=90)
+    lng: float = Field(ge=-180, le=180)
+    instructions: str = Field("", max_length=500)
+
+    def one_line(self) -> str:
+        street = ", ".join(part for part in (self.line1, self.line2) if part)
+        return f"{street}, {self.city}, {self.region} {self.postal_code}"
+
+    def area(self) -> str:
+        return f"{self.city} {self.postal_code}"
+
+
+class Contact(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str = Field(min_length=1, max_length=100)
+    phone: str = Field(min_length=5, max_length=30)
+
+    def first_name(self) -> str:
+        return self.name.split()[0]
+
+
+class CartLine(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    offer_id: str = Field(min_length=1, max_length=200)
+    quantity: int = Field(gt=0, le=50)
+
+
+class RetailerLine(BaseModel):
+    sku: str
+    title: str
+    quantity: int
+
+
+class RetailerOrder(BaseModel):
+    """A store's view of its part of an order: no address, only the customer's first name."""
+
+    shipment_id: UUID
+    status: str
+    placed_at: datetime
+    deliver_by: AwareDatetime
+    customer_first_name: str
+    lines: list[RetailerLine]
+    package_count: int | None = None
+    labels: list[str] = Field(default_factory=list)
+
+
+class RetailerEventType(StrEnum):
+    ACCEPTED = "accepted"
+    PACKAGED = "packaged"
+    OUT_OF_STOCK = "out_of_stock"
+    CANCELLED = "cancelled"

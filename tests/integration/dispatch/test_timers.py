@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import pytest
+
+from shared.events.dispatch import RouteOffered, RouteOfferExpired, RoutePlanned
+from tests.integration.dispatch.conftest import Dispatch, a_driver, a_ready_shipment
+from tests.support import EventTap
+
+
+@pytest.mark.parametrize(
+    "dispatch_overrides",
+    [
+        {
+            "is_timers_enabled": True,
+            "batch_tick_seconds": 0.2,
+            "batch_interval_seconds": 0.5,
+            "offer_tick_seconds": 0.2,
+            "offer_ttl_seconds": 1.0,
+        }
+    ],
+)
+async def test_the_timers_plan_offer_expire_and_re_offer_on_their_own(
+    dispatch: Dispatch, tap: EventTap
+) -> None:
+    nearest, second, third = a_driver(km_north=0.5), a_driver(km_north=1.0), a_driver(km_north=2)
+    await dispatch.add_drivers(nearest, second, third)
+
+    # Published, not awaited in the pool: the batching timer may route it before anyone looks.
+    ready = a_ready_shipment()
+    await dispatch.publish(ready, key=ready.mall_id)
+
+    planned = await tap.next(RoutePlanned, within=15)
+    first = await tap.next(RouteOffered, within=10)
+    assert first.payload.route_id == planned.payload.route_id
+    assert first.payload.driver_ids == [nearest.driver_id, second.driver_id]
+    expired = await tap.next(RouteOfferExpired, within=10)
+    assert expired.payload.offer_id == first.payload.offer_id
+    again = await tap.next(RouteOffered, within=10)
+    assert again.payload.round == 2
+    assert again.payload.driver_ids == [third.driver_id]

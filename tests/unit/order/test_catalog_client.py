@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from order_service.catalog_client import CatalogClient, CatalogUnavailable, OfferNotFound
+
+OFFER = {
+    "offer_id": "o1",
+    "sku": "s1",
+    "title": "Thing",
+    "price_cents": 100,
+    "currency": "USD",
+    "deliver_by": datetime(2026, 11, 25, 20, tzinfo=UTC).isoformat(),
+    "stores": [],
+}
+
+
+def client(
+    handler: httpx.MockTransport | None = None, url: str = "http://catalog"
+) -> CatalogClient:
+    return CatalogClient(
+        url, timeout_seconds=0.5, attempts=3, backoff_seconds=0.0, transport=handler
+    )
+
+
+async def test_a_failing_catalog_is_retried_until_it_answers() -> None:
+    calls: list[int] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        return httpx.Response(502) if len(calls) < 3 else httpx.Response(200, json=OFFER)
+
+    offer = await client(httpx.MockTransport(answer)).resolve("o1")
+
+    assert (offer.sku, len(calls)) == ("s1", 3)
+
+
+async def test_an_unreachable_catalog_is_unavailable_after_the_last_attempt() -> None:
+    with pytest.raises(CatalogUnavailable):
+        await client(url="http://127.0.0.1:1").resolve("o1")
+
+
+async def test_an_unknown_offer_is_not_retried() -> None:
+    calls: list[int] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        return httpx.Response(404)
+
+    with pytest.raises(OfferNotFound):
+        await client(httpx.MockTransport(answer)).resolve("o1")
+    assert len(calls) == 1
+
+
+async def test_a_malformed_offer_counts_as_the_catalog_being_unavailable() -> None:
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json={"offer_id": "o1"}))
+
+    with pytest.raises(CatalogUnavailable):
+        await client(transport).resolve("o1")
