@@ -102,5 +102,5 @@ def listing_view(runtime: CatalogRuntime, cell: str, listing: Listing) -> dict[s
         "image_urls": list(product.image_urls),
         "stock_status": (StockStatus.LOW if low else StockStatus.IN_STOCK).value,
         "deliver_by": promise.deliver_by.isoformat(),
-        "promise": promise.human + promise.mall_id,
+        "promise": promise.human,
     }

@@ -58,9 +58,7 @@ class StopView(BaseModel):
             instructions=row.instructions,
             lat=row.lat,
             lng=row.lng,
-            labels=list(
-                row.picked_labels if row.kind == "dropoff" and row.picked_labels else row.labels
-            ),
+            labels=list(row.labels),
             package_count=row.package_count,
             eta=row.eta,
             deliver_by=row.deliver_by,

@@ -6,26 +6,89 @@ suite can run while `make up` serves the usual ports.
 
 from __future__ import annotations
 
+import asyncio
+import subprocess
+import sys
+import uuid
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import httpx
 import pytest
 
-from services.suite import Suite
+from services.leaks import LeakScanner
+from services.suite import ROOT, Suite
+from tests.e2e.actors import FASHION_SHOW, Pos, expect
 from tests.support import delete_test_topics
+
+OPERATOR_TOKEN = "e2e-operator-token"
+
+# Malls keep opening hours, so the suite runs on a clock fixed at an open hour, whatever the hour
+# CI runs at: a Wednesday, 11:00 in Las Vegas (PST, UTC-8).
+SUITE_CLOCK_START = "2026-11-25T19:00:00+00:00"
+
+# Timers a few seconds long, so an order travels the whole way in seconds, not minutes.
+SUITE_ENV = {
+    "MTH_CLOCK_START": SUITE_CLOCK_START,
+    "MTH_CLOCK_SPEED": "1",
+    "CATALOG_RELAY_POLL_SECONDS": "0.2",
+    "ORDER_RELAY_POLL_SECONDS": "0.2",
+    "DISPATCH_RELAY_POLL_SECONDS": "0.2",
+    "DRIVER_RELAY_POLL_SECONDS": "0.2",
+    "ORDER_OPERATOR_TOKEN": OPERATOR_TOKEN,
+    "ORDER_WEBHOOK_POLL_SECONDS": "0.2",
+    "DISPATCH_BATCH_TICK_SECONDS": "1",
+    "DISPATCH_BATCH_INTERVAL_SECONDS": "2",
+    "DISPATCH_BATCH_MIN_GAP_SECONDS": "0",
+    "DISPATCH_OFFER_TICK_SECONDS": "1",
+    "DISPATCH_SOLVE_SECONDS": "1",
+    "DRIVER_LOCATION_MIN_INTERVAL_SECONDS": "0",
+}
+
+
+def run_dev_command(env: dict[str, str], module: str, *args: str) -> str:
+    """Runs a service's developer command (`python -m <svc>.dev ...`); returns its stdout."""
+    done = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, f"{module} {args}: {done.stderr[-2000:]}"
+    return done.stdout
+
+
+class SeededSuite(Suite):
+    """Seeds the catalog between resetting the databases and starting the services: the
+    catalog reads products and stock into memory at start, so a seed written later stays
+    invisible to the same-day query."""
+
+    async def _prepare(self) -> None:
+        await super()._prepare()
+        await asyncio.to_thread(
+            run_dev_command,
+            self._environment(),
+            "catalog_service.dev",
+            "seed",
+            "--stores-per-mall=8",
+            "--skus=400",
+            # The order service learns quantities when it resolves offers at checkout.
+            "--max-inventory-events=0",
+            f"--keys-file={self.log_dir / 'catalog_retailer_keys.json'}",
+        )
 
 
 @pytest.fixture(scope="session")
 def suite() -> Iterator[Suite]:
-    running = Suite(label="e2e", base_port=18000)
+    running = SeededSuite(label="e2e", base_port=18000, extra_env=SUITE_ENV)
     try:
         running.start()
         yield running
     finally:
         running.stop()
         if running.topic_suffix:
-            import asyncio
-
             asyncio.run(delete_test_topics(running.topic_suffix))
 
 
@@ -33,3 +96,72 @@ def suite() -> Iterator[Suite]:
 async def http() -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(timeout=30) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def customer_tokens(suite: Suite) -> list[str]:
+    """Two customers' JWTs from the order service's dev command: a buyer and a stranger."""
+    return [
+        run_dev_command(
+            suite.env, "order_service.dev", "token", "--customer", f"e2e-{uuid.uuid4().hex[:8]}"
+        ).strip()
+        for _ in range(2)
+    ]
+
+
+@pytest.fixture(scope="session")
+async def directory(suite: Suite) -> dict[str, Any]:
+    """Every mall and store with their identifiers, from the catalog's internal endpoint."""
+    async with httpx.AsyncClient(timeout=30) as client:
+        found: dict[str, Any] = expect(await client.get(f"{suite.urls['catalog']}/v1/stores"), 200)
+    assert found["stores"] and found["malls"]
+    return found
+
+
+@pytest.fixture
+def scanner(directory: dict[str, Any]) -> LeakScanner:
+    """Knows every store and mall identifier; the storefront shows it every response."""
+    leaks = LeakScanner()
+    for mall in directory["malls"]:
+        leaks.add([mall["id"], mall["name"], mall["address"]])
+    for store in directory["stores"]:
+        leaks.add(
+            [
+                store["id"],
+                store["name"],
+                store["address"],
+                store["phone"],
+                store["retailer_id"],
+                store["retailer_name"],
+                store["pickup_instructions"],
+            ]
+        )
+    return leaks
+
+
+@pytest.fixture(scope="session")
+async def pos_credentials(suite: Suite, directory: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """POS credentials for every store of Fashion Show Mall, from the operator endpoint."""
+    issued: dict[str, dict[str, Any]] = {}
+    async with httpx.AsyncClient(timeout=30) as client:
+        for store in directory["stores"]:
+            if store["mall_id"] == FASHION_SHOW:
+                issued[store["id"]] = expect(
+                    await client.post(
+                        f"{suite.urls['order']}/v1/admin/stores/{store['id']}/pos-credentials",
+                        headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"},
+                    ),
+                    201,
+                )
+    assert len(issued) >= 2
+    return issued
+
+
+@pytest.fixture
+def pos_terminals(
+    suite: Suite, http: httpx.AsyncClient, pos_credentials: dict[str, dict[str, Any]]
+) -> dict[str, Pos]:
+    return {
+        store_id: Pos(http, suite.urls["order"], store_id, c["api_key"], c["webhook_secret"])
+        for store_id, c in pos_credentials.items()
+    }

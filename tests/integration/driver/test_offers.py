@@ -165,6 +165,8 @@ async def test_accepting_an_offer_made_to_someone_else_is_404(service: Service) 
     assert resp.status_code == 404
     assert resp.json()["code"] == "not_found"
     assert unknown.status_code == 404
+    declined = await api.post(f"/v1/offers/{offer.offer_id}/decline", headers=stranger.headers)
+    assert declined.status_code == 404
     still_open = await api.post(f"/v1/offers/{offer.offer_id}/accept", headers=owner.headers)
     assert still_open.status_code == 200
 
@@ -183,6 +185,8 @@ async def test_accepting_an_expired_offer_is_410_and_takes_nothing(service: Serv
         resp = await api.post(f"/v1/offers/{offer.offer_id}/accept", headers=driver.headers)
         assert resp.status_code == 410
         assert resp.json()["code"] == "offer_expired"
+        declined = await api.post(f"/v1/offers/{offer.offer_id}/decline", headers=driver.headers)
+        assert declined.status_code == 410
         route = await api.get(f"/v1/routes/{offer.route_id}", headers=driver.headers)
         assert route.status_code == 404
 

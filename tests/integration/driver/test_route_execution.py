@@ -5,6 +5,7 @@ import uuid
 from typing import Any
 
 import httpx
+from sqlalchemy import text
 
 from driver_service import usecases
 from shared.events.dispatch import RouteOffered
@@ -191,7 +192,13 @@ async def test_delivery_needs_position_pin_and_photo_then_publishes_the_proof(
     assert done.json()["completed_at"] is not None
     delivered = await tap.next(RouteStopDelivered, within=15)
     assert delivered.payload.stop_id == offer.stops[1].stop_id
-    assert delivered.payload.proof_photo_sha256 == hashlib.sha256(PHOTO).hexdigest()
+    digest = hashlib.sha256(PHOTO).hexdigest()
+    assert delivered.payload.proof_photo_sha256 == digest
+    async with service.app.state.db.begin() as tx:
+        stored = await tx.execute(
+            text("SELECT content FROM photos WHERE sha256 = :d"), {"d": digest}
+        )
+        assert stored.scalar_one() == PHOTO
     again = await deliver(api, driver, offer)
     assert again.status_code == 409
 

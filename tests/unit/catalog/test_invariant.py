@@ -10,7 +10,7 @@ from __future__ import annotations
 import string
 from dataclasses import dataclass
 
-from hypothesis import given, settings
+from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 from catalog_service.api.catalog import render_same_day
@@ -22,6 +22,9 @@ from tests.unit.catalog.conftest import AS_OF, NOW, a_model, a_product, a_runtim
 WORDS = ("Linen", "Shirt", "Candle", "Navy", "Soft", "Mug", "Classic", "Boot", "Wool", "Tee")
 CATEGORIES = ("apparel", "home", "shoes")
 MALL_IDS = tuple(m.id for m in pilot_malls())
+# Shrinking a failing catalog takes minutes (every step rebuilds a read model): a failure is
+# reported as generated.
+NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate)
 _name = st.text(string.ascii_lowercase, min_size=10, max_size=14)
 
 
@@ -105,7 +108,7 @@ def secrets_of(generated: list[GenStore]) -> set[str]:
     return {value.casefold() for value in found}
 
 
-@settings(max_examples=40, deadline=None, database=None)
+@settings(max_examples=40, deadline=None, database=None, phases=NO_SHRINK)
 @given(data=st.data(), items=products(), generated=stores())
 def test_no_response_byte_names_a_store_or_mall(
     data: st.DataObject, items: list[tuple[str, str, str]], generated: list[GenStore]
@@ -130,7 +133,7 @@ def split(data: st.DataObject, total: int, parts: int) -> list[int]:
     return [bounds[i + 1] - bounds[i] for i in range(parts)]
 
 
-@settings(max_examples=30, deadline=None, database=None)
+@settings(max_examples=30, deadline=None, database=None, phases=NO_SHRINK)
 @given(
     data=st.data(),
     items=products(),

@@ -1,0 +1,942 @@
+"""`make demo`: a simulated same-day at the four pilot malls, against a private copy of the suite.
+
+It starts the four services (own databases, topics and ports) on a compressed clock, seeds the
+catalog, and plays customers (browse, check out, follow their order), a POS per store (pull new
+orders, accept, pack, report packaged with labels over signed webhooks) and drivers (go online,
+long-poll offers, accept, drive the route at the travel model's speed, scan labels, deliver with
+photo, position and PIN). Every customer-facing response goes through the leak scanner. At the
+end: a table per mall, pictures in the output folder, and the SUMMARY line, last.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import random
+import secrets
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
+from standardwebhooks import Webhook
+
+from services import demo_charts
+from services.demo_baseline import (
+    BaselineDriver,
+    BaselineOrder,
+    BaselineResult,
+    ServiceTimes,
+    one_order_per_trip,
+)
+from services.demo_report import (
+    CONVENTIONS,
+    Figures,
+    OrderOutcome,
+    Pay,
+    RouteOutcome,
+    figures,
+    mall_table,
+    summarize,
+    summary_line,
+)
+from services.demo_world import Customer, Driver, along, make_customers, make_drivers
+from services.leaks import LeakScanner
+from services.suite import ROOT, Suite
+from shared.clock import Clock, clock, set_clock
+from shared.events import topics
+from shared.geo import Point, TravelModel
+from shared.malls import pilot_malls
+
+log = logging.getLogger("demo")
+
+# Wednesday 19:00 UTC: 11:00 in Las Vegas, 14:00 in Tysons; every pilot mall is open for hours.
+DEFAULT_START = "2026-11-25T19:00:00+00:00"
+TERMINAL = frozenset({"delivered", "cancelled", "rejected_by_store", "returned_to_store"})
+PICKUP_SERVICE_S = 60
+DELIVERY_SERVICE_S = 180
+TRAVEL = TravelModel(road_factor=1.3, average_speed_kmh=40.0)
+# A tiny valid JPEG header is enough for "a photo": the driver service stores the bytes.
+PROOF_PHOTO = bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffd9")
+
+
+@dataclass(frozen=True)
+class Options:
+    customers: int
+    stores_per_mall: int
+    drivers_per_mall: int
+    skus: int
+    ordering_hours: float
+    speed: float
+    start: datetime
+    batch_minutes: float
+    prep_minutes: tuple[float, float]
+    max_drain_hours: float
+    seed: int
+    out: Path
+    base_port: int
+
+
+def parse_options(argv: list[str] | None = None) -> Options:
+    p = argparse.ArgumentParser(prog="python -m services.demo", description=__doc__)
+    p.add_argument("--customers", type=int, default=120, help="orders attempted (all malls)")
+    p.add_argument("--stores-per-mall", type=int, default=6)
+    p.add_argument("--drivers-per-mall", type=int, default=5)
+    p.add_argument("--skus", type=int, default=150)
+    p.add_argument("--ordering-hours", type=float, default=1.5, help="simulated hours of orders")
+    p.add_argument("--speed", type=float, default=60.0, help="simulated seconds per real second")
+    p.add_argument("--start", default=DEFAULT_START, help="simulated start (ISO 8601)")
+    p.add_argument(
+        "--batch-minutes", type=float, default=10.0, help="dispatch's batching round interval"
+    )
+    p.add_argument("--prep-min", type=float, default=2.0, help="fastest store packing, minutes")
+    p.add_argument("--prep-max", type=float, default=6.0, help="slowest store packing, minutes")
+    p.add_argument(
+        "--max-drain-hours",
+        type=float,
+        default=1.5,
+        help="simulated hours to wait after the last order for deliveries",
+    )
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--out", type=Path, default=Path("out/demo"))
+    p.add_argument("--base-port", type=int, default=18100)
+    a = p.parse_args(argv)
+    if a.customers < 1 or a.drivers_per_mall < 1 or a.speed <= 0 or a.prep_min > a.prep_max:
+        p.error("need customers >= 1, drivers-per-mall >= 1, speed > 0, prep-min <= prep-max")
+    return Options(
+        customers=a.customers,
+        stores_per_mall=a.stores_per_mall,
+        drivers_per_mall=a.drivers_per_mall,
+        skus=a.skus,
+        ordering_hours=a.ordering_hours,
+        speed=a.speed,
+        start=datetime.fromisoformat(a.start),
+        batch_minutes=a.batch_minutes,
+        prep_minutes=(a.prep_min, a.prep_max),
+        max_drain_hours=a.max_drain_hours,
+        seed=a.seed,
+        out=a.out,
+        base_port=a.base_port,
+    )
+
+
+@dataclass
+class DemoSuite(Suite):
+    """The suite with a catalog seeded before the catalog starts (it loads its read model once)."""
+
+    seed_args: tuple[str, ...] = ()
+
+    async def _prepare(self) -> None:
+        await super()._prepare()
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "catalog_service.dev",
+            "seed",
+            *self.seed_args,
+            env=self._environment(),
+            cwd=ROOT,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        output, _ = await process.communicate()
+        if process.returncode != 0:
+            raise RuntimeError(f"catalog seed failed:\n{output.decode(errors='replace')}")
+        say(output.decode(errors="replace").strip())
+
+
+def say(message: str) -> None:
+    print(f"[demo] {message}", file=sys.stderr, flush=True)
+
+
+@dataclass
+class PlacedOrder:
+    order_id: str
+    customer_id: str
+    token: str
+    mall_id: str
+    point: Point
+    pin: str | None
+    view: dict[str, Any]
+
+    @property
+    def status(self) -> str:
+        return str(self.view["status"])
+
+
+@dataclass
+class DrivenRoute:
+    route_id: str
+    driver_id: str
+    mall_id: str
+    meters: float = 0.0
+    view: dict[str, Any] | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DriverRecord:
+    driver: Driver
+    driver_id: str = ""
+    access: str = ""
+    refresh: str = ""
+
+
+class Demo:
+    def __init__(self, options: Options, suite: Suite, http: httpx.AsyncClient) -> None:
+        self.o = options
+        self.suite = suite
+        self.http = http
+        self.scanner = LeakScanner()
+        self.orders: dict[str, PlacedOrder] = {}
+        self.pins: dict[tuple[float, float], str] = {}
+        self.routes: list[DrivenRoute] = []
+        self.drivers: list[DriverRecord] = []
+        self.counts: Counter[str] = Counter()
+        self.problems: Counter[str] = Counter()
+        self.customers_done = 0
+        self.stopping = asyncio.Event()
+        self.operator_token = ""
+        self.directory: dict[str, Any] = {}
+        self.started_real = 0.0
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def url(self, service: str, path: str) -> str:
+        return f"{self.suite.urls[service]}{path}"
+
+    def real(self, simulated_seconds: float) -> float:
+        return simulated_seconds / self.o.speed
+
+    def note(self, what: str, response: httpx.Response | None = None) -> None:
+        key = what if response is None else f"{what}: HTTP {response.status_code}"
+        if response is not None and response.status_code >= 400:
+            with contextlib.suppress(ValueError):
+                key += f" {response.json().get('code', '')}"
+        self.problems[key] += 1
+
+    def customer_token(self, customer_id: str) -> str:
+        # The demo plays the sign-in provider: the order service checks iat/exp on the wall clock.
+        now = datetime.now(UTC)
+        claims = {
+            "sub": customer_id,
+            "role": "customer",
+            "iat": int(now.timestamp()),
+            "exp": int((now + timedelta(hours=2)).timestamp()),
+        }
+        return jwt.encode(claims, self.suite.env["ORDER_JWT_SECRET"], algorithm="HS256")
+
+    # --- setup ----------------------------------------------------------------------------
+
+    async def load_directory(self) -> None:
+        response = await self.http.get(self.url("catalog", "/v1/stores"))
+        response.raise_for_status()
+        self.directory = response.json()
+        self.scanner.add(
+            value
+            for mall in self.directory["malls"]
+            for value in (mall["id"], mall["name"], mall["address"])
+        )
+        self.scanner.add(
+            value
+            for store in self.directory["stores"]
+            for value in (
+                store["id"],
+                store["name"],
+                store["address"],
+                store["phone"],
+                store["retailer_id"],
+                store["retailer_name"],
+            )
+        )
+
+    async def operator_token_for_dispatch(self) -> None:
+        result = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "dispatch_service.dev",
+            "token",
+            "--subject",
+            "demo",
+            env=self.suite.env,
+            cwd=ROOT,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        output, _ = await result.communicate()
+        if result.returncode != 0:
+            raise RuntimeError("dispatch_service.dev token failed")
+        self.operator_token = output.decode().strip()
+
+    async def pos_credentials(self, store_id: str) -> dict[str, Any]:
+        response = await self.http.post(
+            self.url("order", f"/v1/admin/stores/{store_id}/pos-credentials"),
+            headers={"Authorization": f"Bearer {self.suite.env['ORDER_OPERATOR_TOKEN']}"},
+        )
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
+
+    # --- customers ------------------------------------------------------------------------
+
+    async def customer(self, c: Customer, t0: float) -> None:
+        try:
+            await asyncio.sleep(max(0.0, t0 + self.real(c.arrives_after_s) - time.monotonic()))
+            await self.shop(c)
+        except httpx.HTTPError as error:
+            self.note(f"customer {type(error).__name__}")
+        finally:
+            self.customers_done += 1
+
+    async def shop(self, c: Customer) -> None:
+        rng = random.Random(self.o.seed * 100_003 + c.index)
+        customer_id = f"demo-customer-{c.index:04d}"
+        auth = {"Authorization": f"Bearer {self.customer_token(customer_id)}"}
+        browse = await self.http.get(
+            self.url("catalog", "/v1/catalog/same-day"),
+            params={"lat": c.point.lat, "lng": c.point.lng, "limit": 30},
+        )
+        self.scanner.check(browse, "GET /v1/catalog/same-day")
+        if browse.status_code != 200:
+            self.note("browse", browse)
+            return
+        items: list[dict[str, Any]] = browse.json()["items"]
+        if not items:
+            self.counts["no_same_day_offer"] += 1
+            return
+        for _ in range(3):
+            picks = rng.sample(items, k=min(len(items), rng.choice((1, 1, 2))))
+            checkout = await self.http.post(
+                self.url("order", "/v1/checkout"),
+                headers={**auth, "Idempotency-Key": str(uuid.uuid4())},
+                json={
+                    "lines": [{"offer_id": p["offer_id"], "quantity": 1} for p in picks],
+                    "address": {
+                        "line1": f"{100 + c.index} Demo Lane",
+                        "city": "Demo City",
+                        "region": "NA",
+                        "postal_code": f"{10000 + c.index}",
+                        "lat": c.point.lat,
+                        "lng": c.point.lng,
+                        "instructions": "Leave at the door",
+                    },
+                    "contact": {"name": f"Demo Customer{c.index}", "phone": "+15550100"},
+                },
+            )
+            self.scanner.check(checkout, "POST /v1/checkout")
+            if checkout.status_code == 201:
+                break
+            self.note("checkout", checkout)
+            if checkout.status_code not in (409, 422):
+                return
+            items = [i for i in items if i not in picks]
+            if not items:
+                return
+        else:
+            return
+        view = checkout.json()
+        order = PlacedOrder(
+            order_id=view["id"],
+            customer_id=customer_id,
+            token=auth["Authorization"],
+            mall_id=c.mall.id,
+            point=c.point,
+            pin=view.get("delivery_pin"),
+            view=view,
+        )
+        self.orders[order.order_id] = order
+        if order.pin is not None:
+            self.pins[(round(c.point.lat, 5), round(c.point.lng, 5))] = order.pin
+        await self.read_order(order)
+
+    async def read_order(self, order: PlacedOrder) -> None:
+        response = await self.http.get(
+            self.url("order", f"/v1/orders/{order.order_id}"),
+            headers={"Authorization": order.token},
+        )
+        self.scanner.check(response, "GET /v1/orders/{id}")
+        if response.status_code == 200:
+            order.view = response.json()
+        else:
+            self.note("read order", response)
+
+    async def follow_orders(self, every_real_s: float) -> None:
+        """Customers look at their open orders now and then, as the app would refresh."""
+        gate = asyncio.Semaphore(8)
+
+        async def one(order: PlacedOrder) -> None:
+            async with gate:
+                with contextlib.suppress(httpx.HTTPError):
+                    await self.read_order(order)
+
+        while True:
+            await asyncio.sleep(every_real_s)
+            open_orders = [o for o in self.orders.values() if o.status not in TERMINAL]
+            await asyncio.gather(*(one(o) for o in open_orders))
+
+    # --- stores ---------------------------------------------------------------------------
+
+    async def pos(self, store: dict[str, Any], credentials: dict[str, Any], poll_s: float) -> None:
+        api_key = {"X-API-Key": credentials["api_key"]}
+        signer = Webhook(credentials["webhook_secret"])
+        rng = random.Random(f"{self.o.seed}:{store['id']}")
+        handled: set[str] = set()
+        packing: set[asyncio.Task[None]] = set()
+        while True:
+            try:
+                response = await self.http.get(
+                    self.url("order", "/v1/retailer/orders"),
+                    params={"status": "new"},
+                    headers=api_key,
+                )
+                if response.status_code != 200:
+                    self.note("pos list", response)
+                for shipment in response.json() if response.status_code == 200 else []:
+                    shipment_id = shipment["shipment_id"]
+                    if shipment_id in handled:
+                        continue
+                    handled.add(shipment_id)
+                    accepted = await self.pos_event(
+                        api_key, signer, {"type": "accepted", "shipment_id": shipment_id}
+                    )
+                    if accepted:
+                        prep = rng.uniform(*self.o.prep_minutes) * 60
+                        task = asyncio.create_task(
+                            self.pack(api_key, signer, shipment, prep),
+                            name=f"pack-{shipment_id}",
+                        )
+                        packing.add(task)
+                        task.add_done_callback(packing.discard)
+            except httpx.HTTPError as error:
+                self.note(f"pos {type(error).__name__}")
+            await asyncio.sleep(poll_s)
+
+    async def pack(
+        self,
+        api_key: dict[str, str],
+        signer: Webhook,
+        shipment: dict[str, Any],
+        prep_seconds: float,
+    ) -> None:
+        await clock().sleep(prep_seconds)
+        packages = max(1, min(len(shipment["lines"]), 3))
+        short = shipment["shipment_id"].replace("-", "")[:12].upper()
+        labels = [f"PKG{short}{n + 1:02d}" for n in range(packages)]
+        await self.pos_event(
+            api_key,
+            signer,
+            {
+                "type": "packaged",
+                "shipment_id": shipment["shipment_id"],
+                "labels": labels,
+                "package_count": packages,
+            },
+        )
+
+    async def pos_event(
+        self, api_key: dict[str, str], signer: Webhook, event: dict[str, Any]
+    ) -> bool:
+        body = json.dumps(event)
+        message_id = f"msg_{uuid.uuid4().hex}"
+        # Standard Webhooks timestamps are checked against the wall clock, whatever the suite's.
+        signed_at = datetime.now(UTC)
+        try:
+            response = await self.http.post(
+                self.url("order", "/v1/retailer/events"),
+                content=body.encode(),
+                headers={
+                    **api_key,
+                    "content-type": "application/json",
+                    "webhook-id": message_id,
+                    "webhook-timestamp": str(int(signed_at.timestamp())),
+                    "webhook-signature": signer.sign(message_id, signed_at, body),
+                },
+            )
+        except httpx.HTTPError as error:
+            self.note(f"pos event {type(error).__name__}")
+            return False
+        if response.status_code != 200:
+            self.note(f"pos {event['type']}", response)
+            return False
+        self.counts[f"pos_{event['type']}"] += 1
+        return True
+
+    # --- drivers --------------------------------------------------------------------------
+
+    async def driver_call(
+        self, record: DriverRecord, method: str, path: str, **kwargs: Any
+    ) -> httpx.Response:
+        """One driver-app request; an expired access token is refreshed once and retried."""
+        for attempt in range(2):
+            headers = {**kwargs.pop("headers", {}), "Authorization": f"Bearer {record.access}"}
+            response = await self.http.request(
+                method, self.url("driver", path), headers=headers, **kwargs
+            )
+            if response.status_code != 401 or attempt:
+                return response
+            refreshed = await self.http.post(
+                self.url("driver", "/v1/auth/token"), json={"refresh_token": record.refresh}
+            )
+            if refreshed.status_code != 200:
+                return response
+            tokens = refreshed.json()
+            record.access, record.refresh = tokens["access_token"], tokens["refresh_token"]
+        raise AssertionError("unreachable")
+
+    async def send_position(self, record: DriverRecord, at: Point) -> None:
+        response = await self.driver_call(
+            record, "POST", "/v1/drivers/me/location", json={"lat": at.lat, "lng": at.lng}
+        )
+        if response.status_code not in (200, 429):
+            self.note("location", response)
+
+    async def register(self, record: DriverRecord) -> None:
+        d = record.driver
+        response = await self.http.post(
+            self.url("driver", "/v1/drivers"),
+            json={
+                "name": f"Demo Driver {d.index + 1}",
+                "phone": f"+1702555{d.index:04d}",
+                "vehicle_type": "car",
+            },
+        )
+        response.raise_for_status()
+        body = response.json()
+        record.driver_id = body["driver"]["id"]
+        record.access = body["tokens"]["access_token"]
+        record.refresh = body["tokens"]["refresh_token"]
+        online = await self.driver_call(
+            record,
+            "POST",
+            "/v1/drivers/me/online",
+            json={"location": {"lat": d.home.lat, "lng": d.home.lng}},
+        )
+        online.raise_for_status()
+
+    async def drive_driver(self, record: DriverRecord, tick_s: float) -> None:
+        position = record.driver.home
+        etag: str | None = None
+        last_route: DrivenRoute | None = None
+        while True:
+            try:
+                headers = {"If-None-Match": etag} if etag else {}
+                polled = await self.driver_call(
+                    record,
+                    "GET",
+                    "/v1/drivers/me/offers",
+                    params={"wait": tick_s},
+                    headers=headers,
+                )
+                offers = polled.json()["offers"] if polled.status_code == 200 else []
+                route_id = None
+                for offer in offers:
+                    accepted = await self.driver_call(
+                        record, "POST", f"/v1/offers/{offer['offer_id']}/accept"
+                    )
+                    if accepted.status_code == 200:
+                        route_id = accepted.json()["route_id"]
+                        break
+                    self.note("accept", accepted)
+                if route_id is not None:
+                    etag = None
+                    last_route = DrivenRoute(route_id, record.driver_id, record.driver.mall.id)
+                    self.routes.append(last_route)
+                    position = await self.run_route(record, last_route, position)
+                    continue
+                etag = polled.headers.get("etag") if offers else None
+                position, meters = await self.drift_home(record, position, tick_s)
+                if last_route is not None:
+                    last_route.meters += meters
+            except httpx.HTTPError as error:
+                self.note(f"driver {type(error).__name__}")
+                await asyncio.sleep(tick_s)
+
+    async def drift_home(
+        self, record: DriverRecord, position: Point, tick_s: float
+    ) -> tuple[Point, float]:
+        """Idle drivers head back towards their mall, as they would to be offered the next route."""
+        home = record.driver.home
+        remaining = TRAVEL.road_meters(position, home)
+        if remaining < 50:
+            await self.send_position(record, position)
+            return position, 0.0
+        step = TRAVEL.average_speed_kmh / 3.6 * tick_s * self.o.speed
+        moved = min(step, remaining)
+        position = along(position, home, moved / remaining)
+        await self.send_position(record, position)
+        return position, moved
+
+    async def move(self, record: DriverRecord, start: Point, end: Point, tick_s: float) -> float:
+        real_total = self.real(TRAVEL.travel_seconds(start, end))
+        began = time.monotonic()
+        while True:
+            fraction = (time.monotonic() - began) / real_total if real_total > 0 else 1.0
+            await self.send_position(record, along(start, end, fraction))
+            if fraction >= 1.0:
+                return TRAVEL.road_meters(start, end)
+            await asyncio.sleep(min(tick_s, real_total * (1 - fraction)) + 0.01)
+
+    async def run_route(self, record: DriverRecord, route: DrivenRoute, position: Point) -> Point:
+        path = f"/v1/routes/{route.route_id}"
+        view = (await self.driver_call(record, "GET", path)).json()
+        tick_s = 1.5
+        while True:
+            pending = sorted(
+                (s for s in view["stops"] if s["status"] == "pending"), key=lambda s: s["sequence"]
+            )
+            if not pending:
+                break
+            stop = pending[0]
+            target = Point(stop["lat"], stop["lng"])
+            route.meters += await self.move(record, position, target, tick_s)
+            position = target
+            step = f"{path}/stops/{stop['stop_id']}"
+            here = {"lat": target.lat, "lng": target.lng}
+            if stop["kind"] == "pickup":
+                arrived = await self.driver_call(
+                    record, "POST", f"{step}/arrive", json={"position": here}
+                )
+                if arrived.status_code != 200:
+                    self.note("arrive", arrived)
+                await clock().sleep(PICKUP_SERVICE_S)
+                response = await self.driver_call(
+                    record, "POST", f"{step}/pickup", json={"barcodes": stop["labels"]}
+                )
+            elif stop["kind"] == "dropoff":
+                await clock().sleep(DELIVERY_SERVICE_S)
+                pin = self.pins.get((round(target.lat, 5), round(target.lng, 5)))
+                response = await self.driver_call(
+                    record,
+                    "POST",
+                    f"{step}/deliver",
+                    data={"lat": str(target.lat), "lng": str(target.lng)}
+                    | ({"pin": pin} if pin else {}),
+                    files={"photo": ("proof.jpg", PROOF_PHOTO, "image/jpeg")},
+                )
+            else:
+                response = await self.driver_call(record, "POST", f"{step}/return")
+            if response.status_code != 200:
+                self.note(f"{stop['kind']} step", response)
+                route.errors.append(f"{stop['kind']}: {response.status_code}")
+                # A step the service refuses will not succeed on retry: leave the route.
+                break
+            view = response.json()
+            self.counts[f"driver_{stop['kind']}"] += 1
+        route.view = (await self.driver_call(record, "GET", path)).json()
+        return position
+
+    # --- the run --------------------------------------------------------------------------
+
+    def progress(self, total_customers: int) -> str:
+        delivered = sum(o.status == "delivered" for o in self.orders.values())
+        placed = len(self.orders)
+        done = self.customers_done / total_customers
+        width = 30
+        bar = "#" * int(width * done) + "." * (width - int(width * done))
+        simulated = self.o.start + timedelta(
+            seconds=(time.monotonic() - self.started_real) * self.o.speed
+        )
+        return (
+            f"\r[demo] [{bar}] ~{simulated:%H:%M}Z shoppers {self.customers_done}/"
+            f"{total_customers} orders {placed} delivered {delivered} routes {len(self.routes)}  "
+        )
+
+    async def run(self, customers: list[Customer], drivers: list[Driver]) -> None:
+        await self.load_directory()
+        await self.operator_token_for_dispatch()
+        stores = [s for s in self.directory["stores"] if s["is_active"]]
+        credentials = await asyncio.gather(*(self.pos_credentials(s["id"]) for s in stores))
+        self.drivers = [DriverRecord(d) for d in drivers]
+        await asyncio.gather(*(self.register(r) for r in self.drivers))
+        say(
+            f"{len(stores)} stores with POS credentials, {len(self.drivers)} drivers online, "
+            f"{len(customers)} shoppers over {self.o.ordering_hours:g} simulated hours"
+        )
+        background: list[asyncio.Task[None]] = [
+            asyncio.create_task(self.pos(s, c, poll_s=2.0))
+            for s, c in zip(stores, credentials, strict=True)
+        ]
+        background += [asyncio.create_task(self.drive_driver(r, tick_s=1.5)) for r in self.drivers]
+        background.append(asyncio.create_task(self.follow_orders(every_real_s=8.0)))
+        self.started_real = t0 = time.monotonic()
+        shoppers = [asyncio.create_task(self.customer(c, t0)) for c in customers]
+        all_shopped = asyncio.gather(*shoppers)
+        drain_until = t0 + self.real((self.o.ordering_hours + self.o.max_drain_hours) * 3600)
+        try:
+            while True:
+                print(self.progress(len(customers)), end="", file=sys.stderr, flush=True)
+                finished = all_shopped.done() and all(
+                    o.status in TERMINAL for o in self.orders.values()
+                )
+                if finished or time.monotonic() > drain_until:
+                    break
+                await asyncio.sleep(1.0)
+        finally:
+            print(file=sys.stderr)
+            for task in [*background, *shoppers]:
+                task.cancel()
+            await asyncio.gather(*background, *shoppers, return_exceptions=True)
+        if not all(o.status in TERMINAL for o in self.orders.values()):
+            say("stopped waiting: the drain time ran out with orders still open")
+
+    # --- results --------------------------------------------------------------------------
+
+    async def dispatch_route(self, route_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        auth = {"Authorization": f"Bearer {self.operator_token}"}
+        route = await self.http.get(
+            self.url("dispatch", f"/v1/dispatch/routes/{route_id}"), headers=auth
+        )
+        offers = await self.http.get(
+            self.url("dispatch", f"/v1/dispatch/routes/{route_id}/offers"), headers=auth
+        )
+        return (
+            route.json() if route.status_code == 200 else {},
+            offers.json() if offers.status_code == 200 else {},
+        )
+
+    async def earnings(self, record: DriverRecord) -> Pay:
+        response = await self.driver_call(
+            record,
+            "GET",
+            "/v1/drivers/me/earnings",
+            params={"period": "week", "day": self.o.start.date().isoformat()},
+        )
+        if response.status_code != 200:
+            self.note("earnings", response)
+            return Pay(0, 0)
+        totals = response.json()["totals"]
+        return Pay(int(totals["total_cents"]), round(float(totals["worked_minutes"]) * 60))
+
+
+def _at(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def offer_accept_seconds(log_view: dict[str, Any]) -> float | None:
+    """From the route's first offer to the accept that won it, on dispatch's clock."""
+    rounds = log_view.get("rounds") or []
+    if not rounds:
+        return None
+    first = min(_at(r["created_at"]) or datetime.max.replace(tzinfo=UTC) for r in rounds)
+    answers = [
+        _at(v["answered_at"])
+        for r in rounds
+        for v in r["shown_to"]
+        if v["answer"] == "accepted" and v["answered_at"]
+    ]
+    accepted = min((a for a in answers if a is not None), default=None)
+    return None if accepted is None else (accepted - first).total_seconds()
+
+
+def order_outcome(order: PlacedOrder) -> OrderOutcome:
+    timeline = order.view.get("timeline", [])
+    delivered = [_at(e["at"]) for e in timeline if e["status"] == "delivered"]
+    return OrderOutcome(
+        order_id=order.order_id,
+        mall_id=order.mall_id,
+        status=order.status,
+        placed_at=datetime.fromisoformat(order.view["placed_at"]),
+        deliver_by=datetime.fromisoformat(order.view["deliver_by"]),
+        delivered_at=delivered[-1] if delivered else None,
+    )
+
+
+def ready_at(order: PlacedOrder) -> datetime:
+    packed = [_at(e["at"]) for e in order.view.get("timeline", []) if e["status"] == "packaged"]
+    found = [p for p in packed if p is not None]
+    return found[0] if found else datetime.fromisoformat(order.view["placed_at"])
+
+
+async def collect(demo: Demo) -> list[str]:
+    """Reads what the services recorded, computes the figures, draws; returns the report."""
+    o = demo.o
+    gate = asyncio.Semaphore(8)
+
+    async def limited(call: Awaitable[Any]) -> Any:
+        async with gate:
+            return await call
+
+    await asyncio.gather(*(limited(demo.read_order(order)) for order in demo.orders.values()))
+    dispatch_views = await asyncio.gather(
+        *(limited(demo.dispatch_route(r.route_id)) for r in demo.routes)
+    )
+    pays = await asyncio.gather(*(limited(demo.earnings(r)) for r in demo.drivers))
+
+    outcomes = [order_outcome(order) for order in demo.orders.values()]
+    delivered_ids = {x.order_id for x in outcomes if x.is_delivered}
+    pickups: dict[str, list[tuple[int, Point]]] = {}
+    route_outcomes: list[RouteOutcome] = []
+    for route, (planned, offer_log) in zip(demo.routes, dispatch_views, strict=True):
+        for stop in planned.get("stops", []):
+            if stop["kind"] == "pickup":
+                pickups.setdefault(stop["order_id"], []).append(
+                    (stop["sequence"], Point(stop["lat"], stop["lng"]))
+                )
+        view = route.view or {}
+        stops = view.get("stops", [])
+        floor = int(view.get("hourly_floor_cents") or 0)
+        wait_cents = sum(int(s["wait_pay_cents"]) for s in stops if s["kind"] == "pickup")
+        route_outcomes.append(
+            RouteOutcome(
+                route_id=route.route_id,
+                driver_id=route.driver_id,
+                mall_id=route.mall_id,
+                accepted_at=_at(view.get("accepted_at")) or o.start,
+                completed_at=_at(view.get("completed_at")),
+                driven_meters=route.meters,
+                dropoffs=sum(1 for s in stops if s["kind"] == "dropoff"),
+                offer_accept_seconds=offer_accept_seconds(offer_log),
+                paid_wait_minutes=wait_cents * 60 / floor if floor else 0.0,
+            )
+        )
+    baseline_orders = [
+        BaselineOrder(
+            order_id=order.order_id,
+            mall_id=order.mall_id,
+            ready_at=ready_at(order),
+            pickups=tuple(p for _, p in sorted(pickups.get(order.order_id, []))),
+            dropoff=order.point,
+        )
+        for order in demo.orders.values()
+        if order.order_id in delivered_ids
+    ]
+    baseline_drivers = [
+        BaselineDriver(r.driver_id, r.driver.mall.id, r.driver.home) for r in demo.drivers
+    ]
+    service = ServiceTimes(
+        timedelta(seconds=PICKUP_SERVICE_S), timedelta(seconds=DELIVERY_SERVICE_S)
+    )
+
+    def baseline_for(mall_id: str | None) -> BaselineResult:
+        return one_order_per_trip(
+            [b for b in baseline_orders if mall_id in (None, b.mall_id)],
+            [d for d in baseline_drivers if mall_id in (None, d.mall_id)],
+            TRAVEL,
+            service,
+        )
+
+    rows: list[tuple[str, Figures]] = []
+    for mall in pilot_malls():
+        rows.append(
+            (
+                mall.name,
+                figures(
+                    [x for x in outcomes if x.mall_id == mall.id],
+                    [r for r in route_outcomes if r.mall_id == mall.id],
+                    baseline_for(mall.id),
+                ),
+            )
+        )
+    baseline = baseline_for(None)
+    summary = summarize(outcomes, route_outcomes, baseline, pays, len(demo.scanner.leaks))
+    rows.append(("all malls", summary.figures))
+
+    o.out.mkdir(parents=True, exist_ok=True)
+    pictures = demo_charts.draw(
+        o.out,
+        malls=pilot_malls(),
+        stores=demo.directory.get("stores", []),
+        routes=[p for p, _ in dispatch_views if p],
+        placed=[x.placed_at for x in outcomes],
+        delivered=[x.delivered_at for x in outcomes if x.delivered_at is not None],
+    )
+    report = [mall_table(rows), "", CONVENTIONS, ""]
+    report.append(
+        f"routes accepted {len(demo.routes)}; baseline trips {len(baseline.trips)}; "
+        f"responses leak-checked {demo.scanner.responses_checked}; "
+        f"shoppers with no same-day offer {demo.counts['no_same_day_offer']}"
+    )
+    if demo.problems:
+        report.append(
+            "refused or failed calls: " + ", ".join(f"{k} x{n}" for k, n in demo.problems.items())
+        )
+    report += [f"LEAK {leak}" for leak in demo.scanner.leaks[:20]]
+    report.append("pictures: " + ", ".join(str(p) for p in pictures))
+    report.append(summary_line(summary))
+    return report
+
+
+def suite_env(o: Options) -> dict[str, str]:
+    """The suite's settings for the demo: its clock, its secrets, and dispatch's batching window."""
+    return {
+        "MTH_CLOCK_START": o.start.isoformat(),
+        "MTH_CLOCK_SPEED": f"{o.speed:g}",
+        "ORDER_JWT_SECRET": secrets.token_urlsafe(32),
+        "ORDER_OPERATOR_TOKEN": secrets.token_urlsafe(24),
+        "DISPATCH_OPERATOR_JWT_SECRET": secrets.token_urlsafe(32),
+        # Driver sessions are timed on the suite clock: a 15-minute token is 15 real seconds.
+        "DRIVER_ACCESS_TOKEN_SECONDS": str(12 * 3600),
+        "DISPATCH_BATCH_INTERVAL_SECONDS": f"{o.batch_minutes * 60:g}",
+        "DISPATCH_BATCH_SLACK_TRIGGER_MINUTES": "10",
+        "DISPATCH_PICKUP_SERVICE_SECONDS": str(PICKUP_SERVICE_S),
+        "DISPATCH_DELIVERY_SERVICE_SECONDS": str(DELIVERY_SERVICE_S),
+        "DISPATCH_ROAD_FACTOR": f"{TRAVEL.road_factor:g}",
+        "DISPATCH_AVERAGE_SPEED_KMH": f"{TRAVEL.average_speed_kmh:g}",
+        "DISPATCH_SOLVE_SECONDS": "1",
+    }
+
+
+async def play(o: Options, suite: Suite) -> list[str]:
+    rng = random.Random(o.seed)
+    malls = pilot_malls()
+    customers = make_customers(rng, malls, o.customers, o.ordering_hours * 3600)
+    drivers = make_drivers(rng, malls, o.drivers_per_mall)
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as http:
+        demo = Demo(o, suite, http)
+        await demo.run(customers, drivers)
+        return await collect(demo)
+
+
+def main(argv: list[str] | None = None) -> int:
+    o = parse_options(argv)
+    began = time.monotonic()
+    # The demo paces its actors on the same compressed clock as the services.
+    set_clock(Clock(o.start, o.speed))
+    suite = DemoSuite(
+        label="demo",
+        base_port=o.base_port,
+        extra_env=suite_env(o),
+        seed_args=("--stores-per-mall", str(o.stores_per_mall), "--skus", str(o.skus),
+                   "--keys-file", str(ROOT / ".local" / "demo" / "catalog_keys.json")),
+    )  # fmt: skip
+    say(f"starting a private suite (logs in {suite.log_dir}), clock x{o.speed:g} from {o.start}")
+    try:
+        suite.start()
+        say(f"suite ready in {time.monotonic() - began:.0f} s")
+        report = asyncio.run(play(o, suite))
+    finally:
+        suite.stop()
+        if suite.topic_suffix:
+            asyncio.run(delete_topics(suite.env["KAFKA_BOOTSTRAP_SERVERS"], suite.topic_suffix))
+    say(f"finished in {time.monotonic() - began:.0f} s real time")
+    # The SUMMARY line is the report's last line, and the last line written.
+    print("\n".join(report), flush=True)
+    return 0
+
+
+async def delete_topics(bootstrap_servers: str, suffix: str) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        with contextlib.suppress(KafkaError):
+            await admin.delete_topics(list(topics.all_topics(suffix)))
+    finally:
+        await admin.close()
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=os.environ.get("DEMO_LOG_LEVEL", "WARNING"))
+    raise SystemExit(main())

@@ -1,0 +1,202 @@
+"""The demo's figures: what it recorded, the per-mall table, and the SUMMARY line. Pure."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from services.demo_baseline import BaselineResult
+from shared.geo import meters_to_miles
+
+CONVENTIONS = """\
+Conventions (all times on the suite's simulated clock):
+  on_time_pct             delivered orders whose delivery (order timeline) is at or before the
+                          promised deliver_by, over delivered orders
+  median_minutes_to_door  median of placed -> delivered, delivered orders
+  miles_per_order         miles the simulated drivers drove on accepted routes, from where they
+                          accepted (so driving to the first pickup counts) to the last stop,
+                          at the travel model's road distance, over delivered orders
+  orders_per_driver_hour  delivered orders over driver hours; a route's driver hours run from
+                          its accept to its last stop (the driver service's completed_at)
+  baseline_*              the same delivered orders, each sent alone, when it was packed, to the
+                          nearest free driver of its mall (the same drivers, starting where they
+                          went online), with dispatch's travel model and service times; a trip's
+                          hours run from its start to its drop-off
+  driver_pay_per_hour     dollars: the drivers' day earnings (route pay, wait pay, floor top-up)
+                          over their worked hours, as the driver service reports them
+  paid_wait_minutes       pickup wait beyond the free wait, paid at the route's hourly floor
+  offer_accept_seconds_p50  median of a route's first offer -> its accept (dispatch's log)
+  store_leaks             store or mall identifiers found in customer-facing responses"""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderOutcome:
+    order_id: str
+    mall_id: str
+    status: str
+    placed_at: datetime
+    deliver_by: datetime
+    delivered_at: datetime | None
+
+    @property
+    def is_delivered(self) -> bool:
+        return self.status == "delivered" and self.delivered_at is not None
+
+    @property
+    def is_on_time(self) -> bool:
+        return self.delivered_at is not None and self.delivered_at <= self.deliver_by
+
+    @property
+    def minutes_to_door(self) -> float | None:
+        if self.delivered_at is None:
+            return None
+        return (self.delivered_at - self.placed_at).total_seconds() / 60
+
+
+@dataclass(frozen=True, slots=True)
+class RouteOutcome:
+    route_id: str
+    driver_id: str
+    mall_id: str
+    accepted_at: datetime
+    completed_at: datetime | None
+    driven_meters: float
+    dropoffs: int
+    offer_accept_seconds: float | None
+    paid_wait_minutes: float
+
+    @property
+    def hours(self) -> float:
+        if self.completed_at is None:
+            return 0.0
+        return (self.completed_at - self.accepted_at).total_seconds() / 3600
+
+
+@dataclass(frozen=True, slots=True)
+class Pay:
+    total_cents: int
+    worked_seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    orders: int
+    delivered: int
+    on_time_pct: float
+    median_minutes_to_door: float
+    miles_per_order: float
+    orders_per_driver_hour: float
+    routes: int
+    baseline_miles_per_order: float
+    baseline_orders_per_driver_hour: float
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    figures: Figures
+    driver_pay_per_hour: float
+    paid_wait_minutes: float
+    offer_accept_seconds_p50: float
+    store_leaks: int
+
+
+def median(values: Sequence[float]) -> float:
+    return float(statistics.median(values)) if values else 0.0
+
+
+def figures(
+    orders: Sequence[OrderOutcome], routes: Sequence[RouteOutcome], baseline: BaselineResult
+) -> Figures:
+    delivered = [o for o in orders if o.is_delivered]
+    hours = sum(r.hours for r in routes)
+    miles = meters_to_miles(sum(r.driven_meters for r in routes))
+    return Figures(
+        orders=len(orders),
+        delivered=len(delivered),
+        on_time_pct=100 * sum(o.is_on_time for o in delivered) / len(delivered) if delivered else 0,
+        median_minutes_to_door=median([o.minutes_to_door or 0.0 for o in delivered]),
+        miles_per_order=miles / len(delivered) if delivered else 0.0,
+        orders_per_driver_hour=len(delivered) / hours if hours > 0 else 0.0,
+        routes=len(routes),
+        baseline_miles_per_order=baseline.miles_per_order,
+        baseline_orders_per_driver_hour=baseline.orders_per_driver_hour,
+    )
+
+
+def summarize(
+    orders: Sequence[OrderOutcome],
+    routes: Sequence[RouteOutcome],
+    baseline: BaselineResult,
+    pay: Sequence[Pay],
+    store_leaks: int,
+) -> Summary:
+    worked = sum(p.worked_seconds for p in pay)
+    accept = [r.offer_accept_seconds for r in routes if r.offer_accept_seconds is not None]
+    return Summary(
+        figures=figures(orders, routes, baseline),
+        driver_pay_per_hour=(sum(p.total_cents for p in pay) / 100) / (worked / 3600)
+        if worked
+        else 0.0,
+        paid_wait_minutes=sum(r.paid_wait_minutes for r in routes),
+        offer_accept_seconds_p50=median(accept),
+        store_leaks=store_leaks,
+    )
+
+
+def summary_line(summary: Summary) -> str:
+    f = summary.figures
+    return (
+        f"SUMMARY orders={f.orders} delivered={f.delivered} on_time_pct={f.on_time_pct:.1f} "
+        f"median_minutes_to_door={f.median_minutes_to_door:.1f} "
+        f"miles_per_order={f.miles_per_order:.2f} "
+        f"orders_per_driver_hour={f.orders_per_driver_hour:.2f} "
+        f"baseline_miles_per_order={f.baseline_miles_per_order:.2f} "
+        f"baseline_orders_per_driver_hour={f.baseline_orders_per_driver_hour:.2f} "
+        f"driver_pay_per_hour={summary.driver_pay_per_hour:.2f} "
+        f"paid_wait_minutes={summary.paid_wait_minutes:.1f} "
+        f"offer_accept_seconds_p50={summary.offer_accept_seconds_p50:.0f} "
+        f"store_leaks={summary.store_leaks}"
+    )
+
+
+TABLE_COLUMNS = (
+    ("mall", 24),
+    ("orders", 6),
+    ("deliv", 5),
+    ("on-time%", 8),
+    ("med-min", 7),
+    ("routes", 6),
+    ("mi/order", 8),
+    ("base mi/o", 9),
+    ("ord/drv-h", 9),
+    ("base o/dh", 9),
+)
+
+
+def table_row(mall_name: str, f: Figures) -> str:
+    cells = (
+        mall_name[:24],
+        str(f.orders),
+        str(f.delivered),
+        f"{f.on_time_pct:.1f}",
+        f"{f.median_minutes_to_door:.1f}",
+        str(f.routes),
+        f"{f.miles_per_order:.2f}",
+        f"{f.baseline_miles_per_order:.2f}",
+        f"{f.orders_per_driver_hour:.2f}",
+        f"{f.baseline_orders_per_driver_hour:.2f}",
+    )
+    return "  ".join(
+        cell.ljust(width) if index == 0 else cell.rjust(width)
+        for index, (cell, (_, width)) in enumerate(zip(cells, TABLE_COLUMNS, strict=True))
+    )
+
+
+def mall_table(rows: Sequence[tuple[str, Figures]]) -> str:
+    header = "  ".join(
+        name.ljust(width) if index == 0 else name.rjust(width)
+        for index, (name, width) in enumerate(TABLE_COLUMNS)
+    )
+    return "\n".join([header, "-" * len(header), *(table_row(name, f) for name, f in rows)])

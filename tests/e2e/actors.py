@@ -1,0 +1,225 @@
+"""The clients the suite serves, each speaking only HTTP: a storefront, a store's POS, a driver app.
+
+The storefront hands every response it receives to the leak scanner, so no customer-facing byte
+goes unchecked.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import orjson
+from standardwebhooks import Webhook
+
+from services.leaks import LeakScanner
+
+Json = dict[str, Any]
+
+FASHION_SHOW = "fashion-show-las-vegas"
+
+# The smallest valid JPEG header is enough: the driver service checks type and size, not pixels.
+PROOF_PHOTO = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
+
+
+def expect(response: httpx.Response, status: int) -> Json:
+    assert response.status_code == status, (
+        f"{response.request.method} {response.request.url}: {response.status_code} "
+        f"{response.text[:600]}"
+    )
+    if not response.content:
+        return {}
+    body: Json = response.json()
+    return body
+
+
+@dataclass
+class Storefront:
+    """A customer's app: the same-day catalog and the order service's customer API."""
+
+    http: httpx.AsyncClient
+    catalog_url: str
+    order_url: str
+    token: str
+    scanner: LeakScanner
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    async def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        response = await self.http.request(method, url, **kwargs)
+        self.scanner.check(response)
+        return response
+
+    async def same_day(self, lat: float, lng: float, **params: Any) -> httpx.Response:
+        return await self._send(
+            "GET",
+            f"{self.catalog_url}/v1/catalog/same-day",
+            params={"lat": lat, "lng": lng, **params},
+        )
+
+    async def checkout(self, body: Json, idempotency_key: str | None) -> httpx.Response:
+        headers = dict(self.auth)
+        if idempotency_key is not None:
+            headers["Idempotency-Key"] = idempotency_key
+        return await self._send("POST", f"{self.order_url}/v1/checkout", json=body, headers=headers)
+
+    async def order(self, order_id: str, token: str | None = None) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else self.auth
+        return await self._send("GET", f"{self.order_url}/v1/orders/{order_id}", headers=headers)
+
+    async def order_view(self, order_id: str) -> Json:
+        return expect(await self.order(order_id), 200)
+
+    async def order_in(self, order_id: str, status: str) -> Json | None:
+        """The order's view when it has reached `status`, else None (for `eventually`)."""
+        view = await self.order_view(order_id)
+        return view if view["status"] == status else None
+
+
+@dataclass
+class Pos:
+    """One store's point of sale: pulls its orders, pushes Standard Webhooks-signed events."""
+
+    http: httpx.AsyncClient
+    order_url: str
+    store_id: str
+    api_key: str
+    webhook_secret: str
+
+    async def orders(self, status: str = "new") -> list[Json]:
+        response = await self.http.get(
+            f"{self.order_url}/v1/retailer/orders",
+            params={"status": status},
+            headers={"X-API-Key": self.api_key},
+        )
+        assert response.status_code == 200, response.text
+        found: list[Json] = response.json()
+        return found
+
+    async def orders_for(self, first_name: str, status: str = "new") -> list[Json]:
+        return [o for o in await self.orders(status) if o["customer_first_name"] == first_name]
+
+    async def send(self, event: Json) -> httpx.Response:
+        body = orjson.dumps(event)
+        message_id = f"msg_{uuid.uuid4().hex}"
+        # Signed on the wall clock: the receiver checks the timestamp against its own.
+        signed_at = datetime.now(UTC)
+        return await self.http.post(
+            f"{self.order_url}/v1/retailer/events",
+            content=body,
+            headers={
+                "Content-Type": "application/json",
+                "X-API-Key": self.api_key,
+                "webhook-id": message_id,
+                "webhook-timestamp": str(int(signed_at.timestamp())),
+                "webhook-signature": Webhook(self.webhook_secret).sign(
+                    message_id, signed_at, body.decode()
+                ),
+            },
+        )
+
+    async def accept(self, shipment_id: str) -> Json:
+        return expect(await self.send({"type": "accepted", "shipment_id": shipment_id}), 200)
+
+    async def packaged(self, shipment_id: str, labels: list[str]) -> Json:
+        return expect(
+            await self.send({"type": "packaged", "shipment_id": shipment_id, "labels": labels}),
+            200,
+        )
+
+
+@dataclass
+class DriverApp:
+    http: httpx.AsyncClient
+    url: str
+    driver_id: str
+    token: str
+
+    @classmethod
+    async def register(cls, http: httpx.AsyncClient, url: str, name: str) -> DriverApp:
+        # A number in the 555 fiction exchange, unique per run.
+        phone = f"+1702555{uuid.uuid4().int % 10**7:07d}"
+        registered = expect(
+            await http.post(
+                f"{url}/v1/drivers",
+                json={"name": name, "phone": phone, "vehicle_type": "car"},
+            ),
+            201,
+        )
+        return cls(http, url, registered["driver"]["id"], registered["tokens"]["access_token"])
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    async def _post(self, path: str, status: int = 200, **kwargs: Any) -> Json:
+        return expect(
+            await self.http.post(f"{self.url}{path}", headers=self.auth, **kwargs), status
+        )
+
+    async def go_online(self, lat: float, lng: float) -> Json:
+        return await self._post(
+            "/v1/drivers/me/online", json={"location": {"lat": lat, "lng": lng}}
+        )
+
+    async def go_offline(self) -> Json:
+        return await self._post("/v1/drivers/me/offline")
+
+    async def report_position(self, lat: float, lng: float) -> Json:
+        return await self._post("/v1/drivers/me/location", json={"lat": lat, "lng": lng})
+
+    async def offers(self, wait: float) -> list[Json]:
+        response = await self.http.get(
+            f"{self.url}/v1/drivers/me/offers", params={"wait": wait}, headers=self.auth
+        )
+        offers: list[Json] = expect(response, 200)["offers"]
+        return offers
+
+    async def accept(self, offer_id: str) -> httpx.Response:
+        return await self.http.post(f"{self.url}/v1/offers/{offer_id}/accept", headers=self.auth)
+
+    async def route(self, route_id: str) -> Json:
+        return expect(
+            await self.http.get(f"{self.url}/v1/routes/{route_id}", headers=self.auth), 200
+        )
+
+    async def arrive(self, route_id: str, stop: Json) -> Json:
+        return await self._post(
+            f"/v1/routes/{route_id}/stops/{stop['stop_id']}/arrive",
+            json={"position": {"lat": stop["lat"], "lng": stop["lng"]}},
+        )
+
+    async def pick_up(self, route_id: str, stop: Json, barcodes: list[str]) -> Json:
+        return await self._post(
+            f"/v1/routes/{route_id}/stops/{stop['stop_id']}/pickup", json={"barcodes": barcodes}
+        )
+
+    async def deliver(self, route_id: str, stop: Json, pin: str | None) -> Json:
+        form = {"lat": str(stop["lat"]), "lng": str(stop["lng"])}
+        if pin is not None:
+            form["pin"] = pin
+        return await self._post(
+            f"/v1/routes/{route_id}/stops/{stop['stop_id']}/deliver",
+            data=form,
+            files={"photo": ("doorstep.jpg", PROOF_PHOTO, "image/jpeg")},
+        )
+
+    async def fail(self, route_id: str, stop: Json, reason: str) -> Json:
+        return await self._post(
+            f"/v1/routes/{route_id}/stops/{stop['stop_id']}/fail", json={"reason": reason}
+        )
+
+    async def hand_back(self, route_id: str, stop: Json) -> Json:
+        return await self._post(f"/v1/routes/{route_id}/stops/{stop['stop_id']}/return")
+
+
+def stop_of(route: Json, kind: str) -> Json:
+    stops = [s for s in route["stops"] if s["kind"] == kind]
+    assert len(stops) == 1, (kind, route["stops"])
+    stop: Json = stops[0]
+    return stop

@@ -1,0 +1,317 @@
+"""A customer's order the whole way: catalog, checkout, store, dispatch, driver, doorstep.
+
+Only HTTP, as the storefront, a store's POS and a driver app would speak it; every response the
+customer receives is scanned for store and mall identifiers.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+
+from services.leaks import LeakScanner
+from services.suite import Suite
+from tests.e2e.actors import FASHION_SHOW, DriverApp, Json, Pos, Storefront, expect, stop_of
+from tests.support import eventually
+
+# Fashion Show Mall, and a house about 2.5 km south-west of it.
+MALL = {"lat": 36.1272, "lng": -115.1706}
+HOME = {"lat": 36.1147, "lng": -115.1932}
+# Half way home: where the driver reports in from after the pickup.
+ON_THE_WAY = {"lat": 36.1210, "lng": -115.1820}
+
+# Dispatch batches every few seconds; the slowest step is a round plus an offer round trip.
+FLOW_SECONDS = 45.0
+
+
+def a_checkout(offer_id: str, first_name: str, quantity: int = 1) -> Json:
+    return {
+        "lines": [{"offer_id": offer_id, "quantity": quantity}],
+        "address": {
+            "line1": "4821 Wisteria Lane",
+            "line2": "Apt 12",
+            "city": "Las Vegas",
+            "region": "NV",
+            "postal_code": "89102",
+            "instructions": "Blue door, ring twice",
+            **HOME,
+        },
+        "contact": {"name": f"{first_name} Tester", "phone": "+17025550100"},
+    }
+
+
+def a_first_name() -> str:
+    # The POS sees the customer's first name only: a unique one tells this test's order apart.
+    return f"Rowan{uuid.uuid4().hex[:6]}"
+
+
+def storefront_for(
+    suite: Suite, http: httpx.AsyncClient, token: str, scanner: LeakScanner
+) -> Storefront:
+    return Storefront(http, suite.urls["catalog"], suite.urls["order"], token, scanner)
+
+
+async def drivers_near_the_mall(
+    suite: Suite, http: httpx.AsyncClient, count: int, name: str
+) -> list[DriverApp]:
+    drivers = [
+        await DriverApp.register(http, suite.urls["driver"], f"{name} {i + 1}")
+        for i in range(count)
+    ]
+    for driver in drivers:
+        assert (await driver.go_online(**MALL))["is_online"] is True
+    return drivers
+
+
+async def place_order(storefront: Storefront, offer_id: str, first_name: str) -> Json:
+    return expect(
+        await storefront.checkout(a_checkout(offer_id, first_name), str(uuid.uuid4())), 201
+    )
+
+
+async def shipment_at_its_store(
+    pos_terminals: dict[str, Pos], first_name: str, exclude: frozenset[str] = frozenset()
+) -> tuple[Pos, Json]:
+    """The store whose POS lists a new order for this customer, and that order."""
+
+    async def look() -> tuple[Pos, Json] | None:
+        for store_id, pos in pos_terminals.items():
+            if store_id in exclude:
+                continue
+            found = await pos.orders_for(first_name)
+            if found:
+                assert len(found) == 1, found
+                return pos, found[0]
+        return None
+
+    found: tuple[Pos, Json] = await eventually(look, within=15, interval=0.3)
+    return found
+
+
+async def pack(pos: Pos, shipment: Json) -> list[str]:
+    labels = [f"E2E-{uuid.uuid4().hex[:10].upper()}"]
+    assert (await pos.accept(shipment["shipment_id"]))["status"] == "accepted"
+    assert (await pos.packaged(shipment["shipment_id"], labels))["status"] == "packaged"
+    return labels
+
+
+async def a_driver_takes_the_route(drivers: list[DriverApp]) -> tuple[DriverApp, Json]:
+    """The first driver to see an offer accepts it; returns that driver and the route."""
+
+    async def offered() -> tuple[DriverApp, Json] | None:
+        for driver in drivers:
+            offers = await driver.offers(wait=1)
+            if offers:
+                return driver, offers[0]
+        return None
+
+    driver, offer = await eventually(offered, within=FLOW_SECONDS, interval=0)
+    accepted = expect(await driver.accept(offer["offer_id"]), 200)
+    return driver, await driver.route(accepted["route_id"])
+
+
+async def pick_up(driver: DriverApp, route: Json, labels: list[str]) -> None:
+    pickup = stop_of(route, "pickup")
+    assert pickup["labels"] == labels
+    await driver.arrive(route["route_id"], pickup)
+    picked = await driver.pick_up(route["route_id"], pickup, labels)
+    assert stop_of(picked, "pickup")["status"] == "picked_up"
+
+
+async def all_offline(drivers: list[DriverApp]) -> None:
+    # Idle drivers left online near the mall would be offered the next test's routes.
+    for driver in drivers:
+        await driver.go_offline()
+
+
+def statuses(view: Json) -> list[str]:
+    return [entry["status"] for entry in view["timeline"]]
+
+
+def assert_no_leaks(scanner: LeakScanner, at_least: int) -> None:
+    assert scanner.leaks == []
+    assert scanner.responses_checked >= at_least
+
+
+async def test_an_order_reaches_the_door_and_no_customer_response_names_its_store(
+    suite: Suite,
+    http: httpx.AsyncClient,
+    customer_tokens: list[str],
+    scanner: LeakScanner,
+    pos_terminals: dict[str, Pos],
+) -> None:
+    storefront = storefront_for(suite, http, customer_tokens[0], scanner)
+    drivers = await drivers_near_the_mall(suite, http, 2, "Happy path driver")
+    try:
+        page = expect(await storefront.same_day(**HOME, limit=5), 200)
+        assert len(page["items"]) == 5 and page["next_cursor"]
+        more = expect(await storefront.same_day(**HOME, limit=5, cursor=page["next_cursor"]), 200)
+        assert {i["offer_id"] for i in more["items"]}.isdisjoint(
+            i["offer_id"] for i in page["items"]
+        )
+        expect(await storefront.same_day(**HOME, cursor="not-a-cursor"), 400)
+        item = page["items"][0]
+        first_name = a_first_name()
+        body = a_checkout(item["offer_id"], first_name)
+
+        expect(await storefront.checkout(body, idempotency_key=None), 400)
+        key = str(uuid.uuid4())
+        order = expect(await storefront.checkout(body, key), 201)
+        retried = expect(await storefront.checkout(body, key), 200)
+        unknown_offer = a_checkout("no-such-offer", first_name)
+        expect(await storefront.checkout(unknown_offer, str(uuid.uuid4())), 422)
+        expect(await storefront.order(order["id"], token=customer_tokens[1]), 404)
+
+        assert retried["id"] == order["id"]
+        assert order["status"] == "placed"
+        assert [(line["offer_id"], line["quantity"]) for line in order["lines"]] == [
+            (item["offer_id"], 1)
+        ]
+        assert order["total_cents"] == item["price_cents"]
+        assert order["delivery_pin"] and order["delivery_pin"].isdigit()
+
+        pos, shipment = await shipment_at_its_store(pos_terminals, first_name)
+        assert [line["sku"] for line in shipment["lines"]] == [item["sku"]]
+        labels = await pack(pos, shipment)
+        await eventually(lambda: storefront.order_in(order["id"], "packaged"), within=15)
+
+        driver, route = await a_driver_takes_the_route(drivers)
+        assert [s["kind"] for s in route["stops"]] == ["pickup", "dropoff"]
+        await pick_up(driver, route, labels)
+        await eventually(lambda: storefront.order_in(order["id"], "picked_up"), within=15)
+
+        await driver.report_position(**ON_THE_WAY)
+
+        async def driver_shown() -> Json | None:
+            view = await storefront.order_view(order["id"])
+            return view if view["driver_location"] else None
+
+        on_the_way = await eventually(driver_shown, within=15)
+        assert on_the_way["driver_location"]["lat"] == ON_THE_WAY["lat"]
+        dropoff = stop_of(route, "dropoff")
+        assert dropoff["needs_pin"] is True
+        view = await storefront.order_view(order["id"])
+        delivered_route = await driver.deliver(route["route_id"], dropoff, view["delivery_pin"])
+        assert stop_of(delivered_route, "dropoff")["status"] == "delivered"
+        assert delivered_route["completed_at"] is not None
+
+        delivered = await eventually(
+            lambda: storefront.order_in(order["id"], "delivered"), within=15
+        )
+        assert statuses(delivered)[0] == "placed" and statuses(delivered)[-1] == "delivered"
+        assert {"packaged", "picked_up"} <= set(statuses(delivered))
+        assert delivered["driver_location"] is None and delivered["eta"] is None
+    finally:
+        await all_offline(drivers)
+    assert_no_leaks(scanner, at_least=15)
+
+
+async def two_stores_stock(
+    http: httpx.AsyncClient, suite: Suite, items: list[Json]
+) -> tuple[Json, set[str]]:
+    """An item that at least two stores of the mall hold, and those stores (internal API)."""
+    for item in items:
+        offer = expect(await http.get(f"{suite.urls['catalog']}/v1/offers/{item['offer_id']}"), 200)
+        holders = {
+            s["store_id"]
+            for s in offer["stores"]
+            if s["quantity"] >= 1 and s["mall_id"] == FASHION_SHOW
+        }
+        if len(holders) >= 2:
+            return item, holders
+    raise AssertionError("no item near the mall is held by two of its stores")
+
+
+async def test_an_item_the_store_lacks_goes_to_another_store_of_the_mall(
+    suite: Suite,
+    http: httpx.AsyncClient,
+    customer_tokens: list[str],
+    scanner: LeakScanner,
+    pos_terminals: dict[str, Pos],
+) -> None:
+    storefront = storefront_for(suite, http, customer_tokens[0], scanner)
+    drivers = await drivers_near_the_mall(suite, http, 2, "Re-route driver")
+    try:
+        page = expect(await storefront.same_day(**HOME, limit=100), 200)
+        item, holders = await two_stores_stock(http, suite, page["items"])
+        first_name = a_first_name()
+        order = await place_order(storefront, item["offer_id"], first_name)
+        first_pos, first = await shipment_at_its_store(pos_terminals, first_name)
+        assert first_pos.store_id in holders
+
+        lacking = expect(
+            await first_pos.send(
+                {
+                    "type": "out_of_stock",
+                    "shipment_id": first["shipment_id"],
+                    "lines": [{"sku": item["sku"]}],
+                }
+            ),
+            200,
+        )
+        assert lacking["status"] == "rejected_by_store"
+        second_pos, second = await shipment_at_its_store(
+            pos_terminals, first_name, exclude=frozenset({first_pos.store_id})
+        )
+
+        assert second_pos.store_id in holders - {first_pos.store_id}
+        assert second["shipment_id"] != first["shipment_id"]
+        assert [(line["sku"], line["quantity"]) for line in second["lines"]] == [(item["sku"], 1)]
+        assert await first_pos.orders_for(first_name) == []
+        view = await storefront.order_view(order["id"])
+        assert view["status"] == "placed"
+        assert [line["is_cancelled"] for line in view["lines"]] == [False]
+        assert view["total_cents"] == order["total_cents"]
+
+        labels = await pack(second_pos, second)
+        driver, route = await a_driver_takes_the_route(drivers)
+        await pick_up(driver, route, labels)
+        await driver.deliver(route["route_id"], stop_of(route, "dropoff"), view["delivery_pin"])
+        delivered = await eventually(
+            lambda: storefront.order_in(order["id"], "delivered"), within=15
+        )
+        assert [line["is_cancelled"] for line in delivered["lines"]] == [False]
+    finally:
+        await all_offline(drivers)
+    assert_no_leaks(scanner, at_least=5)
+
+
+async def test_a_failed_delivery_goes_back_to_its_store(
+    suite: Suite,
+    http: httpx.AsyncClient,
+    customer_tokens: list[str],
+    scanner: LeakScanner,
+    pos_terminals: dict[str, Pos],
+) -> None:
+    storefront = storefront_for(suite, http, customer_tokens[0], scanner)
+    drivers = await drivers_near_the_mall(suite, http, 2, "Return driver")
+    try:
+        page = expect(await storefront.same_day(**HOME, limit=20), 200)
+        first_name = a_first_name()
+        order = await place_order(storefront, page["items"][-1]["offer_id"], first_name)
+        pos, shipment = await shipment_at_its_store(pos_terminals, first_name)
+        labels = await pack(pos, shipment)
+        driver, route = await a_driver_takes_the_route(drivers)
+        pickup = stop_of(route, "pickup")
+        await pick_up(driver, route, labels)
+        await eventually(lambda: storefront.order_in(order["id"], "picked_up"), within=15)
+
+        failed = await driver.fail(route["route_id"], stop_of(route, "dropoff"), "customer_absent")
+        assert stop_of(failed, "dropoff")["status"] == "failed"
+        back = stop_of(failed, "return")
+        assert (back["lat"], back["lng"], back["labels"]) == (pickup["lat"], pickup["lng"], labels)
+        assert failed["completed_at"] is None
+        await eventually(lambda: storefront.order_in(order["id"], "delivery_failed"), within=15)
+
+        returned = await driver.hand_back(route["route_id"], back)
+        assert stop_of(returned, "return")["status"] == "returned"
+        assert returned["completed_at"] is not None
+        view = await eventually(
+            lambda: storefront.order_in(order["id"], "returned_to_store"), within=15
+        )
+        assert {"picked_up", "delivery_failed", "returned_to_store"} <= set(statuses(view))
+        assert view["eta"] is None and view["driver_location"] is None
+    finally:
+        await all_offline(drivers)
+    assert_no_leaks(scanner, at_least=5)
