@@ -62,6 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         paths = paths[: args.limit]
     time_limit_s: float = args.time_limit or DEFAULT_TIME_LIMIT_S[args.tasks]
     bks = read_bks(args.bks)
+    if missing := [p.stem for p in paths if p.stem not in bks]:
+        parser.error(f"no best-known solution in {args.bks} for {', '.join(missing)}")
     has_peer = importlib.util.find_spec("ortools") is not None
     print(
         f"{len(paths)} instances, {time_limit_s:g} s each, seed {args.seed}; peer: "

@@ -21,7 +21,7 @@ from catalog_service.domain.inventory import (
 from catalog_service.domain.listings import CatalogReadModel, Product, SameDayPage, SameDayQuery
 from catalog_service.domain.promise import CapacityRule, Promise, promise_for
 from catalog_service.domain.seed import SeedCatalog
-from catalog_service.domain.tokens import BadToken, CursorCodec, OfferCodec
+from catalog_service.domain.tokens import BadToken, CursorCodec, OfferCodec, OfferRef
 from catalog_service.settings import CatalogSettings
 from catalog_service.store import catalog
 from catalog_service.store.catalog import MallRow, StockedStore, StoreRow
@@ -35,6 +35,8 @@ from shared.malls import pilot_malls
 
 log = logging.getLogger(__name__)
 
+OFFER_ID_CACHE_SIZE = 200_000
+
 
 class CatalogRuntime:
     """What the API and the consumers share in one process: the read model and the codecs."""
@@ -45,6 +47,17 @@ class CatalogRuntime:
         self.cursors = CursorCodec(settings.token_secret)
         self.model = CatalogReadModel([], settings.h3_resolution)
         self.ready = asyncio.Event()
+        self._offer_ids: dict[OfferRef, str] = {}
+
+    def offer_id(self, ref: OfferRef) -> str:
+        # Offer ids are deterministic, so caching them is safe; encryption costs a third of a
+        # same-day response, and popular cells repeat.
+        found = self._offer_ids.get(ref)
+        if found is None:
+            if len(self._offer_ids) >= OFFER_ID_CACHE_SIZE:
+                self._offer_ids.clear()
+            found = self._offer_ids[ref] = self.offers.encode(ref)
+        return found
 
     async def load(self, db: Db) -> None:
         """Builds the read model from the database.

@@ -5,6 +5,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from driver_service.accept_gate import AcceptGate
 from driver_service.api import drivers, earnings, offers, routes
 from driver_service.domain.errors import (
     DomainError,
@@ -72,6 +73,8 @@ def create_app(settings: DriverSettings) -> FastAPI:
             on_shutdown=[stop_offer_hub],
         )
     )
+
+    app.state.accept_gate = AcceptGate()
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, error: DomainError) -> JSONResponse:

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
 from driver_service import auth
+from driver_service.accept_gate import Win
 from driver_service.domain import earnings, limits
 from driver_service.domain import route as route_rules
 from driver_service.domain.errors import IllegalStep
@@ -270,29 +271,29 @@ async def _offer_for_driver(tx: Tx, offer_id: UUID, driver_id: UUID) -> Row[Any]
     return offer
 
 
-def _taken() -> Conflict:
+def already_taken() -> Conflict:
     return Conflict("already_taken", "Another driver took this route; look at your other offers.")
 
 
 def _check_open(offer: Row[Any], now: datetime) -> None:
     if offer.status == "accepted":
-        raise _taken()
+        raise already_taken()
     if offer.status == "expired" or offer.expires_at <= now:
         raise Gone("offer_expired", "This offer has expired; look at your other offers.")
     if offer.declined_at is not None:
         raise Conflict("offer_declined", "You declined this offer; look at your other offers.")
 
 
-async def accept_offer(tx: Tx, offer_id: UUID, driver_id: UUID, now: datetime) -> UUID:
+async def accept_offer(tx: Tx, offer_id: UUID, driver_id: UUID, now: datetime) -> Win:
     offer = await _offer_for_driver(tx, offer_id, driver_id)
     if offer.status == "accepted" and offer.accepted_by == driver_id:
-        return UUID(str(offer.route_id))  # a retried accept of one's own win
+        return await _win(tx, offer, driver_id)  # a retried accept of one's own win
     # Most losers of a race stop here, on a plain read, without waiting on any lock.
     _check_open(offer, now)
     if not await offer_store.take(tx, offer_id, driver_id, now):
         current = await _offer_for_driver(tx, offer_id, driver_id)
         _check_open(current, now)
-        raise _taken()
+        raise already_taken()
     stops = [RouteStop.model_validate(s) for s in offer.stops]
     try:
         async with tx.begin_nested():
@@ -313,7 +314,10 @@ async def accept_offer(tx: Tx, offer_id: UUID, driver_id: UUID, now: datetime) -
             )
     except IntegrityError:
         # Another round's offer of the same route won first.
-        raise _taken() from None
+        raise already_taken() from None
+    cancelled = await route_store.cancelled_among(tx, [s.shipment_id for s in stops])
+    if cancelled:
+        await cancel_shipments(tx, cancelled, now)
     await outbox.add(
         tx,
         OfferAccepted(
@@ -328,7 +332,12 @@ async def accept_offer(tx: Tx, offer_id: UUID, driver_id: UUID, now: datetime) -
     )
     await offer_store.announce(tx, offer_id)
     log.info("offer_accepted", extra={"offer_id": str(offer_id), "driver_id": str(driver_id)})
-    return UUID(str(offer.route_id))
+    return await _win(tx, offer, driver_id)
+
+
+async def _win(tx: Tx, offer: Row[Any], driver_id: UUID) -> Win:
+    offered_to = await offer_store.active_driver_ids(tx, offer.id)
+    return Win(UUID(str(offer.route_id)), driver_id, frozenset(offered_to))
 
 
 async def decline_offer(tx: Tx, offer_id: UUID, driver_id: UUID, now: datetime) -> None:
@@ -645,6 +654,7 @@ async def complete_return(
 
 async def cancel_shipments(tx: Tx, shipment_ids: list[UUID], now: datetime) -> None:
     """A cancelled order: untouched stops are dropped, packages already aboard go back."""
+    await route_store.remember_cancelled(tx, shipment_ids, now)
     stops = await route_store.stops_of_shipments(tx, shipment_ids)
     by_route: dict[UUID, list[Row[Any]]] = {}
     for stop in stops:

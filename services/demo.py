@@ -69,6 +69,8 @@ TERMINAL = frozenset({"delivered", "cancelled", "rejected_by_store", "returned_t
 PICKUP_SERVICE_S = 60
 DELIVERY_SERVICE_S = 180
 TRAVEL = TravelModel(road_factor=1.3, average_speed_kmh=40.0)
+# Real seconds between a moving driver's positions: each one is an event every service reads.
+DRIVER_TICK_S = 4.0
 # A tiny valid JPEG header is enough for "a photo": the driver service stores the bytes.
 PROOF_PHOTO = bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffd9")
 
@@ -211,7 +213,6 @@ class Demo:
         self.stopping = asyncio.Event()
         self.operator_token = ""
         self.directory: dict[str, Any] = {}
-        self.started_real = 0.0
 
     # --- helpers --------------------------------------------------------------------------
 
@@ -393,7 +394,7 @@ class Demo:
         signer = Webhook(credentials["webhook_secret"])
         rng = random.Random(f"{self.o.seed}:{store['id']}")
         handled: set[str] = set()
-        packing: set[asyncio.Task[None]] = set()
+        working: set[asyncio.Task[None]] = set()
         while True:
             try:
                 response = await self.http.get(
@@ -404,42 +405,39 @@ class Demo:
                 if response.status_code != 200:
                     self.note("pos list", response)
                 for shipment in response.json() if response.status_code == 200 else []:
-                    shipment_id = shipment["shipment_id"]
-                    if shipment_id in handled:
+                    if shipment["shipment_id"] in handled:
                         continue
-                    handled.add(shipment_id)
-                    accepted = await self.pos_event(
-                        api_key, signer, {"type": "accepted", "shipment_id": shipment_id}
-                    )
-                    if accepted:
-                        prep = rng.uniform(*self.o.prep_minutes) * 60
-                        task = asyncio.create_task(
-                            self.pack(api_key, signer, shipment, prep),
-                            name=f"pack-{shipment_id}",
-                        )
-                        packing.add(task)
-                        task.add_done_callback(packing.discard)
+                    handled.add(shipment["shipment_id"])
+                    prep = rng.uniform(*self.o.prep_minutes) * 60
+                    task = asyncio.create_task(self.fill(api_key, signer, shipment, prep))
+                    working.add(task)
+                    task.add_done_callback(working.discard)
             except httpx.HTTPError as error:
                 self.note(f"pos {type(error).__name__}")
             await asyncio.sleep(poll_s)
 
-    async def pack(
+    async def fill(
         self,
         api_key: dict[str, str],
         signer: Webhook,
         shipment: dict[str, Any],
         prep_seconds: float,
     ) -> None:
+        """A store's part of an order: accept it, pack it, report it packaged with its labels."""
+        shipment_id = shipment["shipment_id"]
+        accepted = {"type": "accepted", "shipment_id": shipment_id}
+        if not await self.pos_event(api_key, signer, accepted):
+            return
         await clock().sleep(prep_seconds)
         packages = max(1, min(len(shipment["lines"]), 3))
-        short = shipment["shipment_id"].replace("-", "")[:12].upper()
+        short = shipment_id.replace("-", "")[:12].upper()
         labels = [f"PKG{short}{n + 1:02d}" for n in range(packages)]
         await self.pos_event(
             api_key,
             signer,
             {
                 "type": "packaged",
-                "shipment_id": shipment["shipment_id"],
+                "shipment_id": shipment_id,
                 "labels": labels,
                 "package_count": packages,
             },
@@ -525,10 +523,13 @@ class Demo:
         )
         online.raise_for_status()
 
-    async def drive_driver(self, record: DriverRecord, tick_s: float) -> None:
+    async def drive_driver(self, record: DriverRecord, tick_s: float, refresh_s: float) -> None:
+        """Waits for offers (long polls), takes the first it can, drives it; between routes it
+        heads back to its mall and keeps its position fresh for dispatch."""
         position = record.driver.home
         etag: str | None = None
         last_route: DrivenRoute | None = None
+        last_step = last_sent = time.monotonic()
         while True:
             try:
                 headers = {"If-None-Match": etag} if etag else {}
@@ -553,30 +554,32 @@ class Demo:
                     etag = None
                     last_route = DrivenRoute(route_id, record.driver_id, record.driver.mall.id)
                     self.routes.append(last_route)
-                    position = await self.run_route(record, last_route, position)
+                    position = await self.run_route(record, last_route, position, tick_s)
+                    last_step = last_sent = time.monotonic()
                     continue
                 etag = polled.headers.get("etag") if offers else None
-                position, meters = await self.drift_home(record, position, tick_s)
+                now = time.monotonic()
+                position, meters = self.towards_home(record, position, now - last_step)
+                last_step = now
                 if last_route is not None:
                     last_route.meters += meters
+                if meters > 0 or now - last_sent >= refresh_s:
+                    await self.send_position(record, position)
+                    last_sent = now
             except httpx.HTTPError as error:
                 self.note(f"driver {type(error).__name__}")
                 await asyncio.sleep(tick_s)
 
-    async def drift_home(
-        self, record: DriverRecord, position: Point, tick_s: float
+    def towards_home(
+        self, record: DriverRecord, position: Point, real_seconds: float
     ) -> tuple[Point, float]:
-        """Idle drivers head back towards their mall, as they would to be offered the next route."""
+        """Idle drivers drive back towards their mall, to be near the next route's pickups."""
         home = record.driver.home
         remaining = TRAVEL.road_meters(position, home)
         if remaining < 50:
-            await self.send_position(record, position)
             return position, 0.0
-        step = TRAVEL.average_speed_kmh / 3.6 * tick_s * self.o.speed
-        moved = min(step, remaining)
-        position = along(position, home, moved / remaining)
-        await self.send_position(record, position)
-        return position, moved
+        moved = min(remaining, TRAVEL.average_speed_kmh / 3.6 * real_seconds * self.o.speed)
+        return along(position, home, moved / remaining), moved
 
     async def move(self, record: DriverRecord, start: Point, end: Point, tick_s: float) -> float:
         real_total = self.real(TRAVEL.travel_seconds(start, end))
@@ -588,10 +591,11 @@ class Demo:
                 return TRAVEL.road_meters(start, end)
             await asyncio.sleep(min(tick_s, real_total * (1 - fraction)) + 0.01)
 
-    async def run_route(self, record: DriverRecord, route: DrivenRoute, position: Point) -> Point:
+    async def run_route(
+        self, record: DriverRecord, route: DrivenRoute, position: Point, tick_s: float
+    ) -> Point:
         path = f"/v1/routes/{route.route_id}"
         view = (await self.driver_call(record, "GET", path)).json()
-        tick_s = 1.5
         while True:
             pending = sorted(
                 (s for s in view["stops"] if s["status"] == "pending"), key=lambda s: s["sequence"]
@@ -645,9 +649,7 @@ class Demo:
         done = self.customers_done / total_customers
         width = 30
         bar = "#" * int(width * done) + "." * (width - int(width * done))
-        simulated = self.o.start + timedelta(
-            seconds=(time.monotonic() - self.started_real) * self.o.speed
-        )
+        simulated = clock().now()
         return (
             f"\r[demo] [{bar}] ~{simulated:%H:%M}Z shoppers {self.customers_done}/"
             f"{total_customers} orders {placed} delivered {delivered} routes {len(self.routes)}  "
@@ -668,9 +670,12 @@ class Demo:
             asyncio.create_task(self.pos(s, c, poll_s=2.0))
             for s, c in zip(stores, credentials, strict=True)
         ]
-        background += [asyncio.create_task(self.drive_driver(r, tick_s=1.5)) for r in self.drivers]
-        background.append(asyncio.create_task(self.follow_orders(every_real_s=8.0)))
-        self.started_real = t0 = time.monotonic()
+        background += [
+            asyncio.create_task(self.drive_driver(r, tick_s=DRIVER_TICK_S, refresh_s=15.0))
+            for r in self.drivers
+        ]
+        background.append(asyncio.create_task(self.follow_orders(every_real_s=20.0)))
+        t0 = time.monotonic()
         shoppers = [asyncio.create_task(self.customer(c, t0)) for c in customers]
         all_shopped = asyncio.gather(*shoppers)
         drain_until = t0 + self.real((self.o.ordering_hours + self.o.max_drain_hours) * 3600)
@@ -858,6 +863,7 @@ async def collect(demo: Demo) -> list[str]:
         f"responses leak-checked {demo.scanner.responses_checked}; "
         f"shoppers with no same-day offer {demo.counts['no_same_day_offer']}"
     )
+    report.append("actions: " + ", ".join(f"{k} x{n}" for k, n in sorted(demo.counts.items())))
     if demo.problems:
         report.append(
             "refused or failed calls: " + ", ".join(f"{k} x{n}" for k, n in demo.problems.items())
@@ -868,11 +874,12 @@ async def collect(demo: Demo) -> list[str]:
     return report
 
 
-def suite_env(o: Options) -> dict[str, str]:
+def suite_env(o: Options, real_start: float) -> dict[str, str]:
     """The suite's settings for the demo: its clock, its secrets, and dispatch's batching window."""
     return {
         "MTH_CLOCK_START": o.start.isoformat(),
         "MTH_CLOCK_SPEED": f"{o.speed:g}",
+        "MTH_CLOCK_REAL_START": f"{real_start:.3f}",
         "ORDER_JWT_SECRET": secrets.token_urlsafe(32),
         "ORDER_OPERATOR_TOKEN": secrets.token_urlsafe(24),
         "DISPATCH_OPERATOR_JWT_SECRET": secrets.token_urlsafe(32),
@@ -885,6 +892,13 @@ def suite_env(o: Options) -> dict[str, str]:
         "DISPATCH_ROAD_FACTOR": f"{TRAVEL.road_factor:g}",
         "DISPATCH_AVERAGE_SPEED_KMH": f"{TRAVEL.average_speed_kmh:g}",
         "DISPATCH_SOLVE_SECONDS": "1",
+        # Timeouts meant for people and shops, in simulated seconds, scaled for the compressed
+        # clock: a 15-minute accept window would be 15 real seconds on a busy machine at x60.
+        "ORDER_RESERVATION_TTL_SECONDS": f"{max(900.0, 60 * o.speed):g}",
+        # A 60-second offer would last one real second at x60: shorter than a long poll's trip.
+        "DISPATCH_OFFER_TTL_SECONDS": f"{max(60.0, 5 * o.speed):g}",
+        # Idle drivers report every 15 real seconds to keep the event load down.
+        "DISPATCH_POSITION_FRESH_SECONDS": f"{max(300.0, 25 * o.speed):g}",
     }
 
 
@@ -903,13 +917,16 @@ async def play(o: Options, suite: Suite) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     o = parse_options(argv)
     began = time.monotonic()
-    # The demo paces its actors on the same compressed clock as the services.
-    set_clock(Clock(o.start, o.speed))
+    real_start = time.time()
+    # The demo paces its actors on the very clock the services run on.
+    set_clock(Clock(o.start, o.speed, real_start))
     suite = DemoSuite(
         label="demo",
         base_port=o.base_port,
-        extra_env=suite_env(o),
+        extra_env=suite_env(o, real_start),
         seed_args=("--stores-per-mall", str(o.stores_per_mall), "--skus", str(o.skus),
+                   # The order service learns counts when it resolves offers: no event flood.
+                   "--max-inventory-events", "0",
                    "--keys-file", str(ROOT / ".local" / "demo" / "catalog_keys.json")),
     )  # fmt: skip
     say(f"starting a private suite (logs in {suite.log_dir}), clock x{o.speed:g} from {o.start}")

@@ -2,6 +2,9 @@
 
 `MTH_CLOCK_START` (ISO 8601 with offset) and `MTH_CLOCK_SPEED` (simulated seconds per real
 second) are read once, by the entrypoint, so all four services agree on what time it is.
+`MTH_CLOCK_REAL_START` (Unix seconds, optional) is the wall-clock moment at which the clock reads
+`MTH_CLOCK_START`; without it each process counts from its own import, and on a compressed clock
+processes that import a second apart disagree by a simulated minute.
 Domain code never calls this: it is given `now`.
 """
 
@@ -14,12 +17,14 @@ from datetime import UTC, datetime, timedelta
 
 
 class Clock:
-    def __init__(self, start: datetime | None = None, speed: float = 1.0) -> None:
+    def __init__(
+        self, start: datetime | None = None, speed: float = 1.0, real_start: float | None = None
+    ) -> None:
         if speed <= 0:
             raise ValueError("clock speed must be positive")
         self.speed = speed
         self._start = start
-        self._real_start = time.time()
+        self._real_start = time.time() if real_start is None else real_start
 
     @property
     def is_simulated(self) -> bool:
@@ -40,7 +45,12 @@ class Clock:
 def clock_from_env() -> Clock:
     start = os.environ.get("MTH_CLOCK_START")
     speed = float(os.environ.get("MTH_CLOCK_SPEED", "1"))
-    return Clock(datetime.fromisoformat(start) if start else None, speed)
+    real_start = os.environ.get("MTH_CLOCK_REAL_START")
+    return Clock(
+        datetime.fromisoformat(start) if start else None,
+        speed,
+        float(real_start) if real_start else None,
+    )
 
 
 _clock = clock_from_env()

@@ -78,20 +78,31 @@ async def same_day(
 
 def render_same_day(runtime: CatalogRuntime, page: SameDayPage) -> bytes:
     """The response body, field by field: the one rendering of a same-day page."""
+    # Every listing from one mall shares its promise: format it once per page.
+    promises: dict[int, tuple[str, str]] = {}
+    for listing in page.items:
+        promise = listing.promise
+        if id(promise) not in promises:
+            promises[id(promise)] = (promise.deliver_by.isoformat(), promise.human)
     body: dict[str, Any] = {
-        "items": [listing_view(runtime, page.cell, listing) for listing in page.items],
+        "items": [
+            listing_view(runtime, page.cell, listing, promises[id(listing.promise)])
+            for listing in page.items
+        ],
         "next_cursor": None if page.last_key is None else runtime.cursors.encode(page.last_key),
         "reason": None if page.reason is None else page.reason.value,
     }
     return orjson.dumps(body)
 
 
-def listing_view(runtime: CatalogRuntime, cell: str, listing: Listing) -> dict[str, Any]:
+def listing_view(
+    runtime: CatalogRuntime, cell: str, listing: Listing, promise_text: tuple[str, str]
+) -> dict[str, Any]:
     product, promise = listing.product, listing.promise
     offer = OfferRef(product.sku, promise.mall_id, cell, promise.deliver_by.date())
     low = listing.quantity <= runtime.settings.low_stock_threshold
     return {
-        "offer_id": runtime.offers.encode(offer),
+        "offer_id": runtime.offer_id(offer),
         "sku": product.sku,
         "gtin": product.gtin,
         "title": product.title,
@@ -101,6 +112,6 @@ def listing_view(runtime: CatalogRuntime, cell: str, listing: Listing) -> dict[s
         "currency": product.currency,
         "image_urls": list(product.image_urls),
         "stock_status": (StockStatus.LOW if low else StockStatus.IN_STOCK).value,
-        "deliver_by": promise.deliver_by.isoformat(),
-        "promise": promise.human,
+        "deliver_by": promise_text[0],
+        "promise": promise_text[1],
     }

@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from driver_service import auth
+from driver_service.accept_gate import AcceptGate
 from driver_service.offer_hub import OfferHub
 from driver_service.settings import DriverSettings
 from driver_service.usecases import Unauthorized
@@ -30,7 +31,13 @@ async def get_hub(request: Request) -> OfferHub:
     return hub
 
 
+async def get_accept_gate(request: Request) -> AcceptGate:
+    gate: AcceptGate = request.app.state.accept_gate
+    return gate
+
+
 DbDep = Annotated[Db, Depends(get_db)]
+GateDep = Annotated[AcceptGate, Depends(get_accept_gate)]
 SettingsDep = Annotated[DriverSettings, Depends(get_settings)]
 HubDep = Annotated[OfferHub, Depends(get_hub)]
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel
 
 from driver_service import usecases
-from driver_service.api.deps import DbDep, DriverDep, HubDep, SettingsDep
+from driver_service.api.deps import DbDep, DriverDep, GateDep, HubDep, SettingsDep
 from driver_service.offer_hub import OfferCard, offer_etag
 from shared import clock
 from shared.problems import PROBLEM
@@ -101,11 +101,15 @@ async def my_offers(
     "/v1/offers/{offer_id}/accept",
     responses={401: PROBLEM, 404: PROBLEM, 409: PROBLEM, 410: PROBLEM},
 )
-async def accept(offer_id: UUID, db: DbDep, driver: DriverDep) -> AcceptedView:
+async def accept(offer_id: UUID, db: DbDep, gate: GateDep, driver: DriverDep) -> AcceptedView:
     """The first driver to accept wins the route; everyone after gets 409 `already_taken`."""
-    async with db.begin() as tx:
-        route_id = await usecases.accept_offer(tx, offer_id, driver.id, clock.now())
-    return AcceptedView(offer_id=offer_id, route_id=route_id)
+    async with gate.turn(offer_id):
+        if gate.is_lost_by(offer_id, driver.id):
+            raise usecases.already_taken()
+        async with db.begin() as tx:
+            win = await usecases.accept_offer(tx, offer_id, driver.id, clock.now())
+        gate.record(offer_id, win)
+    return AcceptedView(offer_id=offer_id, route_id=win.route_id)
 
 
 @router.post(

@@ -10,7 +10,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Row
 
-from driver_service.store.tables import photos, route_stops, routes
+from driver_service.store.tables import cancelled_shipments, photos, route_stops, routes
 from shared.db import Tx
 
 
@@ -110,3 +110,20 @@ async def save_photo(tx: Tx, sha256: str, content_type: str, content: bytes) -> 
         .values(sha256=sha256, content_type=content_type, size_bytes=len(content), content=content)
         .on_conflict_do_nothing(index_elements=[photos.c.sha256])
     )
+
+
+async def remember_cancelled(tx: Tx, shipment_ids: list[UUID], at: datetime) -> None:
+    if shipment_ids:
+        await tx.execute(
+            pg_insert(cancelled_shipments).on_conflict_do_nothing(),
+            [{"shipment_id": s, "cancelled_at": at} for s in shipment_ids],
+        )
+
+
+async def cancelled_among(tx: Tx, shipment_ids: list[UUID]) -> list[UUID]:
+    result = await tx.execute(
+        select(cancelled_shipments.c.shipment_id).where(
+            cancelled_shipments.c.shipment_id.in_(shipment_ids)
+        )
+    )
+    return [UUID(str(s)) for s in result.scalars()]

@@ -146,3 +146,11 @@ photos = Table(
     Column("content", LargeBinary, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
+
+# Orders cancelled while their route may still be only an offer: applied when it is accepted.
+cancelled_shipments = Table(
+    "cancelled_shipments",
+    metadata,
+    Column("shipment_id", Uuid, primary_key=True),
+    Column("cancelled_at", DateTime(timezone=True), nullable=False),
+)

@@ -7,7 +7,7 @@ goes unchecked.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -72,6 +72,18 @@ class Storefront:
         headers = {"Authorization": f"Bearer {token}"} if token else self.auth
         return await self._send("GET", f"{self.order_url}/v1/orders/{order_id}", headers=headers)
 
+    async def cancel(self, order_id: str) -> httpx.Response:
+        return await self._send(
+            "POST", f"{self.order_url}/v1/orders/{order_id}/cancel", headers=self.auth
+        )
+
+    async def api_docs(self) -> list[httpx.Response]:
+        """Both customer-facing services' OpenAPI documents: examples must not name stores."""
+        return [
+            await self._send("GET", f"{url}/openapi.json")
+            for url in (self.catalog_url, self.order_url)
+        ]
+
     async def order_view(self, order_id: str) -> Json:
         return expect(await self.order(order_id), 200)
 
@@ -79,6 +91,33 @@ class Storefront:
         """The order's view when it has reached `status`, else None (for `eventually`)."""
         view = await self.order_view(order_id)
         return view if view["status"] == status else None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    store_id: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class WebhookInbox:
+    """What the order service pushed to the stores' webhook endpoints, as they received it."""
+
+    url: str = ""
+    deliveries: list[Delivery] = field(default_factory=list)
+
+    def endpoint(self, store_id: str) -> str:
+        return f"{self.url}/hooks/{store_id}"
+
+    def events_for(self, store_id: str, secret: str) -> list[Json]:
+        """The store's events; raises if one is not signed with the store's webhook secret."""
+        events = []
+        for delivery in self.deliveries:
+            if delivery.store_id == store_id:
+                verified: Json = Webhook(secret).verify(delivery.body, delivery.headers)
+                events.append(verified)
+        return events
 
 
 @dataclass
@@ -90,6 +129,17 @@ class Pos:
     store_id: str
     api_key: str
     webhook_secret: str
+
+    def pushed(self, inbox: WebhookInbox, event_type: str, shipment_id: str) -> Json | None:
+        """The event of that type about that shipment the store's endpoint received, if any."""
+        return next(
+            (
+                event
+                for event in inbox.events_for(self.store_id, self.webhook_secret)
+                if event["type"] == event_type and event["data"]["shipment_id"] == shipment_id
+            ),
+            None,
+        )
 
     async def orders(self, status: str = "new") -> list[Json]:
         response = await self.http.get(

@@ -7,19 +7,23 @@ suite can run while `make up` serves the usual ports.
 from __future__ import annotations
 
 import asyncio
+import socket
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
+from fastapi import FastAPI, Request, Response
 
 from services.leaks import LeakScanner
 from services.suite import ROOT, Suite
-from tests.e2e.actors import FASHION_SHOW, Pos, expect
-from tests.support import delete_test_topics
+from tests.e2e.actors import FASHION_SHOW, Delivery, Pos, WebhookInbox, expect
+from tests.support import delete_test_topics, eventually
 
 OPERATOR_TOKEN = "e2e-operator-token"
 
@@ -82,7 +86,10 @@ class SeededSuite(Suite):
 
 @pytest.fixture(scope="session")
 def suite() -> Iterator[Suite]:
-    running = SeededSuite(label="e2e", base_port=18000, extra_env=SUITE_ENV)
+    # One anchor for every process, seed and dev commands included: counting from each one's
+    # own import, they would disagree by however far apart they started.
+    anchored = {**SUITE_ENV, "MTH_CLOCK_REAL_START": str(time.time())}
+    running = SeededSuite(label="e2e", base_port=18000, extra_env=anchored)
     try:
         running.start()
         yield running
@@ -136,11 +143,37 @@ def scanner(directory: dict[str, Any]) -> LeakScanner:
                 store["pickup_instructions"],
             ]
         )
+    assert len(leaks.identifiers) > 4 * len(directory["stores"])
     return leaks
 
 
 @pytest.fixture(scope="session")
-async def pos_credentials(suite: Suite, directory: dict[str, Any]) -> dict[str, dict[str, Any]]:
+async def webhook_inbox() -> AsyncIterator[WebhookInbox]:
+    """The stores' webhook endpoints: one small HTTP server that records every call."""
+    inbox = WebhookInbox()
+    receiver = FastAPI()
+
+    @receiver.post("/hooks/{store_id}", status_code=204)
+    async def receive(store_id: str, request: Request) -> Response:
+        inbox.deliveries.append(Delivery(store_id, dict(request.headers), await request.body()))
+        return Response(status_code=204)
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    inbox.url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    server = uvicorn.Server(uvicorn.Config(receiver, log_level="warning", lifespan="off"))
+    serving = asyncio.create_task(server.serve(sockets=[listener]))
+    await eventually(lambda: server.started, within=10)
+    yield inbox
+    server.should_exit = True
+    await serving
+    listener.close()
+
+
+@pytest.fixture(scope="session")
+async def pos_credentials(
+    suite: Suite, directory: dict[str, Any], webhook_inbox: WebhookInbox
+) -> dict[str, dict[str, Any]]:
     """POS credentials for every store of Fashion Show Mall, from the operator endpoint."""
     issued: dict[str, dict[str, Any]] = {}
     async with httpx.AsyncClient(timeout=30) as client:
@@ -150,6 +183,7 @@ async def pos_credentials(suite: Suite, directory: dict[str, Any]) -> dict[str, 
                     await client.post(
                         f"{suite.urls['order']}/v1/admin/stores/{store['id']}/pos-credentials",
                         headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"},
+                        json={"webhook_url": webhook_inbox.endpoint(store["id"])},
                     ),
                     201,
                 )

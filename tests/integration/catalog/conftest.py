@@ -64,9 +64,7 @@ async def settings(topic_suffix: str) -> CatalogSettings:
 
 
 @pytest.fixture
-async def catalog(
-    settings: CatalogSettings, wednesday_morning: None
-) -> AsyncIterator[Catalog]:
+async def catalog(settings: CatalogSettings, wednesday_morning: None) -> AsyncIterator[Catalog]:
     """The app over real PostgreSQL and Kafka, with a small seeded catalog loaded."""
     app = create_app(settings)
     async with running_app(app) as api:

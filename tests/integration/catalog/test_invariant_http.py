@@ -63,12 +63,12 @@ queries = st.tuples(
 )
 @given(query=queries)
 async def test_no_customer_response_names_a_store_or_mall(
-    catalog: Catalog, query: tuple[dict[str, float], dict[str, object]]
+    catalog: Catalog, query: tuple[dict[str, float], dict[str, str | int]]
 ) -> None:
     directory = (await catalog.api.get("/v1/stores")).json()
     secrets = identifiers(directory)
     point, options = query
-    params = {**point, **options}
+    params: dict[str, str | float] = {**point, **options}
 
     first = await catalog.api.get("/v1/catalog/same-day", params=params)
     responses = [first]

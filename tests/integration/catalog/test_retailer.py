@@ -30,9 +30,7 @@ def a_stocked_row(catalog: Catalog) -> tuple[str, str, str]:
 
 
 async def listed_skus(catalog: Catalog) -> set[str]:
-    resp = await catalog.api.get(
-        "/v1/catalog/same-day", params={**LAS_VEGAS_STRIP, "limit": 100}
-    )
+    resp = await catalog.api.get("/v1/catalog/same-day", params={**LAS_VEGAS_STRIP, "limit": 100})
     return {item["sku"] for item in resp.json()["items"]}
 
 
@@ -174,9 +172,9 @@ async def test_an_upserted_product_shows_its_new_title_and_a_foreign_sku_is_refu
     )
 
     assert resp.status_code == 200
-    first = (await catalog.api.get("/v1/catalog/same-day", params=LAS_VEGAS_STRIP)).json()[
-        "items"
-    ][0]
+    first = (await catalog.api.get("/v1/catalog/same-day", params=LAS_VEGAS_STRIP)).json()["items"][
+        0
+    ]
     assert (first["sku"], first["title"], first["price_cents"]) == (
         sku,
         "Aaa First Renamed Product",

@@ -73,6 +73,14 @@ async def service(topic_suffix: str) -> AsyncIterator[Service]:
 
 
 @pytest.fixture
+async def second_instance(service: Service) -> AsyncIterator[httpx.AsyncClient]:
+    """Another instance of the service on the same database and topics, as in production."""
+    app = create_app(service.settings)
+    async with running_app(app) as client:
+        yield client
+
+
+@pytest.fixture
 async def api(service: Service) -> httpx.AsyncClient:
     return service.client
 

@@ -113,3 +113,28 @@ async def test_a_cancelled_order_drops_untouched_stops_and_returns_packages_aboa
     assert route["completed_at"] is None
     done = (await api.get(f"/v1/routes/{waiting.route_id}", headers=driver.headers)).json()
     assert done["completed_at"] is not None
+
+
+async def test_an_offer_accepted_after_its_order_was_cancelled_drops_those_stops(
+    service: Service, producer: AIOKafkaProducer, topic_suffix: str
+) -> None:
+    api = service.client
+    driver = await register(api)
+    offer = an_offer([driver.id])
+    async with service.app.state.db.begin() as tx:
+        await usecases.record_offer(tx, offer)
+    await publish(producer, topic_suffix, cancellation(offer), key=offer.mall_id)
+
+    async def cancellation_seen() -> bool:
+        async with service.app.state.db.begin() as tx:
+            row = await tx.execute(
+                text("SELECT 1 FROM cancelled_shipments WHERE shipment_id = :s"),
+                {"s": offer.stops[0].shipment_id},
+            )
+            return row.first() is not None
+
+    await eventually(cancellation_seen, within=15)
+    accepted = await api.post(f"/v1/offers/{offer.offer_id}/accept", headers=driver.headers)
+
+    assert accepted.status_code == 200
+    assert await stop_statuses(api, driver, offer) == ["cancelled", "cancelled"]

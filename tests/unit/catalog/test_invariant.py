@@ -128,7 +128,9 @@ def test_no_response_byte_names_a_store_or_mall(
 
 
 def split(data: st.DataObject, total: int, parts: int) -> list[int]:
-    cuts = sorted(data.draw(st.lists(st.integers(0, total), min_size=parts - 1, max_size=parts - 1)))
+    cuts = sorted(
+        data.draw(st.lists(st.integers(0, total), min_size=parts - 1, max_size=parts - 1))
+    )
     bounds = [0, *cuts, total]
     return [bounds[i + 1] - bounds[i] for i in range(parts)]
 
@@ -153,9 +155,7 @@ def test_catalogs_differing_only_in_which_stores_hold_the_stock_look_the_same(
         for sku, _, _ in items:
             total = data.draw(st.integers(0, 12))
             for model, holders in ((one, here_one), (other, here_other)):
-                for store, quantity in zip(
-                    holders, split(data, total, len(holders)), strict=True
-                ):
+                for store, quantity in zip(holders, split(data, total, len(holders)), strict=True):
                     model.apply_stock(store.id, mall_id, sku, quantity, AS_OF)
 
     for query in data.draw(st.lists(queries(), min_size=1, max_size=4)):
