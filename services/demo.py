@@ -98,8 +98,8 @@ def parse_options(argv: list[str] | None = None) -> Options:
     p.add_argument("--stores-per-mall", type=int, default=6)
     p.add_argument("--drivers-per-mall", type=int, default=5)
     p.add_argument("--skus", type=int, default=150)
-    p.add_argument("--ordering-hours", type=float, default=1.5, help="simulated hours of orders")
-    p.add_argument("--speed", type=float, default=60.0, help="simulated seconds per real second")
+    p.add_argument("--ordering-hours", type=float, default=1.0, help="simulated hours of orders")
+    p.add_argument("--speed", type=float, default=30.0, help="simulated seconds per real second")
     p.add_argument("--start", default=DEFAULT_START, help="simulated start (ISO 8601)")
     p.add_argument(
         "--batch-minutes", type=float, default=10.0, help="dispatch's batching round interval"
@@ -109,7 +109,7 @@ def parse_options(argv: list[str] | None = None) -> Options:
     p.add_argument(
         "--max-drain-hours",
         type=float,
-        default=1.5,
+        default=1.0,
         help="simulated hours to wait after the last order for deliveries",
     )
     p.add_argument("--seed", type=int, default=7)

@@ -12,17 +12,18 @@ from shared.db import Db
 from shared.problems import ProblemError
 
 
-def get_db(request: Request) -> Db:
+# Async, though they only read app state: FastAPI runs a plain `def` dependency in a thread.
+async def get_db(request: Request) -> Db:
     db: Db = request.app.state.db
     return db
 
 
-def get_settings(request: Request) -> CatalogSettings:
+async def get_settings(request: Request) -> CatalogSettings:
     settings: CatalogSettings = request.app.state.settings
     return settings
 
 
-def get_runtime(request: Request) -> CatalogRuntime:
+async def get_runtime(request: Request) -> CatalogRuntime:
     runtime: CatalogRuntime = request.app.state.catalog
     return runtime
 
