@@ -210,7 +210,7 @@ class Demo:
         self.counts: Counter[str] = Counter()
         self.problems: Counter[str] = Counter()
         self.customers_done = 0
-        self.stopping = asyncio.Event()
+        self.order_gate = asyncio.Semaphore(6)
         self.operator_token = ""
         self.directory: dict[str, Any] = {}
 
@@ -228,6 +228,11 @@ class Demo:
             with contextlib.suppress(ValueError):
                 key += f" {response.json().get('code', '')}"
         self.problems[key] += 1
+
+    async def order_request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        # A few calls at a time: on a busy machine more only queue for the service's DB pool.
+        async with self.order_gate:
+            return await self.http.request(method, self.url("order", path), **kwargs)
 
     def customer_token(self, customer_id: str) -> str:
         # The demo plays the sign-in provider: the order service checks iat/exp on the wall clock.
@@ -282,8 +287,9 @@ class Demo:
         self.operator_token = output.decode().strip()
 
     async def pos_credentials(self, store_id: str) -> dict[str, Any]:
-        response = await self.http.post(
-            self.url("order", f"/v1/admin/stores/{store_id}/pos-credentials"),
+        response = await self.order_request(
+            "POST",
+            f"/v1/admin/stores/{store_id}/pos-credentials",
             headers={"Authorization": f"Bearer {self.suite.env['ORDER_OPERATOR_TOKEN']}"},
         )
         response.raise_for_status()
@@ -319,8 +325,9 @@ class Demo:
             return
         for _ in range(3):
             picks = rng.sample(items, k=min(len(items), rng.choice((1, 1, 2))))
-            checkout = await self.http.post(
-                self.url("order", "/v1/checkout"),
+            checkout = await self.order_request(
+                "POST",
+                "/v1/checkout",
                 headers={**auth, "Idempotency-Key": str(uuid.uuid4())},
                 json={
                     "lines": [{"offer_id": p["offer_id"], "quantity": 1} for p in picks],
@@ -363,8 +370,9 @@ class Demo:
         await self.read_order(order)
 
     async def read_order(self, order: PlacedOrder) -> None:
-        response = await self.http.get(
-            self.url("order", f"/v1/orders/{order.order_id}"),
+        response = await self.order_request(
+            "GET",
+            f"/v1/orders/{order.order_id}",
             headers={"Authorization": order.token},
         )
         self.scanner.check(response, "GET /v1/orders/{id}")
@@ -397,8 +405,9 @@ class Demo:
         working: set[asyncio.Task[None]] = set()
         while True:
             try:
-                response = await self.http.get(
-                    self.url("order", "/v1/retailer/orders"),
+                response = await self.order_request(
+                    "GET",
+                    "/v1/retailer/orders",
                     params={"status": "new"},
                     headers=api_key,
                 )
@@ -451,8 +460,9 @@ class Demo:
         # Standard Webhooks timestamps are checked against the wall clock, whatever the suite's.
         signed_at = datetime.now(UTC)
         try:
-            response = await self.http.post(
-                self.url("order", "/v1/retailer/events"),
+            response = await self.order_request(
+                "POST",
+                "/v1/retailer/events",
                 content=body.encode(),
                 headers={
                     **api_key,
@@ -667,14 +677,14 @@ class Demo:
             f"{len(customers)} shoppers over {self.o.ordering_hours:g} simulated hours"
         )
         background: list[asyncio.Task[None]] = [
-            asyncio.create_task(self.pos(s, c, poll_s=2.0))
+            asyncio.create_task(self.pos(s, c, poll_s=5.0))
             for s, c in zip(stores, credentials, strict=True)
         ]
         background += [
             asyncio.create_task(self.drive_driver(r, tick_s=DRIVER_TICK_S, refresh_s=15.0))
             for r in self.drivers
         ]
-        background.append(asyncio.create_task(self.follow_orders(every_real_s=20.0)))
+        background.append(asyncio.create_task(self.follow_orders(every_real_s=30.0)))
         t0 = time.monotonic()
         shoppers = [asyncio.create_task(self.customer(c, t0)) for c in customers]
         all_shopped = asyncio.gather(*shoppers)
@@ -895,8 +905,8 @@ def suite_env(o: Options, real_start: float) -> dict[str, str]:
         # Timeouts meant for people and shops, in simulated seconds, scaled for the compressed
         # clock: a 15-minute accept window would be 15 real seconds on a busy machine at x60.
         "ORDER_RESERVATION_TTL_SECONDS": f"{max(900.0, 60 * o.speed):g}",
-        # A 60-second offer would last one real second at x60: shorter than a long poll's trip.
-        "DISPATCH_OFFER_TTL_SECONDS": f"{max(60.0, 5 * o.speed):g}",
+        # A 60-second offer lasts one real second at x60, less than a busy round trip.
+        "DISPATCH_OFFER_TTL_SECONDS": f"{max(60.0, 10 * o.speed):g}",
         # Idle drivers report every 15 real seconds to keep the event load down.
         "DISPATCH_POSITION_FRESH_SECONDS": f"{max(300.0, 25 * o.speed):g}",
     }
