@@ -166,20 +166,23 @@ async def post_inventory(
     plan = plan_batch(rows, mode, as_of, stored)
     await catalog.save_stock(tx, plan.changes)
     placement = await catalog.store_malls(tx, named_stores)
-    for change in plan.changes:
-        owner, mall_id = placement[change.store_id]
-        await outbox.add(
-            tx,
-            InventoryChanged(
-                store_id=change.store_id,
-                retailer_id=owner,
-                mall_id=mall_id,
-                sku=change.sku,
-                quantity=change.quantity,
-                as_of=change.as_of,
-            ),
-            key=change.store_id,
-        )
+    await outbox.add_many(
+        tx,
+        [
+            (
+                InventoryChanged(
+                    store_id=change.store_id,
+                    retailer_id=placement[change.store_id][0],
+                    mall_id=placement[change.store_id][1],
+                    sku=change.sku,
+                    quantity=change.quantity,
+                    as_of=change.as_of,
+                ),
+                change.store_id,
+            )
+            for change in plan.changes
+        ],
+    )
     return InventoryResult(len(plan.changes), plan.ignored_stale)
 
 
@@ -322,25 +325,27 @@ async def save_seed(
         ],
     )
     placed = {store.id: store for store in await catalog.all_stores(tx)}
-    for seeded in seed.stores:
-        await outbox.add(tx, store_upserted(placed[seeded.id]), key=seeded.id)
+    await outbox.add_many(
+        tx, [(store_upserted(placed[seeded.id]), seeded.id) for seeded in seed.stores]
+    )
     events = 0
     if len(seed.stock) <= max_inventory_events:
-        for stock in seed.stock:
-            held_by = placed[stock.store_id]
-            await outbox.add(
-                tx,
+        inventory_events = [
+            (
                 InventoryChanged(
-                    store_id=held_by.id,
-                    retailer_id=held_by.retailer_id,
-                    mall_id=held_by.mall_id,
+                    store_id=placed[stock.store_id].id,
+                    retailer_id=placed[stock.store_id].retailer_id,
+                    mall_id=placed[stock.store_id].mall_id,
                     sku=stock.sku,
                     quantity=stock.quantity,
                     as_of=as_of,
                 ),
-                key=held_by.id,
+                stock.store_id,
             )
-            events += 1
+            for stock in seed.stock
+        ]
+        await outbox.add_many(tx, inventory_events)
+        events = len(inventory_events)
     return SeedResult(len(seed.stores), len(seed.products), len(seed.stock), events)
 
 

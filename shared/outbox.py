@@ -82,25 +82,45 @@ def define_tables(metadata: MetaData) -> tuple[Table, Table]:
     return outbox, inbox
 
 
-async def add(tx: Tx, payload: Payload, *, key: str, occurred_at: datetime | None = None) -> None:
+async def add(
+    tx: Tx, payload: Payload, *, key: str, occurred_at: datetime | None = None
+) -> None:
     """Adds an event to the outbox inside the caller's transaction."""
-    envelope = wrap(payload, key=key, producer=_producer_name, occurred_at=occurred_at)
-    await tx.execute(
-        text("SELECT pg_advisory_xact_lock(:cls, hashtext(:key))"),
-        {"cls": _WRITER_LOCK_CLASS, "key": key},
-    )
+    await add_many(tx, [(payload, key)], occurred_at=occurred_at)
+
+
+async def add_many(
+    tx: Tx, events: Sequence[tuple[Payload, str]], *, occurred_at: datetime | None = None
+) -> None:
+    """Adds (payload, key) events in one round trip each for locks, rows and the wake-up.
+
+    Keys are locked in sorted order so two bulk writers never deadlock on each other.
+    """
+    if not events:
+        return
+    for key in sorted({key for _, key in events}):
+        await tx.execute(
+            text("SELECT pg_advisory_xact_lock(:cls, hashtext(:key))"),
+            {"cls": _WRITER_LOCK_CLASS, "key": key},
+        )
+    rows = []
+    for payload, key in events:
+        envelope = wrap(payload, key=key, producer=_producer_name, occurred_at=occurred_at)
+        rows.append(
+            {
+                "event_id": envelope.event_id,
+                "topic": payload.TOPIC,
+                "key": key,
+                "event_type": payload.TYPE,
+                "event": encode(envelope),
+            }
+        )
     await tx.execute(
         text(
             "INSERT INTO outbox (event_id, topic, key, event_type, event)"
             " VALUES (:event_id, :topic, :key, :event_type, :event)"
         ),
-        {
-            "event_id": envelope.event_id,
-            "topic": payload.TOPIC,
-            "key": key,
-            "event_type": payload.TYPE,
-            "event": encode(envelope),
-        },
+        rows,
     )
     # Delivered at commit, never for a rolled-back transaction; the relay also polls.
     await tx.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})

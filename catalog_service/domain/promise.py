@@ -94,12 +94,14 @@ def promise_for(
     opens = datetime.combine(local_now.date(), hours[0], mall.zone)
     closes = datetime.combine(local_now.date(), hours[1], mall.zone)
     cutoff = closes - timedelta(minutes=mall.cutoff_minutes_before_close)
-    if not opens <= local_now < cutoff:
+    if local_now >= cutoff:
         return NoPromise.CLOSED
+    # An order placed before opening is packed once the mall opens: still the same day.
+    packing_starts = max(local_now, opens)
     seconds = (
         mall.prep_minutes + capacity.promise_delay_minutes
     ) * 60 + mall.travel.travel_seconds(mall.point, point)
-    deliver_by = _round_up(local_now + timedelta(seconds=seconds))
+    deliver_by = _round_up(packing_starts + timedelta(seconds=seconds))
     if deliver_by.date() != local_now.date():
         return NoPromise.CLOSED
     return Promise(mall.mall_id, deliver_by)

@@ -12,17 +12,17 @@ from shared.db import Db
 from shared.problems import ProblemError
 
 
-def get_db(request: Request) -> Db:
+async def get_db(request: Request) -> Db:
     db: Db = request.app.state.db
     return db
 
 
-def get_settings(request: Request) -> DispatchSettings:
+async def get_settings(request: Request) -> DispatchSettings:
     settings: DispatchSettings = request.app.state.settings
     return settings
 
 
-def get_policies(request: Request) -> Policies:
+async def get_policies(request: Request) -> Policies:
     policies: Policies = request.app.state.policies
     return policies
 

@@ -16,17 +16,17 @@ from shared.db import Db
 from shared.problems import ProblemError
 
 
-def get_db(request: Request) -> Db:
+async def get_db(request: Request) -> Db:
     db: Db = request.app.state.db
     return db
 
 
-def get_settings(request: Request) -> OrderSettings:
+async def get_settings(request: Request) -> OrderSettings:
     settings: OrderSettings = request.app.state.settings
     return settings
 
 
-def get_catalog(request: Request) -> CatalogClient:
+async def get_catalog(request: Request) -> CatalogClient:
     catalog: CatalogClient = request.app.state.catalog
     return catalog
 

@@ -52,18 +52,34 @@ def test_a_point_beyond_the_radius_is_outside_the_area() -> None:
     assert promise_for(mall(LAS_VEGAS), far, NOW, OPEN) is NoPromise.OUTSIDE_AREA
 
 
-def test_after_the_cutoff_or_before_opening_same_day_is_closed() -> None:
+def test_after_the_cutoff_same_day_is_closed() -> None:
     after_cutoff = datetime(2026, 11, 26, 3, 31, tzinfo=UTC)  # 19:31 in Las Vegas
-    before_opening = datetime(2026, 11, 25, 17, 59, tzinfo=UTC)  # 09:59
 
     assert promise_for(mall(LAS_VEGAS), STRIP, after_cutoff, OPEN) is NoPromise.CLOSED
-    assert promise_for(mall(LAS_VEGAS), STRIP, before_opening, OPEN) is NoPromise.CLOSED
+
+
+def test_an_order_before_opening_is_promised_from_the_opening_time() -> None:
+    before_opening = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)  # 07:00 in Las Vegas
+    at_opening = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)  # 10:00
+
+    early = promise_for(mall(LAS_VEGAS), STRIP, before_opening, OPEN)
+    on_time = promise_for(mall(LAS_VEGAS), STRIP, at_opening, OPEN)
+
+    assert isinstance(early, Promise) and isinstance(on_time, Promise)
+    assert early.deliver_by == on_time.deliver_by
 
 
 def test_sunday_hours_are_the_mall_s_own() -> None:
     sunday_1030 = datetime(2026, 11, 29, 18, 30, tzinfo=UTC)  # 10:30 in Las Vegas; opens 11:00
+    sunday_1100 = datetime(2026, 11, 29, 19, 0, tzinfo=UTC)
+    sunday_1831 = datetime(2026, 11, 30, 2, 31, tzinfo=UTC)  # closes 19:00, cut-off 18:30
 
-    assert promise_for(mall(LAS_VEGAS), STRIP, sunday_1030, OPEN) is NoPromise.CLOSED
+    early = promise_for(mall(LAS_VEGAS), STRIP, sunday_1030, OPEN)
+    opening = promise_for(mall(LAS_VEGAS), STRIP, sunday_1100, OPEN)
+
+    assert isinstance(early, Promise) and isinstance(opening, Promise)
+    assert early.deliver_by == opening.deliver_by
+    assert promise_for(mall(LAS_VEGAS), STRIP, sunday_1831, OPEN) is NoPromise.CLOSED
 
 
 def test_capacity_pauses_or_delays_the_promise() -> None:
