@@ -117,6 +117,11 @@ def customer_tokens(suite: Suite) -> list[str]:
 
 
 @pytest.fixture(scope="session")
+def dispatch_operator_token(suite: Suite) -> str:
+    return run_dev_command(suite.env, "dispatch_service.dev", "token", "--subject", "e2e").strip()
+
+
+@pytest.fixture(scope="session")
 async def directory(suite: Suite) -> dict[str, Any]:
     """Every mall and store with their identifiers, from the catalog's internal endpoint."""
     async with httpx.AsyncClient(timeout=30) as client:

@@ -149,6 +149,20 @@ async def a_driver_takes_the_route(
     return driver, route
 
 
+async def offer_log_once_assigned(
+    http: httpx.AsyncClient, suite: Suite, token: str, route_id: str
+) -> Json | None:
+    """Dispatch's offer visibility log of the route, once dispatch has assigned it."""
+    log = expect(
+        await http.get(
+            f"{suite.urls['dispatch']}/v1/dispatch/routes/{route_id}/offers",
+            headers={"Authorization": f"Bearer {token}"},
+        ),
+        200,
+    )
+    return log if log["route_status"] == "assigned" else None
+
+
 async def pick_up(driver: DriverApp, route: Json, labels: list[str]) -> None:
     pickup = stop_of(route, "pickup")
     assert pickup["labels"] == labels
@@ -181,6 +195,7 @@ async def test_an_order_reaches_the_door_and_no_customer_response_names_its_stor
     scanner: LeakScanner,
     pos_terminals: dict[str, Pos],
     webhook_inbox: WebhookInbox,
+    dispatch_operator_token: str,
 ) -> None:
     storefront = storefront_for(suite, http, customer_tokens[0], scanner)
     drivers = await drivers_near_the_mall(suite, http, 2, "Happy path driver")
@@ -224,6 +239,17 @@ async def test_an_order_reaches_the_door_and_no_customer_response_names_its_stor
 
         driver, route = await a_driver_takes_the_route(drivers, postal_code)
         assert [s["kind"] for s in route["stops"]] == ["pickup", "dropoff"]
+        log = await eventually(
+            lambda: offer_log_once_assigned(
+                http, suite, dispatch_operator_token, route["route_id"]
+            ),
+            within=15,
+        )
+        answers = {v["driver_id"]: v["answer"] for r in log["rounds"] for v in r["shown_to"]}
+        assert answers.pop(driver.driver_id) == "accepted"
+        # Anyone else shown the route is this test's other driver, who lost it to the first.
+        assert set(answers) <= {d.driver_id for d in drivers}
+        assert set(answers.values()) <= {"taken"}
         await pick_up(driver, route, labels)
         await eventually(lambda: storefront.order_in(order["id"], "picked_up"), within=15)
 
