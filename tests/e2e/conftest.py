@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -50,46 +48,23 @@ SUITE_ENV = {
 }
 
 
-def run_dev_command(env: dict[str, str], module: str, *args: str) -> str:
-    """Runs a service's developer command (`python -m <svc>.dev ...`); returns its stdout."""
-    done = subprocess.run(
-        [sys.executable, "-m", module, *args],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, f"{module} {args}: {done.stderr[-2000:]}"
-    return done.stdout
-
-
-class SeededSuite(Suite):
-    """Seeds the catalog between resetting the databases and starting the services: the
-    catalog reads products and stock into memory at start, so a seed written later stays
-    invisible to the same-day query."""
-
-    async def _prepare(self) -> None:
-        await super()._prepare()
-        await asyncio.to_thread(
-            run_dev_command,
-            self._environment(),
-            "catalog_service.dev",
-            "seed",
-            "--stores-per-mall=8",
-            "--skus=400",
-            # The order service learns quantities when it resolves offers at checkout.
-            "--max-inventory-events=0",
-            f"--keys-file={self.log_dir / 'catalog_retailer_keys.json'}",
-        )
-
-
 @pytest.fixture(scope="session")
 def suite() -> Iterator[Suite]:
     # One anchor for every process, seed and dev commands included: counting from each one's
     # own import, they would disagree by however far apart they started.
     anchored = {**SUITE_ENV, "MTH_CLOCK_REAL_START": str(time.time())}
-    running = SeededSuite(label="e2e", base_port=18000, extra_env=anchored)
+    running = Suite(
+        label="e2e",
+        base_port=18000,
+        extra_env=anchored,
+        catalog_seed=(
+            "--stores-per-mall=8",
+            "--skus=400",
+            # The order service learns quantities when it resolves offers at checkout.
+            "--max-inventory-events=0",
+            f"--keys-file={ROOT / '.local' / 'e2e' / 'catalog_retailer_keys.json'}",
+        ),
+    )
     try:
         running.start()
         yield running
@@ -109,8 +84,8 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 def customer_tokens(suite: Suite) -> list[str]:
     """Two customers' JWTs from the order service's dev command: a buyer and a stranger."""
     return [
-        run_dev_command(
-            suite.env, "order_service.dev", "token", "--customer", f"e2e-{uuid.uuid4().hex[:8]}"
+        suite.run_dev(
+            "order_service.dev", "token", "--customer", f"e2e-{uuid.uuid4().hex[:8]}"
         ).strip()
         for _ in range(2)
     ]
@@ -118,7 +93,7 @@ def customer_tokens(suite: Suite) -> list[str]:
 
 @pytest.fixture(scope="session")
 def dispatch_operator_token(suite: Suite) -> str:
-    return run_dev_command(suite.env, "dispatch_service.dev", "token", "--subject", "e2e").strip()
+    return suite.run_dev("dispatch_service.dev", "token", "--subject", "e2e").strip()
 
 
 @pytest.fixture(scope="session")
