@@ -133,18 +133,48 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
     return app
 
 
+METRICS_EXAMPLE = """\
+# HELP http_requests_total HTTP requests
+# TYPE http_requests_total counter
+http_requests_total{service="order",method="GET",route="/v1/orders/{order_id}",status="200"} 42.0
+# HELP kafka_consumer_lag Messages behind the end of each partition
+# TYPE kafka_consumer_lag gauge
+kafka_consumer_lag{service="order",consumer="order.events",partition="routes:0"} 0.0
+# HELP outbox_backlog Outbox rows not yet published
+# TYPE outbox_backlog gauge
+outbox_backlog{service="order"} 0.0
+"""
+
+
+def _json_example(example: dict[str, Any]) -> dict[str, Any]:
+    return {"content": {"application/json": {"example": example}}}
+
+
 def health_router(settings: ServiceSettings) -> APIRouter:
     router = APIRouter(tags=["operations"])
     kafka_check: dict[str, Any] = {"at": 0.0, "reason": None}
 
-    @router.get("/healthz", summary="The process is up")
+    @router.get(
+        "/healthz",
+        summary="The process is up",
+        responses={200: _json_example({"status": "ok", "reason": None})},
+    )
     async def healthz() -> Health:
         return Health(status="ok")
 
     @router.get(
         "/readyz",
         summary="Database and Kafka are reachable",
-        responses={503: {"model": Health, "description": "Not ready, with the reason"}},
+        responses={
+            200: _json_example({"status": "ready", "reason": None}),
+            503: {
+                "model": Health,
+                "description": "Not ready, with the reason",
+                **_json_example(
+                    {"status": "unavailable", "reason": "database unreachable: OSError"}
+                ),
+            },
+        },
     )
     async def readyz(request: Request) -> Response:
         db: Db | None = getattr(request.app.state, "db", None)
@@ -159,7 +189,12 @@ def health_router(settings: ServiceSettings) -> APIRouter:
             return JSONResponse(Health(status="unavailable", reason=reason).model_dump(), 503)
         return JSONResponse(Health(status="ready").model_dump())
 
-    @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+    @router.get(
+        "/metrics",
+        summary="Prometheus metrics",
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {"example": METRICS_EXAMPLE}}}},
+    )
     async def metrics_endpoint(request: Request) -> Response:
         service_metrics: ServiceMetrics = request.app.state.metrics
         db: Db | None = getattr(request.app.state, "db", None)

@@ -21,6 +21,28 @@ from shared.problems import PROBLEM, ProblemError
 
 router = APIRouter(prefix="/v1/catalog", tags=["catalog"])
 
+# Customer-facing: the example must stay as anonymous as the real response.
+SAME_DAY_EXAMPLE: dict[str, Any] = {
+    "items": [
+        {
+            "offer_id": "q3ZkTj9xW1bYc2VhLWV4YW1wbGUtb2ZmZXItMDE",
+            "sku": "TEE-CREW-BLK-M",
+            "gtin": "00012345678905",
+            "title": "Cotton crew-neck tee, black, M",
+            "brand": "Brisa",
+            "category": "apparel",
+            "price_cents": 2499,
+            "currency": "USD",
+            "image_urls": ["https://images.mall-to-home.example/products/TEE-CREW-BLK-M/1.jpg"],
+            "stock_status": "in_stock",
+            "deliver_by": "2026-11-25T20:30:00-08:00",
+            "promise": "Arrives today by 8:30 PM",
+        }
+    ],
+    "next_cursor": "c2FtZS1kYXktY3Vyc29yLWV4YW1wbGU",
+    "reason": None,
+}
+
 
 class StockStatus(StrEnum):
     IN_STOCK = "in_stock"
@@ -52,16 +74,29 @@ class SameDayView(BaseModel):
     "/same-day",
     summary="Items that can be delivered to a point today",
     response_model=SameDayView,
-    responses={400: PROBLEM, 422: PROBLEM},
+    responses={
+        200: {"content": {"application/json": {"example": SAME_DAY_EXAMPLE}}},
+        400: PROBLEM,
+        422: PROBLEM,
+    },
 )
 async def same_day(
     runtime: RuntimeDep,
-    lat: Annotated[float, Query(ge=-90, le=90, description="Latitude of the address")],
-    lng: Annotated[float, Query(ge=-180, le=180, description="Longitude of the address")],
-    q: Annotated[str | None, Query(max_length=100, description="Words to look for")] = None,
-    category: Annotated[str | None, Query(max_length=50)] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=400)] = None,
+    lat: Annotated[
+        float, Query(ge=-90, le=90, description="Latitude of the address", examples=[36.1699])
+    ],
+    lng: Annotated[
+        float,
+        Query(ge=-180, le=180, description="Longitude of the address", examples=[-115.1398]),
+    ],
+    q: Annotated[
+        str | None, Query(max_length=100, description="Words to look for", examples=["tee"])
+    ] = None,
+    category: Annotated[str | None, Query(max_length=50, examples=["apparel"])] = None,
+    limit: Annotated[int, Query(ge=1, le=100, examples=[20])] = 20,
+    cursor: Annotated[
+        str | None, Query(max_length=400, examples=["c2FtZS1kYXktY3Vyc29yLWV4YW1wbGU"])
+    ] = None,
 ) -> Response:
     after = None
     if cursor is not None:

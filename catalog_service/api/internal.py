@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from pydantic import BaseModel
 
 from catalog_service import usecases
@@ -15,6 +16,53 @@ from shared.clock import now
 from shared.problems import PROBLEM, NotFound
 
 router = APIRouter(prefix="/v1", tags=["internal"])
+
+# This document is served next to the customer API and scanned for real store and mall
+# identifiers: internal examples name a fictional mall and store.
+_MALL_EXAMPLE: dict[str, Any] = {
+    "id": "sample-galleria",
+    "name": "Sample Galleria",
+    "address": "100 Example Pkwy, Springfield, IL 62701",
+    "lat": 39.7817,
+    "lng": -89.6501,
+    "timezone": "America/Chicago",
+}
+_STORE_EXAMPLE: dict[str, Any] = {
+    "id": "store-0a1b2c3d4e5f",
+    "retailer_id": "ret-northwind",
+    "retailer_name": "Northwind Apparel",
+    "mall_id": "sample-galleria",
+    "name": "Northwind Apparel at Sample Galleria",
+    "address": "Unit 120, 100 Example Pkwy, Springfield, IL 62701",
+    "phone": "(555) 010-0199",
+    "lat": 39.7821,
+    "lng": -89.6496,
+    "prep_minutes": 15,
+    "pickup_instructions": "Pickup desk by the east doors; show the order label.",
+    "is_active": True,
+}
+DIRECTORY_EXAMPLE: dict[str, Any] = {"malls": [_MALL_EXAMPLE], "stores": [_STORE_EXAMPLE]}
+OFFER_EXAMPLE: dict[str, Any] = {
+    "offer_id": "q3ZkTj9xW1bYc2VhLWV4YW1wbGUtb2ZmZXItMDE",
+    "sku": "TEE-CREW-BLK-M",
+    "title": "Cotton crew-neck tee, black, M",
+    "price_cents": 2499,
+    "currency": "USD",
+    "deliver_by": "2026-11-25T20:30:00-06:00",
+    "stores": [
+        {
+            "store_id": "store-0a1b2c3d4e5f",
+            "store_name": "Northwind Apparel at Sample Galleria",
+            "mall_id": "sample-galleria",
+            "mall_name": "Sample Galleria",
+            "lat": 39.7821,
+            "lng": -89.6496,
+            "quantity": 4,
+            "prep_minutes": 15,
+            "pickup_instructions": "Pickup desk by the east doors; show the order label.",
+        }
+    ],
+}
 
 
 class MallView(BaseModel):
@@ -96,7 +144,11 @@ class OfferView(BaseModel):
     stores: list[OfferStoreView]
 
 
-@router.get("/stores", summary="Every mall and store, with ids, names and contacts")
+@router.get(
+    "/stores",
+    summary="Every mall and store, with ids, names and contacts",
+    responses={200: {"content": {"application/json": {"example": DIRECTORY_EXAMPLE}}}},
+)
 async def list_stores(db: DbDep) -> DirectoryView:
     async with db.begin() as tx:
         found = await usecases.directory(tx)
@@ -109,9 +161,16 @@ async def list_stores(db: DbDep) -> DirectoryView:
 @router.get(
     "/offers/{offer_id}",
     summary="Resolve an offer id to its product, promise and stocked stores",
-    responses={404: PROBLEM},
+    responses={
+        200: {"content": {"application/json": {"example": OFFER_EXAMPLE}}},
+        404: PROBLEM,
+    },
 )
-async def get_offer(offer_id: str, db: DbDep, runtime: RuntimeDep) -> OfferView:
+async def get_offer(
+    offer_id: Annotated[str, Path(examples=["q3ZkTj9xW1bYc2VhLWV4YW1wbGUtb2ZmZXItMDE"])],
+    db: DbDep,
+    runtime: RuntimeDep,
+) -> OfferView:
     try:
         async with db.begin() as tx:
             offer = await usecases.resolve_offer(tx, runtime, offer_id, now())

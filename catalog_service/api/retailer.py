@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from catalog_service import usecases
 from catalog_service.api.deps import DbDep, RetailerDep, RuntimeDep
@@ -50,6 +50,29 @@ class ProductRequest(BaseModel):
 
 
 class ProductBatchRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "products": [
+                        {
+                            "sku": "TEE-CREW-BLK-M",
+                            "gtin": "00012345678905",
+                            "title": "Cotton crew-neck tee, black, M",
+                            "brand": "Brisa",
+                            "category": "apparel",
+                            "price_cents": 2499,
+                            "currency": "USD",
+                            "image_urls": [
+                                "https://images.mall-to-home.example/products/TEE-CREW-BLK-M/1.jpg"
+                            ],
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
     products: list[ProductRequest] = Field(min_length=1, max_length=MAX_BATCH_ROWS)
 
 
@@ -64,6 +87,28 @@ class InventoryRowRequest(BaseModel):
 
 
 class InventoryBatchRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "mode": "snapshot",
+                    "as_of": "2026-11-25T17:00:00Z",
+                    "rows": [
+                        {"store_id": "store-0a1b2c3d4e5f", "sku": "TEE-CREW-BLK-M", "quantity": 12},
+                        {"store_id": "store-0a1b2c3d4e5f", "sku": "HOODIE-GRY-L", "quantity": 0},
+                    ],
+                },
+                {
+                    "mode": "delta",
+                    "as_of": "2026-11-25T17:05:00Z",
+                    "rows": [
+                        {"store_id": "store-0a1b2c3d4e5f", "sku": "TEE-CREW-BLK-M", "quantity": -1}
+                    ],
+                },
+            ]
+        }
+    )
+
     mode: Literal["snapshot", "delta"]
     as_of: AwareDatetime = Field(description="When the counts were taken; older ones are stale")
     rows: list[InventoryRowRequest] = Field(min_length=1, max_length=MAX_BATCH_ROWS)
@@ -81,7 +126,12 @@ class RetailerStoreView(BaseModel):
     is_active: bool
 
 
-@router.put("/products", responses={401: PROBLEM, 422: PROBLEM})
+def _ok(example: Any) -> dict[str, Any]:
+    return {"content": {"application/json": {"example": example}}}
+
+
+# The store in these examples is fictional: this document is served next to the customer API.
+@router.put("/products", responses={200: _ok({"upserted": 1}), 401: PROBLEM, 422: PROBLEM})
 async def upsert_products(
     batch: ProductBatchRequest, retailer_id: RetailerDep, db: DbDep, runtime: RuntimeDep
 ) -> ProductBatchView:
@@ -99,7 +149,10 @@ async def upsert_products(
     return ProductBatchView(upserted=len(items))
 
 
-@router.post("/inventory", responses={401: PROBLEM, 422: PROBLEM})
+@router.post(
+    "/inventory",
+    responses={200: _ok({"applied": 2, "ignored_stale": 0}), 401: PROBLEM, 422: PROBLEM},
+)
 async def post_inventory(
     batch: InventoryBatchRequest, retailer_id: RetailerDep, db: DbDep
 ) -> InventoryBatchView:
@@ -118,7 +171,22 @@ async def post_inventory(
     return InventoryBatchView(applied=result.applied, ignored_stale=result.ignored_stale)
 
 
-@router.get("/stores", responses={401: PROBLEM})
+@router.get(
+    "/stores",
+    responses={
+        200: _ok(
+            [
+                {
+                    "id": "store-0a1b2c3d4e5f",
+                    "name": "Northwind Apparel at Sample Galleria",
+                    "mall_id": "sample-galleria",
+                    "is_active": True,
+                }
+            ]
+        ),
+        401: PROBLEM,
+    },
+)
 async def list_own_stores(retailer_id: RetailerDep, db: DbDep) -> list[RetailerStoreView]:
     async with db.begin() as tx:
         found = await usecases.stores_of(tx, retailer_id)

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Response
-from pydantic import AwareDatetime, BaseModel, Field
+from fastapi import APIRouter, Body, Path, Response
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Row
 
 from driver_service import usecases
@@ -20,8 +20,65 @@ from shared.problems import PROBLEM, NotFound
 
 router = APIRouter(tags=["drivers"])
 
+_DRIVER_ID = "a8f3c2d1-6e5b-4a79-8c0d-1e2f3a4b5c6d"
+_BLOCK_ID = "0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e"
+# Signed with a throwaway secret: the shape of real tokens, valid nowhere.
+_ACCESS_TOKEN = (
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhOGYzYzJkMS02ZTViLTRhNzktOGMwZC0"
+    "xZTJmM2E0YjVjNmQiLCJ0eXAiOiJhY2Nlc3MiLCJqdGkiOiI2NmI2ZWQzMi05ZTI3LTQ1YjItYmU4Mi0"
+    "5ZmFhNTc4MGRlYTciLCJpYXQiOjE3OTU2NjIwMDAsImV4cCI6MTc5NTY2MjkwMH0.cbb4GPggzk8rKL9"
+    "OgXs_1oAuuRcfVp2ao0gXrwsDSp8"
+)
+_REFRESH_TOKEN = (
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhOGYzYzJkMS02ZTViLTRhNzktOGMwZC0"
+    "xZTJmM2E0YjVjNmQiLCJ0eXAiOiJyZWZyZXNoIiwianRpIjoiY2VhN2NmMjAtZDQ0Yi00YmFlLWE4NTY"
+    "tYTVkNmQyM2RkNzExIiwiaWF0IjoxNzk1NjYyMDAwLCJleHAiOjE3OTgyNTQwMDB9.cEQs2DgKZj_C_M"
+    "GjrCd2IM6Kz3FDKk2NrhHW1vpg0JY"
+)
+_NEXT_REFRESH_TOKEN = (
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhOGYzYzJkMS02ZTViLTRhNzktOGMwZC0"
+    "xZTJmM2E0YjVjNmQiLCJ0eXAiOiJyZWZyZXNoIiwianRpIjoiNjY1N2MzZmQtMTFiZC00MWU4LWEwNWU"
+    "tZTA1NTAzMjIyZTEzIiwiaWF0IjoxNzk1NjYyMDAwLCJleHAiOjE3OTgyNTQwMDB9.r0m6gS-p26FtMs"
+    "nj5QlFDj_tmTYaOc3Bmyug-DkLEbA"
+)
+_TOKENS: dict[str, Any] = {
+    "access_token": _ACCESS_TOKEN,
+    "refresh_token": _REFRESH_TOKEN,
+    "token_type": "bearer",
+    "expires_in": 900,
+}
+_DRIVER: dict[str, Any] = {
+    "id": _DRIVER_ID,
+    "name": "Marisol Ortega",
+    "vehicle_type": "car",
+    "capacity_packages": 15,
+    "is_online": True,
+    "location": {"lat": 36.1268, "lng": -115.1694, "at": "2026-11-26T03:05:12Z", "is_stale": False},
+}
+_BLOCK: dict[str, Any] = {
+    "id": _BLOCK_ID,
+    "mall_id": "fashion-show-las-vegas",
+    "mall_name": "Fashion Show Mall",
+    "starts_at": "2026-11-26T01:00:00Z",
+    "ends_at": "2026-11-26T04:00:00Z",
+    "hours": 3.0,
+}
+_POSITION_EXAMPLES: dict[str, Any] = {
+    "at_the_mall": {"summary": "Waiting near a mall", "value": {"lat": 36.1268, "lng": -115.1694}}
+}
+
+
+def _ok(example: Any, status: int = 200) -> dict[int | str, dict[str, Any]]:
+    return {status: {"content": {"application/json": {"example": example}}}}
+
 
 class RegisterRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"name": "Marisol Ortega", "phone": "+17025550123", "vehicle_type": "car"}]
+        }
+    )
+
     name: str = Field(min_length=1, max_length=100)
     phone: str = Field(pattern=r"^\+[1-9][0-9]{7,14}$", examples=["+17025550123"])
     vehicle_type: VehicleType
@@ -85,14 +142,32 @@ class RegisteredView(BaseModel):
 
 
 class RefreshRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"refresh_token": _REFRESH_TOKEN}]})
+
     refresh_token: str = Field(min_length=1)
 
 
 class OnlineRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"location": {"lat": 36.1268, "lng": -115.1694}}]}
+    )
+
     location: GeoPoint | None = None
 
 
 class BlockRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "mall_id": "fashion-show-las-vegas",
+                    "starts_at": "2026-11-25T17:00:00-08:00",
+                    "hours": 3,
+                }
+            ]
+        }
+    )
+
     mall_id: str = Field(examples=["fashion-show-las-vegas"])
     starts_at: AwareDatetime
     hours: float = Field(examples=[3])
@@ -119,7 +194,17 @@ class BlockView(BaseModel):
         )
 
 
-@router.post("/v1/drivers", status_code=201, responses={409: PROBLEM, 422: PROBLEM})
+@router.post(
+    "/v1/drivers",
+    status_code=201,
+    responses={
+        **_ok(
+            {"driver": {**_DRIVER, "is_online": False, "location": None}, "tokens": _TOKENS}, 201
+        ),
+        409: PROBLEM,
+        422: PROBLEM,
+    },
+)
 async def register(body: RegisterRequest, db: DbDep, settings: SettingsDep) -> RegisteredView:
     now = clock.now()
     async with db.begin() as tx:
@@ -129,7 +214,15 @@ async def register(body: RegisterRequest, db: DbDep, settings: SettingsDep) -> R
     return RegisteredView(driver=DriverView.of(row, settings, now), tokens=TokenView.of(tokens))
 
 
-@router.post("/v1/auth/token", tags=["auth"], responses={401: PROBLEM, 422: PROBLEM})
+@router.post(
+    "/v1/auth/token",
+    tags=["auth"],
+    responses={
+        **_ok({**_TOKENS, "refresh_token": _NEXT_REFRESH_TOKEN}),
+        401: PROBLEM,
+        422: PROBLEM,
+    },
+)
 async def refresh(body: RefreshRequest, db: DbDep, settings: SettingsDep) -> TokenView:
     """Trades a refresh token (single use) for a new access and refresh token."""
     async with db.begin() as tx:
@@ -137,14 +230,14 @@ async def refresh(body: RefreshRequest, db: DbDep, settings: SettingsDep) -> Tok
     return TokenView.of(tokens)
 
 
-@router.get("/v1/drivers/me", responses={401: PROBLEM, 404: PROBLEM})
+@router.get("/v1/drivers/me", responses={**_ok(_DRIVER), 401: PROBLEM, 404: PROBLEM})
 async def me(db: DbDep, settings: SettingsDep, driver: DriverDep) -> DriverView:
     async with db.begin() as tx:
         row = await usecases.driver_or_404(tx, driver.id)
     return DriverView.of(row, settings, clock.now())
 
 
-@router.post("/v1/drivers/me/online", responses={401: PROBLEM, 422: PROBLEM})
+@router.post("/v1/drivers/me/online", responses={**_ok(_DRIVER), 401: PROBLEM, 422: PROBLEM})
 async def go_online(
     db: DbDep, settings: SettingsDep, driver: DriverDep, body: OnlineRequest | None = None
 ) -> DriverView:
@@ -154,7 +247,9 @@ async def go_online(
     return DriverView.of(row, settings, now)
 
 
-@router.post("/v1/drivers/me/offline", responses={401: PROBLEM})
+@router.post(
+    "/v1/drivers/me/offline", responses={**_ok({**_DRIVER, "is_online": False}), 401: PROBLEM}
+)
 async def go_offline(db: DbDep, settings: SettingsDep, driver: DriverDep) -> DriverView:
     now = clock.now()
     async with db.begin() as tx:
@@ -162,9 +257,15 @@ async def go_offline(db: DbDep, settings: SettingsDep, driver: DriverDep) -> Dri
     return DriverView.of(row, settings, now)
 
 
-@router.post("/v1/drivers/me/location", responses={401: PROBLEM, 422: PROBLEM, 429: PROBLEM})
+@router.post(
+    "/v1/drivers/me/location",
+    responses={**_ok(_DRIVER), 401: PROBLEM, 422: PROBLEM, 429: PROBLEM},
+)
 async def update_location(
-    body: GeoPoint, db: DbDep, settings: SettingsDep, driver: DriverDep
+    body: Annotated[GeoPoint, Body(openapi_examples=_POSITION_EXAMPLES)],
+    db: DbDep,
+    settings: SettingsDep,
+    driver: DriverDep,
 ) -> DriverView:
     now = clock.now()
     async with db.begin() as tx:
@@ -173,7 +274,9 @@ async def update_location(
 
 
 @router.post(
-    "/v1/drivers/me/blocks", status_code=201, responses={401: PROBLEM, 409: PROBLEM, 422: PROBLEM}
+    "/v1/drivers/me/blocks",
+    status_code=201,
+    responses={**_ok(_BLOCK, 201), 401: PROBLEM, 409: PROBLEM, 422: PROBLEM},
 )
 async def schedule_block(body: BlockRequest, db: DbDep, driver: DriverDep) -> BlockView:
     async with db.begin() as tx:
@@ -189,7 +292,7 @@ async def schedule_block(body: BlockRequest, db: DbDep, driver: DriverDep) -> Bl
     return next(BlockView.of(r) for r in rows if r.id == block_id)
 
 
-@router.get("/v1/drivers/me/blocks", responses={401: PROBLEM})
+@router.get("/v1/drivers/me/blocks", responses={**_ok([_BLOCK]), 401: PROBLEM})
 async def list_blocks(db: DbDep, driver: DriverDep) -> list[BlockView]:
     async with db.begin() as tx:
         rows = await usecases.blocks_of(tx, driver.id)
@@ -199,7 +302,9 @@ async def list_blocks(db: DbDep, driver: DriverDep) -> list[BlockView]:
 @router.delete(
     "/v1/drivers/me/blocks/{block_id}", status_code=204, responses={401: PROBLEM, 404: PROBLEM}
 )
-async def cancel_block(block_id: UUID, db: DbDep, driver: DriverDep) -> Response:
+async def cancel_block(
+    block_id: Annotated[UUID, Path(examples=[_BLOCK_ID])], db: DbDep, driver: DriverDep
+) -> Response:
     async with db.begin() as tx:
         deleted = await usecases.cancel_block(tx, driver.id, block_id)
     if not deleted:

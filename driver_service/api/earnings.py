@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query
@@ -14,6 +14,31 @@ from shared import clock
 from shared.problems import PROBLEM
 
 router = APIRouter(tags=["earnings"])
+
+_ROUTE_PAY: dict[str, Any] = {
+    "pay_cents": 1450,
+    "wait_pay_cents": 120,
+    "floor_top_up_cents": 0,
+    "tip_cents": 500,
+    "total_cents": 2070,
+    "worked_minutes": 47.5,
+}
+EARNINGS_EXAMPLE: dict[str, Any] = {
+    "period": "day",
+    "starts_at": "2026-11-25T00:00:00Z",
+    "ends_at": "2026-11-26T00:00:00Z",
+    "currency": "USD",
+    "routes": 1,
+    "totals": _ROUTE_PAY,
+    "by_route": [
+        {
+            **_ROUTE_PAY,
+            "route_id": "5d0e7b3a-9c41-4f2e-8b6d-0a1f2e3d4c5b",
+            "mall_id": "fashion-show-las-vegas",
+            "completed_at": "2026-11-25T20:07:30Z",
+        }
+    ],
+}
 
 
 class PayView(BaseModel):
@@ -52,13 +77,21 @@ class EarningsView(BaseModel):
     by_route: list[RouteEarningView]
 
 
-@router.get("/v1/drivers/me/earnings", responses={401: PROBLEM, 422: PROBLEM})
+@router.get(
+    "/v1/drivers/me/earnings",
+    responses={
+        200: {"content": {"application/json": {"example": EARNINGS_EXAMPLE}}},
+        401: PROBLEM,
+        422: PROBLEM,
+    },
+)
 async def my_earnings(
     db: DbDep,
     driver: DriverDep,
-    period: Period = Period.DAY,
+    period: Annotated[Period, Query(examples=[Period.DAY])] = Period.DAY,
     day: Annotated[
-        date | None, Query(description="A day in the period (UTC); today if absent")
+        date | None,
+        Query(description="A day in the period (UTC); today if absent", examples=["2026-11-25"]),
     ] = None,
 ) -> EarningsView:
     """Completed routes' pay: as offered, wait pay, hourly-floor top-up, tips."""

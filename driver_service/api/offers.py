@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Path, Query, Response
 from pydantic import BaseModel
 
 from driver_service import usecases
@@ -15,6 +15,28 @@ from shared import clock
 from shared.problems import PROBLEM
 
 router = APIRouter(tags=["offers"])
+
+_OFFER_ID = "c4b2a1f0-3e9d-4c8b-a7f6-5e4d3c2b1a09"
+OfferId = Annotated[UUID, Path(examples=[_OFFER_ID])]
+OFFERS_EXAMPLE: dict[str, Any] = {
+    "offers": [
+        {
+            "offer_id": _OFFER_ID,
+            "pay_cents": 1450,
+            "currency": "USD",
+            "hourly_floor_cents": 2100,
+            "block_minutes": 60,
+            "pickup_mall_name": "Fashion Show Mall",
+            "pickup_area": "Las Vegas, NV 89109",
+            "store_names": ["Harbor Outfitters at Fashion Show Mall"],
+            "stop_count": 2,
+            "expected_miles": 6.4,
+            "dropoff_areas": ["Las Vegas 89104"],
+            "expires_at": "2026-11-26T03:15:05Z",
+            "round": 1,
+        }
+    ]
+}
 
 
 class OfferView(BaseModel):
@@ -64,7 +86,11 @@ class AcceptedView(BaseModel):
 @router.get(
     "/v1/drivers/me/offers",
     response_model=OffersView,
-    responses={304: {"description": "Nothing changed since the ETag sent"}, 401: PROBLEM},
+    responses={
+        200: {"content": {"application/json": {"example": OFFERS_EXAMPLE}}},
+        304: {"description": "Nothing changed since the ETag sent"},
+        401: PROBLEM,
+    },
 )
 async def my_offers(
     response: Response,
@@ -72,9 +98,14 @@ async def my_offers(
     settings: SettingsDep,
     driver: DriverDep,
     wait: Annotated[
-        float, Query(ge=0, description="Hold up to this many seconds for a change (capped).")
+        float,
+        Query(
+            ge=0, description="Hold up to this many seconds for a change (capped).", examples=[25]
+        ),
     ] = 0,
-    if_none_match: Annotated[str | None, Header()] = None,
+    if_none_match: Annotated[
+        str | None, Header(examples=['"9f2c4e6a8b0d1f3e5a7c9e1b3d5f7a9c"'])
+    ] = None,
 ) -> OffersView | Response:
     """Open offers for this driver, served from memory; a long poll waits for a change.
 
@@ -99,9 +130,24 @@ async def my_offers(
 
 @router.post(
     "/v1/offers/{offer_id}/accept",
-    responses={401: PROBLEM, 404: PROBLEM, 409: PROBLEM, 410: PROBLEM},
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {
+                        "offer_id": _OFFER_ID,
+                        "route_id": "5d0e7b3a-9c41-4f2e-8b6d-0a1f2e3d4c5b",
+                    }
+                }
+            }
+        },
+        401: PROBLEM,
+        404: PROBLEM,
+        409: PROBLEM,
+        410: PROBLEM,
+    },
 )
-async def accept(offer_id: UUID, db: DbDep, gate: GateDep, driver: DriverDep) -> AcceptedView:
+async def accept(offer_id: OfferId, db: DbDep, gate: GateDep, driver: DriverDep) -> AcceptedView:
     """The first driver to accept wins the route; everyone after gets 409 `already_taken`."""
     async with gate.turn(offer_id):
         if gate.is_lost_by(offer_id, driver.id):
@@ -117,7 +163,7 @@ async def accept(offer_id: UUID, db: DbDep, gate: GateDep, driver: DriverDep) ->
     status_code=204,
     responses={401: PROBLEM, 404: PROBLEM, 409: PROBLEM, 410: PROBLEM},
 )
-async def decline(offer_id: UUID, db: DbDep, driver: DriverDep) -> Response:
+async def decline(offer_id: OfferId, db: DbDep, driver: DriverDep) -> Response:
     async with db.begin() as tx:
         await usecases.decline_offer(tx, offer_id, driver.id, clock.now())
     return Response(status_code=204)

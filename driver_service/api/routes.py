@@ -5,8 +5,8 @@ from enum import StrEnum
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, File, Form, UploadFile
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, File, Form, Path, UploadFile
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Row
 
 from driver_service import usecases
@@ -16,6 +16,82 @@ from shared.events.common import GeoPoint
 from shared.problems import PROBLEM, FieldError, Unprocessable
 
 router = APIRouter(prefix="/v1/routes", tags=["routes"])
+
+_ROUTE_ID = "5d0e7b3a-9c41-4f2e-8b6d-0a1f2e3d4c5b"
+_PICKUP_ID = "e1d2c3b4-a5f6-4e7d-8c9b-0a1b2c3d4e5f"
+_DROPOFF_ID = "f2e3d4c5-b6a7-4f8e-9d0c-1b2c3d4e5f60"
+RouteId = Annotated[UUID, Path(examples=[_ROUTE_ID])]
+StopId = Annotated[UUID, Path(examples=[_DROPOFF_ID])]
+_LABELS = ["MTH-000184-1", "MTH-000184-2"]
+_PICKUP: dict[str, Any] = {
+    "stop_id": _PICKUP_ID,
+    "sequence": 1,
+    "kind": "pickup",
+    "status": "picked_up",
+    "store_name": "Harbor Outfitters at Fashion Show Mall",
+    "address": "Unit 100, 3200 S Las Vegas Blvd, Las Vegas, NV 89109",
+    "area": "Las Vegas 89104",
+    "instructions": "Pickup counter inside unit 100, level 1; show the order label.",
+    "lat": 36.127,
+    "lng": -115.1711,
+    "labels": _LABELS,
+    "package_count": 2,
+    "eta": "2026-11-26T03:25:00Z",
+    "deliver_by": "2026-11-26T04:30:00Z",
+    "needs_pin": False,
+    "missing_labels": [],
+    "wait_pay_cents": 0,
+}
+_DROPOFF: dict[str, Any] = {
+    **_PICKUP,
+    "stop_id": _DROPOFF_ID,
+    "sequence": 2,
+    "kind": "dropoff",
+    "status": "pending",
+    "store_name": None,
+    "address": "1420 Desert Willow Dr, Apt 12, Las Vegas, NV 89104",
+    "instructions": "Gate code 4512; leave with the concierge if no answer.",
+    "lat": 36.1605,
+    "lng": -115.1237,
+    "eta": "2026-11-26T03:55:00Z",
+    "needs_pin": True,
+}
+_ROUTE: dict[str, Any] = {
+    "route_id": _ROUTE_ID,
+    "offer_id": "c4b2a1f0-3e9d-4c8b-a7f6-5e4d3c2b1a09",
+    "pay_cents": 1450,
+    "currency": "USD",
+    "hourly_floor_cents": 2100,
+    "block_minutes": 60,
+    "accepted_at": "2026-11-26T03:14:40Z",
+    "completed_at": None,
+    "stops": [_PICKUP, _DROPOFF],
+}
+_DELIVERED: dict[str, Any] = {
+    **_ROUTE,
+    "completed_at": "2026-11-26T03:56:12Z",
+    "stops": [_PICKUP, {**_DROPOFF, "status": "delivered"}],
+}
+_FAILED: dict[str, Any] = {
+    **_ROUTE,
+    "stops": [
+        _PICKUP,
+        {**_DROPOFF, "status": "failed"},
+        {
+            **_PICKUP,
+            "stop_id": "a3b4c5d6-e7f8-4a9b-8c0d-e1f2a3b4c5d6",
+            "sequence": 3,
+            "kind": "return",
+            "status": "pending",
+            "eta": "2026-11-26T04:20:00Z",
+        },
+    ],
+}
+
+
+def _ok(example: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
+    return {200: {"content": {"application/json": {"example": example}}}}
+
 
 STEP_ERRORS: dict[int | str, dict[str, Any]] = {
     401: PROBLEM,
@@ -96,10 +172,18 @@ class RouteView(BaseModel):
 
 
 class ArriveRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"position": {"lat": 36.1269, "lng": -115.1708}}]}
+    )
+
     position: GeoPoint
 
 
 class PickupRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"barcodes": [*_LABELS], "partial": False}]}
+    )
+
     barcodes: list[str] = Field(max_length=500)
     # A pickup with fewer packages than the store reported must say so.
     partial: bool = False
@@ -112,6 +196,8 @@ class FailReason(StrEnum):
 
 
 class FailRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "customer_absent"}]})
+
     reason: FailReason
 
 
@@ -120,15 +206,21 @@ async def _view(db: DbDep, route_id: UUID, driver_id: UUID) -> RouteView:
         return RouteView.of(await usecases.route_for_driver(tx, route_id, driver_id))
 
 
-@router.get("/{route_id}", responses={401: PROBLEM, 404: PROBLEM})
-async def get_route(route_id: UUID, db: DbDep, driver: DriverDep) -> RouteView:
+@router.get("/{route_id}", responses={**_ok(_ROUTE), 401: PROBLEM, 404: PROBLEM})
+async def get_route(route_id: RouteId, db: DbDep, driver: DriverDep) -> RouteView:
     return await _view(db, route_id, driver.id)
 
 
-@router.post("/{route_id}/stops/{stop_id}/arrive", responses=STEP_ERRORS)
+@router.post(
+    "/{route_id}/stops/{stop_id}/arrive",
+    responses={
+        **_ok({**_ROUTE, "stops": [{**_PICKUP, "status": "pending"}, _DROPOFF]}),
+        **STEP_ERRORS,
+    },
+)
 async def arrive(
-    route_id: UUID,
-    stop_id: UUID,
+    route_id: RouteId,
+    stop_id: StopId,
     body: ArriveRequest,
     db: DbDep,
     settings: SettingsDep,
@@ -142,10 +234,10 @@ async def arrive(
     return await _view(db, route_id, driver.id)
 
 
-@router.post("/{route_id}/stops/{stop_id}/pickup", responses=STEP_ERRORS)
+@router.post("/{route_id}/stops/{stop_id}/pickup", responses={**_ok(_ROUTE), **STEP_ERRORS})
 async def pick_up(
-    route_id: UUID,
-    stop_id: UUID,
+    route_id: RouteId,
+    stop_id: StopId,
     body: PickupRequest,
     db: DbDep,
     settings: SettingsDep,
@@ -158,10 +250,27 @@ async def pick_up(
     return await _view(db, route_id, driver.id)
 
 
-@router.post("/{route_id}/stops/{stop_id}/deliver", responses=STEP_ERRORS)
+@router.post(
+    "/{route_id}/stops/{stop_id}/deliver",
+    responses={**_ok(_DELIVERED), **STEP_ERRORS},
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "multipart/form-data": {
+                    "example": {
+                        "lat": 36.1604,
+                        "lng": -115.1239,
+                        "pin": "4821",
+                        "photo": "(a JPEG of the package at the door)",
+                    }
+                }
+            }
+        }
+    },
+)
 async def deliver(
-    route_id: UUID,
-    stop_id: UUID,
+    route_id: RouteId,
+    stop_id: StopId,
     db: DbDep,
     settings: SettingsDep,
     driver: DriverDep,
@@ -201,9 +310,9 @@ async def deliver(
     return await _view(db, route_id, driver.id)
 
 
-@router.post("/{route_id}/stops/{stop_id}/fail", responses=STEP_ERRORS)
+@router.post("/{route_id}/stops/{stop_id}/fail", responses={**_ok(_FAILED), **STEP_ERRORS})
 async def fail(
-    route_id: UUID, stop_id: UUID, body: FailRequest, db: DbDep, driver: DriverDep
+    route_id: RouteId, stop_id: StopId, body: FailRequest, db: DbDep, driver: DriverDep
 ) -> RouteView:
     """The delivery could not be made: the package becomes a return stop to its store."""
     async with db.begin() as tx:
@@ -211,8 +320,20 @@ async def fail(
     return await _view(db, route_id, driver.id)
 
 
-@router.post("/{route_id}/stops/{stop_id}/return", responses=STEP_ERRORS)
-async def hand_back(route_id: UUID, stop_id: UUID, db: DbDep, driver: DriverDep) -> RouteView:
+@router.post(
+    "/{route_id}/stops/{stop_id}/return",
+    responses={
+        **_ok(
+            {
+                **_FAILED,
+                "completed_at": "2026-11-26T04:22:40Z",
+                "stops": [*_FAILED["stops"][:2], {**_FAILED["stops"][2], "status": "returned"}],
+            }
+        ),
+        **STEP_ERRORS,
+    },
+)
+async def hand_back(route_id: RouteId, stop_id: StopId, db: DbDep, driver: DriverDep) -> RouteView:
     """The package of a failed delivery was handed back to its store."""
     async with db.begin() as tx:
         await usecases.complete_return(tx, route_id, stop_id, driver.id, clock.now())

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Response
-from pydantic import AwareDatetime, BaseModel, Field
+from fastapi import APIRouter, Header, Path, Response
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from order_service import usecases
 from order_service.api.deps import CatalogDep, CustomerDep, DbDep, SettingsDep
@@ -21,8 +21,98 @@ from shared.problems import PROBLEM, Conflict, FieldError, NotFound, ProblemErro
 
 router = APIRouter(tags=["orders"])
 
+# Customer-facing: examples name no store or mall, not even in words, like the responses.
+_ORDER_ID = "3f2b9c1e-8d4a-4e6b-9a57-1c0d2e3f4a5b"
+_OFFER_ID = "q3ZkTj9xW1bYc2VhLWV4YW1wbGUtb2ZmZXItMDE"
+_ADDRESS: dict[str, Any] = {
+    "line1": "1420 Desert Willow Dr",
+    "line2": "Apt 12",
+    "city": "Las Vegas",
+    "region": "NV",
+    "postal_code": "89104",
+    "instructions": "Gate code 4512; leave with the concierge if no answer.",
+}
+_PLACED: dict[str, Any] = {
+    "id": _ORDER_ID,
+    "status": "placed",
+    "placed_at": "2026-11-25T21:02:11Z",
+    "deliver_by": "2026-11-25T20:30:00-08:00",
+    "eta": None,
+    "is_delayed": False,
+    "total_cents": 4998,
+    "currency": "USD",
+    "lines": [
+        {
+            "offer_id": _OFFER_ID,
+            "title": "Cotton crew-neck tee, black, M",
+            "quantity": 2,
+            "unit_price_cents": 2499,
+            "is_cancelled": False,
+        }
+    ],
+    "delivery_address": _ADDRESS,
+    "delivery_pin": "4821",
+    "driver_location": None,
+    "timeline": [{"at": "2026-11-25T21:02:11Z", "status": "placed", "message": "Order placed."}],
+}
+ORDER_EXAMPLES: dict[str, dict[str, Any]] = {
+    "placed": {"summary": "Just placed", "value": _PLACED},
+    "on_its_way": {
+        "summary": "Picked up: the driver's position is shown",
+        "value": {
+            **_PLACED,
+            "status": "picked_up",
+            "eta": "2026-11-25T19:55:00-08:00",
+            "driver_location": {"lat": 36.1583, "lng": -115.1521, "at": "2026-11-26T03:41:30Z"},
+            "timeline": [
+                *_PLACED["timeline"],
+                {
+                    "at": "2026-11-25T21:04:40Z",
+                    "status": "accepted",
+                    "message": "Your order is being prepared.",
+                },
+                {
+                    "at": "2026-11-26T03:12:05Z",
+                    "status": "packaged",
+                    "message": "Your order is packed and waiting for a driver.",
+                },
+                {
+                    "at": "2026-11-26T03:33:50Z",
+                    "status": "picked_up",
+                    "message": "Your order is on its way.",
+                },
+            ],
+        },
+    },
+}
+CANCELLED_EXAMPLE: dict[str, Any] = {
+    **_PLACED,
+    "status": "cancelled",
+    "timeline": [
+        *_PLACED["timeline"],
+        {
+            "at": "2026-11-25T21:05:00Z",
+            "status": "cancelled",
+            "message": "Order cancelled; you will not be charged.",
+        },
+    ],
+}
+OrderId = Annotated[UUID, Path(examples=[_ORDER_ID])]
+
 
 class CheckoutRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "lines": [{"offer_id": _OFFER_ID, "quantity": 2}],
+                    "address": {**_ADDRESS, "lat": 36.1605, "lng": -115.1237},
+                    "contact": {"name": "Dana Whitfield", "phone": "+17025550142"},
+                }
+            ]
+        }
+    )
+
     lines: list[CartLine] = Field(min_length=1)
     address: Address
     contact: Contact
@@ -116,7 +206,12 @@ class OrderView(BaseModel):
         )
 
 
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key", max_length=200, examples=["9b6c0f7e-52a1-4d3c-8e2f-7a1b4c5d6e7f"]
+    ),
+]
 
 
 @router.post(
@@ -124,7 +219,12 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_lengt
     status_code=201,
     summary="Place an order (retry with the same Idempotency-Key and body is safe)",
     responses={
-        200: {"model": OrderView, "description": "A retry of an order already placed"},
+        201: {"content": {"application/json": {"example": _PLACED}}},
+        200: {
+            "model": OrderView,
+            "description": "A retry of an order already placed",
+            "content": {"application/json": {"example": _PLACED}},
+        },
         400: PROBLEM,
         401: PROBLEM,
         409: PROBLEM,
@@ -265,9 +365,13 @@ def _sold_out(lines: list[CartLine], offers: dict[str, Offer], error: SoldOut) -
 @router.get(
     "/v1/orders/{order_id}",
     summary="An order's status, promise, ETA and timeline",
-    responses={401: PROBLEM, 404: PROBLEM},
+    responses={
+        200: {"content": {"application/json": {"examples": ORDER_EXAMPLES}}},
+        401: PROBLEM,
+        404: PROBLEM,
+    },
 )
-async def get_order(order_id: UUID, db: DbDep, customer: CustomerDep) -> OrderView:
+async def get_order(order_id: OrderId, db: DbDep, customer: CustomerDep) -> OrderView:
     async with db.begin() as tx:
         found = await usecases.order_for_customer(tx, order_id, customer.id, clock.now())
     if found is None:
@@ -278,9 +382,14 @@ async def get_order(order_id: UUID, db: DbDep, customer: CustomerDep) -> OrderVi
 @router.post(
     "/v1/orders/{order_id}/cancel",
     summary="Cancel an order (until a driver picked it up)",
-    responses={401: PROBLEM, 404: PROBLEM, 409: PROBLEM},
+    responses={
+        200: {"content": {"application/json": {"example": CANCELLED_EXAMPLE}}},
+        401: PROBLEM,
+        404: PROBLEM,
+        409: PROBLEM,
+    },
 )
-async def cancel_order(order_id: UUID, db: DbDep, customer: CustomerDep) -> OrderView:
+async def cancel_order(order_id: OrderId, db: DbDep, customer: CustomerDep) -> OrderView:
     now = clock.now()
     try:
         async with db.begin() as tx:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import orjson
@@ -23,6 +23,49 @@ log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/v1/retailer", tags=["retailer"])
 
+_SHIPMENT_ID = "7c1e4a92-5b3d-4f08-a6e1-2d9f0b8c7e15"
+RETAILER_ORDERS_EXAMPLE: list[dict[str, Any]] = [
+    {
+        "shipment_id": _SHIPMENT_ID,
+        "status": "placed",
+        "placed_at": "2026-11-25T21:02:11Z",
+        "deliver_by": "2026-11-25T20:30:00-08:00",
+        "customer_first_name": "Dana",
+        "lines": [
+            {"sku": "TEE-CREW-BLK-M", "title": "Cotton crew-neck tee, black, M", "quantity": 2}
+        ],
+        "package_count": None,
+        "labels": [],
+    }
+]
+EVENT_EXAMPLES: dict[str, dict[str, Any]] = {
+    "accepted": {
+        "summary": "The store takes the order",
+        "value": {"type": "accepted", "shipment_id": _SHIPMENT_ID},
+    },
+    "packaged": {
+        "summary": "Packed: one label barcode per package",
+        "value": {
+            "type": "packaged",
+            "shipment_id": _SHIPMENT_ID,
+            "labels": ["MTH-000184-1", "MTH-000184-2"],
+            "package_count": 2,
+        },
+    },
+    "out_of_stock": {
+        "summary": "A line cannot be filled: it is re-routed or removed",
+        "value": {
+            "type": "out_of_stock",
+            "shipment_id": _SHIPMENT_ID,
+            "lines": [{"sku": "TEE-CREW-BLK-M"}],
+            "reason": "Last one was damaged",
+        },
+    },
+    "cancelled": {
+        "summary": "The store cannot fill the order at all",
+        "value": {"type": "cancelled", "shipment_id": _SHIPMENT_ID, "reason": "Closing early"},
+    },
+}
 STATUS_FILTERS: dict[str, list[ShipmentStatus] | None] = {
     "new": [ShipmentStatus.PLACED],
     "accepted": [ShipmentStatus.ACCEPTED],
@@ -35,13 +78,18 @@ STATUS_FILTERS: dict[str, list[ShipmentStatus] | None] = {
 @router.get(
     "/orders",
     summary="This store's orders (each is one shipment of a customer order)",
-    responses={401: PROBLEM},
+    responses={
+        200: {"content": {"application/json": {"example": RETAILER_ORDERS_EXAMPLE}}},
+        401: PROBLEM,
+    },
 )
 async def list_orders(
     db: DbDep,
     retailer: RetailerDep,
-    status: Annotated[Literal["new", "accepted", "packaged", "cancelled", "all"], Query()] = "new",
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    status: Annotated[
+        Literal["new", "accepted", "packaged", "cancelled", "all"], Query(examples=["new"])
+    ] = "new",
+    limit: Annotated[int, Query(ge=1, le=500, examples=[100])] = 100,
 ) -> list[RetailerOrder]:
     async with db.begin() as tx:
         return await usecases.retailer_orders(tx, retailer.store_id, STATUS_FILTERS[status], limit)
@@ -76,6 +124,38 @@ class RetailerEventResult(BaseModel):
     status: str
 
 
+def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema with its `$defs` substituted, to embed where `#/$defs/...` would not resolve."""
+    defs = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return resolve(defs[ref.removeprefix("#/$defs/")])
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(value) for value in node]
+        return node
+
+    resolved: dict[str, Any] = resolve(schema)
+    return resolved
+
+
+# The route reads the raw body to verify its signature, so FastAPI cannot describe it.
+EVENT_REQUEST_BODY: dict[str, Any] = {
+    "required": True,
+    "description": "Signed with the store's webhook secret; the headers are "
+    "webhook-id, webhook-timestamp and webhook-signature (Standard Webhooks).",
+    "content": {
+        "application/json": {
+            "schema": _inlined(RetailerEventRequest.model_json_schema()),
+            "examples": EVENT_EXAMPLES,
+        }
+    },
+}
+
+
 class BadWebhook(ProblemError):
     def __init__(self, code: str, detail: str) -> None:
         super().__init__(400, code, detail, title="Bad request")
@@ -84,7 +164,20 @@ class BadWebhook(ProblemError):
 @router.post(
     "/events",
     summary="A signed POS event (Standard Webhooks: webhook-id, -timestamp, -signature)",
-    responses={400: PROBLEM, 401: PROBLEM, 404: PROBLEM, 409: PROBLEM, 413: PROBLEM, 422: PROBLEM},
+    responses={
+        200: {
+            "content": {
+                "application/json": {"example": {"shipment_id": _SHIPMENT_ID, "status": "packaged"}}
+            }
+        },
+        400: PROBLEM,
+        401: PROBLEM,
+        404: PROBLEM,
+        409: PROBLEM,
+        413: PROBLEM,
+        422: PROBLEM,
+    },
+    openapi_extra={"requestBody": EVENT_REQUEST_BODY},
 )
 async def post_event(
     request: Request, db: DbDep, retailer: RetailerDep, settings: SettingsDep
