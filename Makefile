@@ -59,7 +59,7 @@ bench: venv infra-up
 	@$(PY) -m bench.pdptw
 	@$(PY) -m bench.batching
 
-demo: venv
+demo: venv infra-up
 	@$(PY) -m services.demo
 
 clean: down

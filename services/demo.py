@@ -14,8 +14,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import logging
-import os
 import random
 import secrets
 import sys
@@ -56,12 +54,10 @@ from services.demo_report import (
 from services.demo_world import Customer, Driver, along, make_customers, make_drivers
 from services.leaks import LeakScanner
 from services.suite import ROOT, Suite
-from shared.clock import Clock, clock, set_clock
+from shared.clock import Clock, clock, now, set_clock
 from shared.events import topics
 from shared.geo import Point, TravelModel
 from shared.malls import pilot_malls
-
-log = logging.getLogger("demo")
 
 # Wednesday 19:00 UTC: 11:00 in Las Vegas, 14:00 in Tysons; every pilot mall is open for hours.
 DEFAULT_START = "2026-11-25T19:00:00+00:00"
@@ -94,12 +90,12 @@ class Options:
 
 def parse_options(argv: list[str] | None = None) -> Options:
     p = argparse.ArgumentParser(prog="python -m services.demo", description=__doc__)
-    p.add_argument("--customers", type=int, default=120, help="orders attempted (all malls)")
+    p.add_argument("--customers", type=int, default=100, help="orders attempted (all malls)")
     p.add_argument("--stores-per-mall", type=int, default=6)
     p.add_argument("--drivers-per-mall", type=int, default=5)
     p.add_argument("--skus", type=int, default=150)
-    p.add_argument("--ordering-hours", type=float, default=1.0, help="simulated hours of orders")
-    p.add_argument("--speed", type=float, default=30.0, help="simulated seconds per real second")
+    p.add_argument("--ordering-hours", type=float, default=0.75, help="simulated hours of orders")
+    p.add_argument("--speed", type=float, default=20.0, help="simulated seconds per real second")
     p.add_argument("--start", default=DEFAULT_START, help="simulated start (ISO 8601)")
     p.add_argument(
         "--batch-minutes", type=float, default=10.0, help="dispatch's batching round interval"
@@ -109,7 +105,7 @@ def parse_options(argv: list[str] | None = None) -> Options:
     p.add_argument(
         "--max-drain-hours",
         type=float,
-        default=1.0,
+        default=0.65,
         help="simulated hours to wait after the last order for deliveries",
     )
     p.add_argument("--seed", type=int, default=7)
@@ -135,31 +131,6 @@ def parse_options(argv: list[str] | None = None) -> Options:
     )
 
 
-@dataclass
-class DemoSuite(Suite):
-    """The suite with a catalog seeded before the catalog starts (it loads its read model once)."""
-
-    seed_args: tuple[str, ...] = ()
-
-    async def _prepare(self) -> None:
-        await super()._prepare()
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "catalog_service.dev",
-            "seed",
-            *self.seed_args,
-            env=self._environment(),
-            cwd=ROOT,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        output, _ = await process.communicate()
-        if process.returncode != 0:
-            raise RuntimeError(f"catalog seed failed:\n{output.decode(errors='replace')}")
-        say(output.decode(errors="replace").strip())
-
-
 def say(message: str) -> None:
     print(f"[demo] {message}", file=sys.stderr, flush=True)
 
@@ -167,7 +138,6 @@ def say(message: str) -> None:
 @dataclass
 class PlacedOrder:
     order_id: str
-    customer_id: str
     token: str
     mall_id: str
     point: Point
@@ -210,7 +180,7 @@ class Demo:
         self.counts: Counter[str] = Counter()
         self.problems: Counter[str] = Counter()
         self.customers_done = 0
-        self.order_gate = asyncio.Semaphore(6)
+        self.order_gate = asyncio.Semaphore(8)
         self.operator_token = ""
         self.directory: dict[str, Any] = {}
 
@@ -270,21 +240,10 @@ class Demo:
         )
 
     async def operator_token_for_dispatch(self) -> None:
-        result = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "dispatch_service.dev",
-            "token",
-            "--subject",
-            "demo",
-            env=self.suite.env,
-            cwd=ROOT,
-            stdout=asyncio.subprocess.PIPE,
+        output = await asyncio.to_thread(
+            self.suite.run_dev, "dispatch_service.dev", "token", "--subject", "demo"
         )
-        output, _ = await result.communicate()
-        if result.returncode != 0:
-            raise RuntimeError("dispatch_service.dev token failed")
-        self.operator_token = output.decode().strip()
+        self.operator_token = output.strip()
 
     async def pos_credentials(self, store_id: str) -> dict[str, Any]:
         response = await self.order_request(
@@ -321,7 +280,7 @@ class Demo:
             return
         items: list[dict[str, Any]] = browse.json()["items"]
         if not items:
-            self.counts["no_same_day_offer"] += 1
+            self.counts[f"no_same_day_offer ({browse.json()['reason']})"] += 1
             return
         for _ in range(3):
             picks = rng.sample(items, k=min(len(items), rng.choice((1, 1, 2))))
@@ -357,7 +316,6 @@ class Demo:
         view = checkout.json()
         order = PlacedOrder(
             order_id=view["id"],
-            customer_id=customer_id,
             token=auth["Authorization"],
             mall_id=c.mall.id,
             point=c.point,
@@ -677,7 +635,7 @@ class Demo:
             f"{len(customers)} shoppers over {self.o.ordering_hours:g} simulated hours"
         )
         background: list[asyncio.Task[None]] = [
-            asyncio.create_task(self.pos(s, c, poll_s=5.0))
+            asyncio.create_task(self.pos(s, c, poll_s=3.0))
             for s, c in zip(stores, credentials, strict=True)
         ]
         background += [
@@ -765,6 +723,7 @@ def order_outcome(order: PlacedOrder) -> OrderOutcome:
         placed_at=datetime.fromisoformat(order.view["placed_at"]),
         deliver_by=datetime.fromisoformat(order.view["deliver_by"]),
         delivered_at=delivered[-1] if delivered else None,
+        observed_at=now(),
     )
 
 
@@ -791,13 +750,15 @@ async def collect(demo: Demo) -> list[str]:
 
     outcomes = [order_outcome(order) for order in demo.orders.values()]
     delivered_ids = {x.order_id for x in outcomes if x.is_delivered}
-    pickups: dict[str, list[tuple[int, Point]]] = {}
+    # order -> shipment -> (sequence, store point): a shipment counts once, whatever re-planning.
+    pickups: dict[str, dict[str, tuple[int, Point]]] = {}
     route_outcomes: list[RouteOutcome] = []
     for route, (planned, offer_log) in zip(demo.routes, dispatch_views, strict=True):
         for stop in planned.get("stops", []):
             if stop["kind"] == "pickup":
-                pickups.setdefault(stop["order_id"], []).append(
-                    (stop["sequence"], Point(stop["lat"], stop["lng"]))
+                pickups.setdefault(stop["order_id"], {})[stop["shipment_id"]] = (
+                    stop["sequence"],
+                    Point(stop["lat"], stop["lng"]),
                 )
         view = route.view or {}
         stops = view.get("stops", [])
@@ -811,7 +772,6 @@ async def collect(demo: Demo) -> list[str]:
                 accepted_at=_at(view.get("accepted_at")) or o.start,
                 completed_at=_at(view.get("completed_at")),
                 driven_meters=route.meters,
-                dropoffs=sum(1 for s in stops if s["kind"] == "dropoff"),
                 offer_accept_seconds=offer_accept_seconds(offer_log),
                 paid_wait_minutes=wait_cents * 60 / floor if floor else 0.0,
             )
@@ -821,7 +781,9 @@ async def collect(demo: Demo) -> list[str]:
             order_id=order.order_id,
             mall_id=order.mall_id,
             ready_at=ready_at(order),
-            pickups=tuple(p for _, p in sorted(pickups.get(order.order_id, []))),
+            pickups=tuple(
+                p for _, p in sorted(pickups.get(order.order_id, {}).values(), key=lambda x: x[0])
+            ),
             dropoff=order.point,
         )
         for order in demo.orders.values()
@@ -871,7 +833,8 @@ async def collect(demo: Demo) -> list[str]:
     report.append(
         f"routes accepted {len(demo.routes)}; baseline trips {len(baseline.trips)}; "
         f"responses leak-checked {demo.scanner.responses_checked}; "
-        f"shoppers with no same-day offer {demo.counts['no_same_day_offer']}"
+        f"orders still open at the end {sum(x.status not in TERMINAL for x in outcomes)}; "
+        "shoppers without an order: see actions and refused calls below"
     )
     report.append("actions: " + ", ".join(f"{k} x{n}" for k, n in sorted(demo.counts.items())))
     if demo.problems:
@@ -879,7 +842,24 @@ async def collect(demo: Demo) -> list[str]:
             "refused or failed calls: " + ", ".join(f"{k} x{n}" for k, n in demo.problems.items())
         )
     report += [f"LEAK {leak}" for leak in demo.scanner.leaks[:20]]
-    report.append("pictures: " + ", ".join(str(p) for p in pictures))
+    details = o.out / "orders.json"
+    details.write_text(
+        json.dumps(
+            [
+                {
+                    "order_id": x.order_id,
+                    "mall_id": x.mall_id,
+                    "status": x.status,
+                    "placed_at": x.placed_at.isoformat(),
+                    "deliver_by": x.deliver_by.isoformat(),
+                    "delivered_at": x.delivered_at.isoformat() if x.delivered_at else None,
+                }
+                for x in outcomes
+            ],
+            indent=1,
+        )
+    )
+    report.append("pictures: " + ", ".join(str(p) for p in pictures) + f"; details: {details}")
     report.append(summary_line(summary))
     return report
 
@@ -930,11 +910,11 @@ def main(argv: list[str] | None = None) -> int:
     real_start = time.time()
     # The demo paces its actors on the very clock the services run on.
     set_clock(Clock(o.start, o.speed, real_start))
-    suite = DemoSuite(
+    suite = Suite(
         label="demo",
         base_port=o.base_port,
         extra_env=suite_env(o, real_start),
-        seed_args=("--stores-per-mall", str(o.stores_per_mall), "--skus", str(o.skus),
+        catalog_seed=("--stores-per-mall", str(o.stores_per_mall), "--skus", str(o.skus),
                    # The order service learns counts when it resolves offers: no event flood.
                    "--max-inventory-events", "0",
                    "--keys-file", str(ROOT / ".local" / "demo" / "catalog_keys.json")),
@@ -965,5 +945,4 @@ async def delete_topics(bootstrap_servers: str, suffix: str) -> None:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=os.environ.get("DEMO_LOG_LEVEL", "WARNING"))
     raise SystemExit(main())

@@ -13,7 +13,9 @@ from shared.geo import meters_to_miles
 CONVENTIONS = """\
 Conventions (all times on the suite's simulated clock):
   on_time_pct             delivered orders whose delivery (order timeline) is at or before the
-                          promised deliver_by, over delivered orders
+                          promised deliver_by, over the orders that are due: delivered ones
+                          plus any not delivered (nor cancelled) whose deliver_by has passed
+                          when the demo stops; orders still within their promise are left out
   median_minutes_to_door  median of placed -> delivered, delivered orders
   miles_per_order         miles the simulated drivers drove on accepted routes, from where they
                           accepted (so driving to the first pickup counts) to the last stop,
@@ -39,10 +41,21 @@ class OrderOutcome:
     placed_at: datetime
     deliver_by: datetime
     delivered_at: datetime | None
+    # When the outcome was read: an undelivered order whose promise had passed is late.
+    observed_at: datetime | None = None
 
     @property
     def is_delivered(self) -> bool:
         return self.status == "delivered" and self.delivered_at is not None
+
+    @property
+    def is_overdue(self) -> bool:
+        return (
+            not self.is_delivered
+            and self.status != "cancelled"
+            and self.observed_at is not None
+            and self.observed_at > self.deliver_by
+        )
 
     @property
     def is_on_time(self) -> bool:
@@ -63,7 +76,6 @@ class RouteOutcome:
     accepted_at: datetime
     completed_at: datetime | None
     driven_meters: float
-    dropoffs: int
     offer_accept_seconds: float | None
     paid_wait_minutes: float
 
@@ -110,12 +122,13 @@ def figures(
     orders: Sequence[OrderOutcome], routes: Sequence[RouteOutcome], baseline: BaselineResult
 ) -> Figures:
     delivered = [o for o in orders if o.is_delivered]
+    due = len(delivered) + sum(o.is_overdue for o in orders)
     hours = sum(r.hours for r in routes)
     miles = meters_to_miles(sum(r.driven_meters for r in routes))
     return Figures(
         orders=len(orders),
         delivered=len(delivered),
-        on_time_pct=100 * sum(o.is_on_time for o in delivered) / len(delivered) if delivered else 0,
+        on_time_pct=100 * sum(o.is_on_time for o in delivered) / due if due else 0,
         median_minutes_to_door=median([o.minutes_to_door or 0.0 for o in delivered]),
         miles_per_order=miles / len(delivered) if delivered else 0.0,
         orders_per_driver_hour=len(delivered) / hours if hours > 0 else 0.0,

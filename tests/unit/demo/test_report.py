@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -46,7 +47,6 @@ def a_route(miles: float, hours: float, accept_s: float | None = 30.0) -> RouteO
         accepted_at=T0,
         completed_at=T0 + timedelta(hours=hours),
         driven_meters=miles * METERS_PER_MILE,
-        dropoffs=2,
         offer_accept_seconds=accept_s,
         paid_wait_minutes=1.5,
     )
@@ -112,3 +112,21 @@ def test_the_mall_table_has_a_header_and_a_row_per_mall() -> None:
     assert lines[0].split()[:3] == ["mall", "orders", "deliv"]
     assert lines[2].startswith("Fashion Show Mall")
     assert lines[3].split()[:4] == ["all", "malls", "1", "1"]
+
+
+def test_an_undelivered_order_past_its_promise_counts_as_late() -> None:
+    on_time = an_order("o1", minutes_to_door=30)
+    overdue = OrderOutcome(
+        order_id="o2",
+        mall_id=on_time.mall_id,
+        status="picked_up",
+        placed_at=on_time.placed_at,
+        deliver_by=on_time.deliver_by,
+        delivered_at=None,
+        observed_at=on_time.deliver_by + timedelta(minutes=1),
+    )
+    in_flight = replace(overdue, order_id="o3", observed_at=on_time.deliver_by)
+
+    summary = summarize([on_time, overdue, in_flight], [a_route(1, 1)], BASELINE, [], 0)
+
+    assert summary.figures.on_time_pct == 50.0
