@@ -10,7 +10,12 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from dispatch_service.domain import capacity, pay, surge
-from dispatch_service.domain.offers import eligible_distance_m, rank_drivers
+from dispatch_service.domain.offers import (
+    DriverState,
+    eligible_distance_m,
+    is_serving_near,
+    rank_drivers,
+)
 from dispatch_service.domain.planning import Plan, PlannedRoute, PlanningPolicy, plan_routes
 from dispatch_service.domain.pool import PooledShipment, Timing, is_promise_at_risk, is_round_due
 from dispatch_service.settings import DispatchSettings
@@ -192,8 +197,11 @@ async def run_due_rounds(db: Db, now: datetime, policies: Policies) -> list[Roun
     for mall_id in mall_ids:
         async with db.begin() as tx:
             pool = await shipments.pooled(tx, mall_id)
-            last_round_at = await malls.last_round_at(tx, mall_id)
-        mall = mall_point(mall_id, pool[0].pickup if pool else Point(0.0, 0.0))
+            last_round_at, was_short_of_drivers = await malls.last_round(tx, mall_id)
+            mall = mall_point(mall_id, pool[0].pickup if pool else Point(0.0, 0.0))
+            free_drivers = 0
+            if pool and was_short_of_drivers:
+                free_drivers = await _free_vehicles(tx, mall_id, mall, now, policies)
         due = is_round_due(
             pool,
             mall,
@@ -204,6 +212,8 @@ async def run_due_rounds(db: Db, now: datetime, policies: Policies) -> list[Roun
             trigger_size=policies.round_trigger_size,
             slack_trigger=policies.round_slack_trigger,
             timing=policies.planning.timing,
+            was_short_of_drivers=was_short_of_drivers,
+            free_drivers=free_drivers,
         )
         # A mall whose same-day is off or delayed keeps its rounds going until it recovers.
         recovering = not pool and (
@@ -214,15 +224,11 @@ async def run_due_rounds(db: Db, now: datetime, policies: Policies) -> list[Roun
     return reports
 
 
-async def plan_mall(db: Db, mall_id: str, now: datetime, policies: Policies) -> RoundReport:
-    """One batching round: solve outside any transaction, then save what is still pooled."""
-    async with db.begin() as tx:
-        pool = await shipments.pooled(tx, mall_id)
-        online = await drivers.online(tx)
-        waiting_routes = await routes.count_offering(tx, mall_id)
-        mall_name = await shipments.mall_name(tx, mall_id) or mall_id
-    mall = mall_point(mall_id, pool[0].pickup if pool else Point(0.0, 0.0))
-    reachable = [
+def _reachable(
+    online: list[DriverState], mall: Point, now: datetime, policies: Policies
+) -> list[DriverState]:
+    """Free drivers a route of this mall could be offered to, at the widest surge radius."""
+    return [
         d
         for d in online
         if eligible_distance_m(
@@ -235,6 +241,25 @@ async def plan_mall(db: Db, mall_id: str, now: datetime, policies: Policies) -> 
         )
         is not None
     ]
+
+
+async def _free_vehicles(
+    tx: Tx, mall_id: str, mall: Point, now: datetime, policies: Policies
+) -> int:
+    """Reachable free drivers not already spoken for by this mall's routes looking for one."""
+    reachable = _reachable(await drivers.online(tx), mall, now, policies)
+    return len(reachable) - await routes.count_offering(tx, mall_id)
+
+
+async def plan_mall(db: Db, mall_id: str, now: datetime, policies: Policies) -> RoundReport:
+    """One batching round: solve outside any transaction, then save what is still pooled."""
+    async with db.begin() as tx:
+        pool = await shipments.pooled(tx, mall_id)
+        online = await drivers.online(tx)
+        waiting_routes = await routes.count_offering(tx, mall_id)
+        mall_name = await shipments.mall_name(tx, mall_id) or mall_id
+    mall = mall_point(mall_id, pool[0].pickup if pool else Point(0.0, 0.0))
+    reachable = _reachable(online, mall, now, policies)
     # Routes still looking for a driver will take some of these drivers.
     vehicles = len(reachable) - waiting_routes
     vehicle_capacity = min(
@@ -281,11 +306,29 @@ async def plan_mall(db: Db, mall_id: str, now: datetime, policies: Policies) -> 
         observed = capacity.observed_status(
             pool_size=len(still_pooled),
             at_risk_count=await shipments.count_at_risk_in_pool(tx, mall_id),
-            has_drivers=bool(reachable),
+            # Drivers out on routes come back: only a mall nobody serves stops same-day.
+            has_drivers=any(
+                is_serving_near(
+                    d,
+                    mall,
+                    now=now,
+                    radius_m=policies.surge.max_radius_m,
+                    fresh_for=policies.position_fresh,
+                )
+                for d in online
+            ),
             policy=policies.capacity,
         )
         state, signal = capacity.observe(state, observed, policies.capacity)
-        await malls.save_state(tx, mall_id, round_at=now, state=state, changed=signal is not None)
+        await malls.save_state(
+            tx,
+            mall_id,
+            round_at=now,
+            state=state,
+            changed=signal is not None,
+            # Every free driver got a route and shipments still wait: the fleet was the limit.
+            is_short_of_drivers=report.dropped > 0 and len(report.planned) >= max(vehicles, 0),
+        )
         if signal is not None:
             await outbox.add(
                 tx,

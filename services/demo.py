@@ -92,7 +92,7 @@ def parse_options(argv: list[str] | None = None) -> Options:
     p = argparse.ArgumentParser(prog="python -m services.demo", description=__doc__)
     p.add_argument("--customers", type=int, default=100, help="orders attempted (all malls)")
     p.add_argument("--stores-per-mall", type=int, default=6)
-    p.add_argument("--drivers-per-mall", type=int, default=5)
+    p.add_argument("--drivers-per-mall", type=int, default=6)
     p.add_argument("--skus", type=int, default=150)
     p.add_argument("--ordering-hours", type=float, default=0.75, help="simulated hours of orders")
     p.add_argument("--speed", type=float, default=20.0, help="simulated seconds per real second")
@@ -155,6 +155,8 @@ class DrivenRoute:
     driver_id: str
     mall_id: str
     meters: float = 0.0
+    # Simulated seconds of the drive back towards the mall before this route was accepted.
+    returning_seconds: float = 0.0
     view: dict[str, Any] | None = None
     errors: list[str] = field(default_factory=list)
 
@@ -496,7 +498,10 @@ class Demo:
         heads back to its mall and keeps its position fresh for dispatch."""
         position = record.driver.home
         etag: str | None = None
-        last_route: DrivenRoute | None = None
+        # The drive back towards the mall counts towards the next route, as the baseline counts
+        # the drive from its previous drop-off to the next pickup; after a driver's last route,
+        # like the baseline's last trip, it counts nowhere.
+        returning_meters = 0.0
         last_step = last_sent = time.monotonic()
         while True:
             try:
@@ -520,17 +525,23 @@ class Demo:
                     self.note("accept", accepted)
                 if route_id is not None:
                     etag = None
-                    last_route = DrivenRoute(route_id, record.driver_id, record.driver.mall.id)
-                    self.routes.append(last_route)
-                    position = await self.run_route(record, last_route, position, tick_s)
+                    route = DrivenRoute(
+                        route_id,
+                        record.driver_id,
+                        record.driver.mall.id,
+                        meters=returning_meters,
+                        returning_seconds=TRAVEL.seconds_for_meters(returning_meters),
+                    )
+                    returning_meters = 0.0
+                    self.routes.append(route)
+                    position = await self.run_route(record, route, position, tick_s)
                     last_step = last_sent = time.monotonic()
                     continue
                 etag = polled.headers.get("etag") if offers else None
                 now = time.monotonic()
                 position, meters = self.towards_home(record, position, now - last_step)
                 last_step = now
-                if last_route is not None:
-                    last_route.meters += meters
+                returning_meters += meters
                 if meters > 0 or now - last_sent >= refresh_s:
                     await self.send_position(record, position)
                     last_sent = now
@@ -772,6 +783,7 @@ async def collect(demo: Demo) -> list[str]:
                 accepted_at=_at(view.get("accepted_at")) or o.start,
                 completed_at=_at(view.get("completed_at")),
                 driven_meters=route.meters,
+                returning_seconds=route.returning_seconds,
                 offer_accept_seconds=offer_accept_seconds(offer_log),
                 paid_wait_minutes=wait_cents * 60 / floor if floor else 0.0,
             )

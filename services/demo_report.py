@@ -17,11 +17,16 @@ Conventions (all times on the suite's simulated clock):
                           plus any not delivered (nor cancelled) whose deliver_by has passed
                           when the demo stops; orders still within their promise are left out
   median_minutes_to_door  median of placed -> delivered, delivered orders
-  miles_per_order         miles the simulated drivers drove on accepted routes, from where they
-                          accepted (so driving to the first pickup counts) to the last stop,
-                          at the travel model's road distance, over delivered orders
+  miles_per_order         miles the simulated drivers drove for accepted routes, at the travel
+                          model's road distance, over delivered orders: from the end of the
+                          driver's previous route (the drive back towards the mall counts, as
+                          the baseline counts the drive from its last drop-off to the next
+                          pickup) to the last stop; as in the baseline, the drive home after a
+                          driver's last route is not counted
   orders_per_driver_hour  delivered orders over driver hours; a route's driver hours run from
-                          its accept to its last stop (the driver service's completed_at)
+                          its accept to its last stop (the driver service's completed_at), plus
+                          the drive back towards the mall before it (waiting is not counted,
+                          in the demo nor in the baseline)
   baseline_*              the same delivered orders, each sent alone, when it was packed, to the
                           nearest free driver of its mall (the same drivers, starting where they
                           went online), with dispatch's travel model and service times; a trip's
@@ -78,12 +83,16 @@ class RouteOutcome:
     driven_meters: float
     offer_accept_seconds: float | None
     paid_wait_minutes: float
+    # The drive back towards the mall before the accept, counted as the baseline counts its
+    # drive from the last drop-off.
+    returning_seconds: float = 0.0
 
     @property
     def hours(self) -> float:
         if self.completed_at is None:
             return 0.0
-        return (self.completed_at - self.accepted_at).total_seconds() / 3600
+        on_route = (self.completed_at - self.accepted_at).total_seconds()
+        return (on_route + self.returning_seconds) / 3600
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,10 @@ class TravelModel:
         return haversine_m(a, b) * self.road_factor
 
     def travel_seconds(self, a: Point, b: Point) -> float:
-        return self.road_meters(a, b) / (self.average_speed_kmh * 1000.0 / 3600.0)
+        return self.seconds_for_meters(self.road_meters(a, b))
+
+    def seconds_for_meters(self, road_meters: float) -> float:
+        return road_meters / (self.average_speed_kmh * 1000.0 / 3600.0)
 
 
 def haversine_m(a: Point, b: Point) -> float:

@@ -26,6 +26,15 @@ class Candidate:
     distance_m: float
 
 
+def is_serving_near(
+    driver: DriverState, mall: Point, *, now: datetime, radius_m: float, fresh_for: timedelta
+) -> bool:
+    """Online near the mall, free or on a route: a driver who will take this mall's routes."""
+    if not driver.is_online or driver.position is None or driver.position_at is None:
+        return False
+    return now - driver.position_at <= fresh_for and haversine_m(driver.position, mall) <= radius_m
+
+
 def eligible_distance_m(
     driver: DriverState,
     mall: Point,

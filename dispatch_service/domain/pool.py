@@ -77,10 +77,13 @@ def is_round_due(
     trigger_size: int,
     slack_trigger: timedelta,
     timing: Timing,
+    was_short_of_drivers: bool = False,
+    free_drivers: int = 0,
 ) -> bool:
     """On the interval, or sooner (but not within `min_gap` of the last round) when the pool is
-    large or a shipment's slack runs short. Shipments already flagged at risk do not pull rounds
-    forward: they stay urgent for good.
+    large or a shipment's slack runs short; after a round that left shipments behind for want of
+    drivers, sooner only when a driver is free. Shipments already flagged at risk do not pull
+    rounds forward: they stay urgent for good.
     """
     if not pool:
         return False
@@ -88,6 +91,10 @@ def is_round_due(
         return True
     if now - last_round_at < min_gap:
         return False
+    if was_short_of_drivers:
+        # Under load every driver is out: an early round is worth running only for a driver who
+        # came back, and then at once, not at the next interval while promises slip.
+        return free_drivers >= 1
     if len(pool) >= trigger_size:
         return True
     return any(

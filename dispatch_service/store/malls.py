@@ -35,18 +35,30 @@ async def not_normal(tx: Tx) -> list[str]:
     return list(result.scalars())
 
 
-async def last_round_at(tx: Tx, mall_id: str) -> datetime | None:
-    result = await tx.execute(
-        select(mall_states.c.last_round_at).where(mall_states.c.mall_id == mall_id)
-    )
-    return result.scalar_one_or_none()
+async def last_round(tx: Tx, mall_id: str) -> tuple[datetime | None, bool]:
+    """(when the mall's last round ran, whether it left shipments behind for want of drivers)."""
+    row = (
+        await tx.execute(
+            select(mall_states.c.last_round_at, mall_states.c.is_short_of_drivers).where(
+                mall_states.c.mall_id == mall_id
+            )
+        )
+    ).first()
+    return (None, False) if row is None else (row.last_round_at, row.is_short_of_drivers)
 
 
 async def save_state(
-    tx: Tx, mall_id: str, *, round_at: datetime, state: CapacityState, changed: bool
+    tx: Tx,
+    mall_id: str,
+    *,
+    round_at: datetime,
+    state: CapacityState,
+    changed: bool,
+    is_short_of_drivers: bool,
 ) -> None:
     values: dict[str, object] = {
         "last_round_at": round_at,
+        "is_short_of_drivers": is_short_of_drivers,
         "capacity_status": state.status,
         "pending_status": state.pending,
         "pending_rounds": state.pending_rounds,

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -140,4 +141,6 @@ mall_states = Table(
     Column("pending_status", Text),
     Column("pending_rounds", Integer, nullable=False),
     Column("capacity_changed_at", DateTime(timezone=True)),
+    # The last round left shipments behind for want of drivers: a freed driver pulls the next.
+    Column("is_short_of_drivers", Boolean, nullable=False, server_default=false()),
 )

@@ -85,3 +85,22 @@ async def test_a_mall_without_drivers_stops_same_day_and_resumes_when_drivers_re
     assert on.payload.same_day_enabled is True
     assert on.payload.promise_delay_minutes == 0
     assert len(reports[0].planned) == 1
+
+
+async def test_a_driver_coming_free_pulls_a_round_forward_for_shipments_left_behind(
+    dispatch: Dispatch,
+) -> None:
+    # Due in hours, so neither the pool's size nor a shipment's slack would pull a round.
+    left_behind = a_ready_shipment(due_in=timedelta(hours=3))
+    await dispatch.add_shipments(left_behind)
+    first = await usecases.run_due_rounds(dispatch.db, clock.now(), dispatch.policies)
+    assert [(r.mall_id, r.planned, r.dropped) for r in first] == [(MALL.id, [], 1)]
+    soon_after = clock.now() + dispatch.policies.round_min_gap
+
+    assert await usecases.run_due_rounds(dispatch.db, soon_after, dispatch.policies) == []
+
+    await dispatch.add_drivers(a_driver())
+    [pulled] = await usecases.run_due_rounds(dispatch.db, soon_after, dispatch.policies)
+    assert pulled.mall_id == MALL.id
+    assert len(pulled.planned) == 1
+    assert await dispatch.pool_ids() == set()

@@ -130,3 +130,11 @@ def test_an_undelivered_order_past_its_promise_counts_as_late() -> None:
     summary = summarize([on_time, overdue, in_flight], [a_route(1, 1)], BASELINE, [], 0)
 
     assert summary.figures.on_time_pct == 50.0
+
+
+def test_a_routes_hours_include_the_drive_back_before_it_but_not_the_wait() -> None:
+    route = a_route(miles=4, hours=0.5)
+    with_drive_back = replace(route, returning_seconds=900.0)
+
+    assert route.hours == pytest.approx(0.5)
+    assert with_drive_back.hours == pytest.approx(0.75)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
-from dispatch_service.domain.offers import DriverState, rank_drivers
+from dispatch_service.domain.offers import DriverState, is_serving_near, rank_drivers
 from shared.geo import Point
 
 NOON = datetime(2026, 11, 25, 19, 0, tzinfo=UTC)
@@ -93,3 +93,14 @@ def test_a_wider_radius_reaches_further_drivers() -> None:
 
     assert ranked([far], radius_m=5_000) == []
     assert ranked([far], radius_m=9_000) == [far.driver_id]
+
+
+def test_a_driver_out_on_a_route_still_serves_the_mall_but_an_offline_or_far_one_does_not() -> None:
+    def serves(driver: DriverState) -> bool:
+        return is_serving_near(driver, MALL, now=NOON, radius_m=5_000, fresh_for=FRESH)
+
+    assert serves(a_driver(route=uuid4()))
+    assert serves(a_driver())
+    assert not serves(a_driver(is_online=False))
+    assert not serves(a_driver(km_north=9))
+    assert not serves(a_driver(seen_ago=timedelta(minutes=10)))

@@ -37,7 +37,14 @@ def a_shipment(*, km_away: float = 5.0, due_in: timedelta = timedelta(hours=3)) 
     )
 
 
-def due(pool: list[PooledShipment], last: datetime | None, now: datetime = NOW) -> bool:
+def due(
+    pool: list[PooledShipment],
+    last: datetime | None,
+    now: datetime = NOW,
+    *,
+    was_short_of_drivers: bool = False,
+    free_drivers: int = 0,
+) -> bool:
     return is_round_due(
         pool,
         MALL,
@@ -48,6 +55,8 @@ def due(pool: list[PooledShipment], last: datetime | None, now: datetime = NOW) 
         trigger_size=5,
         slack_trigger=timedelta(minutes=30),
         timing=TIMING,
+        was_short_of_drivers=was_short_of_drivers,
+        free_drivers=free_drivers,
     )
 
 
@@ -88,3 +97,22 @@ def test_a_shipment_already_flagged_at_risk_does_not_pull_rounds_forward() -> No
     )
 
     assert not due([flagged], NOW - timedelta(seconds=12))
+
+
+def test_a_driver_freed_after_a_round_short_of_drivers_pulls_the_next_round_forward() -> None:
+    left_behind = [a_shipment(due_in=timedelta(hours=3))]
+    after_gap = NOW - timedelta(seconds=12)
+
+    assert due(left_behind, after_gap, was_short_of_drivers=True, free_drivers=1)
+    assert not due(left_behind, after_gap, was_short_of_drivers=True, free_drivers=0)
+    assert not due(left_behind, after_gap, was_short_of_drivers=False, free_drivers=3)
+    assert not due(
+        left_behind, NOW - timedelta(seconds=5), was_short_of_drivers=True, free_drivers=1
+    )
+
+
+def test_without_a_free_driver_a_short_slack_waits_for_the_interval() -> None:
+    urgent = [a_shipment(km_away=5, due_in=timedelta(minutes=40))]
+
+    assert not due(urgent, NOW - timedelta(seconds=12), was_short_of_drivers=True)
+    assert due(urgent, NOW - timedelta(seconds=30), was_short_of_drivers=True)
