@@ -71,9 +71,10 @@ class DispatchSettings(ServiceSettings, OperatorAuthSettings):
     short_block_hourly_cents: int = 2500
     standard_block_hourly_cents: int = 2200
     long_block_hourly_cents: int = 2000
-    per_stop_cents: int = Field(250, ge=0)
+    # Pickups and drop-offs alike; the block's hourly rate is what short routes are paid.
+    per_stop_cents: int = Field(150, ge=0)
     per_mile_cents: int = Field(70, ge=0)
-    # Surge: each time the route's slack falls below the next threshold, pay and radius go up.
+    # Surge, from a route's second offer on: each slack threshold crossed raises pay and radius.
     surge_slack_thresholds_minutes: list[float] = Field(default_factory=lambda: [45.0, 30.0, 15.0])
     surge_step_pct: int = Field(15, ge=0)
     surge_cap_pct: int = Field(50, ge=0)

@@ -451,7 +451,9 @@ async def _offer_next(
     (the offer loop asks again as drivers come near or the radius widens)."""
     first_pickup = next(s for s in route.stops if s.kind is StopKind.PICKUP)
     mall = mall_point(route.mall_id, Point(first_pickup.location.lat, first_pickup.location.lng))
-    level = surge.surge_level(route.latest_start_at - now, policies.surge.slack_thresholds)
+    level = surge.offer_level(
+        route.latest_start_at - now, policies.surge.slack_thresholds, round_number=round_number
+    )
     pay_cents = surge.surged_pay(route.base_pay_cents, level, policies.surge)
     radius_m = surge.offer_radius_m(level, policies.surge)
     candidates = rank_drivers(

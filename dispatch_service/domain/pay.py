@@ -13,9 +13,10 @@ class BlockType(StrEnum):
     LONG = "long"
 
 
-# Blocks are sold in half hours; a block of an hour or less is still an hour of a driver's day.
-BLOCK_STEP_MINUTES = 30
-MIN_BLOCK_MINUTES = 60
+# Blocks are sold in quarter hours, from half an hour: same-day routes are short and drivers
+# chain them, so a longer minimum would pay most of a driver's hours twice over.
+BLOCK_STEP_MINUTES = 15
+MIN_BLOCK_MINUTES = 30
 SHORT_BLOCK_MAX_MINUTES = 90
 STANDARD_BLOCK_MAX_MINUTES = 180
 

@@ -22,6 +22,12 @@ def surge_level(slack: timedelta, thresholds: Sequence[timedelta]) -> int:
     return sum(1 for threshold in thresholds if slack < threshold)
 
 
+def offer_level(slack: timedelta, thresholds: Sequence[timedelta], *, round_number: int) -> int:
+    """Surge pays for a route nobody took: its first offer is at base pay, however short the
+    slack, or every tight same-day route would be surged before any driver could say yes."""
+    return 0 if round_number <= 1 else surge_level(slack, thresholds)
+
+
 def surged_pay(base_cents: int, level: int, policy: SurgePolicy) -> int:
     raise_pct = min(level * policy.step_pct, policy.cap_pct)
     return base_cents + (base_cents * raise_pct + 99) // 100

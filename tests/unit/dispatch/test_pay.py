@@ -12,13 +12,13 @@ POLICY = PayPolicy(
 )
 
 
-def test_a_short_route_is_paid_a_full_hour_at_the_short_block_rate() -> None:
+def test_a_short_route_is_paid_its_block_at_the_short_block_rate() -> None:
     q = quote(POLICY, planned_minutes=40, stop_count=2, miles=5.0)
 
-    assert q.block_minutes == 60
+    assert q.block_minutes == 45
     assert q.block_type is BlockType.SHORT
     assert q.hourly_floor_cents == 2500
-    assert q.pay_cents == 2500
+    assert q.pay_cents == 1875
 
 
 def test_a_route_with_many_stops_and_miles_is_paid_by_its_work() -> None:
@@ -29,8 +29,8 @@ def test_a_route_with_many_stops_and_miles_is_paid_by_its_work() -> None:
     assert q.pay_cents == 20 * 250 + 30 * 70
 
 
-def test_blocks_are_sold_in_half_hours() -> None:
-    assert [block_minutes_for(m) for m in (1, 60, 61, 90, 91, 200)] == [60, 60, 90, 90, 120, 210]
+def test_blocks_are_sold_in_quarter_hours_from_half_an_hour() -> None:
+    assert [block_minutes_for(m) for m in (1, 30, 31, 45, 46, 200)] == [30, 30, 45, 45, 60, 210]
 
 
 @given(

@@ -5,7 +5,13 @@ from datetime import timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dispatch_service.domain.surge import SurgePolicy, offer_radius_m, surge_level, surged_pay
+from dispatch_service.domain.surge import (
+    SurgePolicy,
+    offer_level,
+    offer_radius_m,
+    surge_level,
+    surged_pay,
+)
 
 POLICY = SurgePolicy(
     slack_thresholds=(timedelta(minutes=45), timedelta(minutes=30), timedelta(minutes=15)),
@@ -23,6 +29,14 @@ def test_each_threshold_of_slack_crossed_adds_a_level() -> None:
     ]
 
     assert levels == [0, 1, 2, 3, 3]
+
+
+def test_a_first_offer_is_at_base_pay_and_later_rounds_surge_by_the_slack_left() -> None:
+    short = timedelta(minutes=20)
+
+    assert offer_level(short, POLICY.slack_thresholds, round_number=1) == 0
+    assert offer_level(short, POLICY.slack_thresholds, round_number=2) == 2
+    assert offer_level(timedelta(hours=2), POLICY.slack_thresholds, round_number=5) == 0
 
 
 def test_pay_rises_stepwise_up_to_the_cap() -> None:
