@@ -37,7 +37,9 @@ class PlannedRoute:
     depart_at: datetime
     # The last moment to leave the mall and still keep every promise on the route.
     latest_start_at: datetime
+    # The whole loop, back to the mall: what the mileage part of the pay covers.
     planned_miles: float
+    # From leaving the mall to the end of the last drop-off: the block the driver is paid for.
     planned_minutes: int
     max_load: int
 
@@ -117,10 +119,12 @@ def plan_routes(
         greedy_violations = checker.check(problem, solution)
         violations = [*violations, *greedy_violations]
         if not greedy_violations:
-            return _plan(pool, solution, shift_start, deadlines, new_route_id, tuple(violations))
+            return _plan(
+                pool, solution, shift_start, deadlines, policy, new_route_id, tuple(violations)
+            )
     if violations:
         return Plan((), tuple(s.shipment_id for s in pool), None, tuple(violations))
-    return _plan(pool, solution, shift_start, deadlines, new_route_id, ())
+    return _plan(pool, solution, shift_start, deadlines, policy, new_route_id, ())
 
 
 def _plan(
@@ -128,12 +132,13 @@ def _plan(
     solution: routing.RoutingSolution,
     shift_start: datetime,
     deadlines: dict[UUID, datetime],
+    policy: PlanningPolicy,
     new_route_id: Callable[[], UUID],
     violations: tuple[str, ...],
 ) -> Plan:
     by_id = {s.shipment_id: s for s in pool}
     routes = tuple(
-        _planned_route(route, by_id, shift_start, deadlines, new_route_id())
+        _planned_route(route, by_id, shift_start, deadlines, policy.timing, new_route_id())
         for route in solution.routes
         if route.stops
     )
@@ -152,6 +157,7 @@ def _planned_route(
     shipments: dict[UUID, PooledShipment],
     shift_start: datetime,
     deadlines: dict[UUID, datetime],
+    timing: Timing,
     route_id: UUID,
 ) -> PlannedRoute:
     depart_at = shift_start + timedelta(seconds=route.start_s)
@@ -195,7 +201,10 @@ def _planned_route(
         depart_at=depart_at,
         latest_start_at=latest_start,
         planned_miles=round(meters_to_miles(route.distance), 2),
-        planned_minutes=math.ceil(route.duration_s / 60),
+        # The driver's job ends with the last drop-off: the drive back is the driver's own.
+        planned_minutes=math.ceil(
+            (stops[-1].eta + timing.delivery_service - depart_at).total_seconds() / 60
+        ),
         max_load=max_load,
     )
 

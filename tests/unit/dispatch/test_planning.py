@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -103,6 +104,17 @@ def test_stops_carry_what_the_driver_needs_and_keep_every_promise() -> None:
     assert route.depart_at <= route.latest_start_at
     assert route.max_load == 1
     assert route.planned_miles > 0
+
+
+def test_a_routes_minutes_end_with_its_last_drop_off_not_the_drive_back() -> None:
+    route = plan([a_shipment(km_north=6)]).routes[0]
+
+    last_dropoff_done = route.stops[-1].eta + POLICY.timing.delivery_service
+    assert route.planned_minutes == math.ceil(
+        (last_dropoff_done - route.depart_at).total_seconds() / 60
+    )
+    # 6 km out at 40 km/h x 1.3 is about 12 minutes each way: the way back is not in the block.
+    assert route.planned_minutes < 12 + 1 + 3 + 12
 
 
 def test_the_route_load_never_exceeds_the_vehicle_capacity() -> None:
