@@ -13,10 +13,10 @@ class BlockType(StrEnum):
     LONG = "long"
 
 
-# Blocks are sold in quarter hours, from half an hour: same-day routes are short and drivers
-# chain them, so a longer minimum would pay most of a driver's hours twice over.
-BLOCK_STEP_MINUTES = 15
-MIN_BLOCK_MINUTES = 30
+# Blocks are sold in 5 minutes, from a quarter hour: same-day routes are short and drivers
+# chain them, so an hour's minimum would pay most of a driver's hours twice over.
+BLOCK_STEP_MINUTES = 5
+MIN_BLOCK_MINUTES = 15
 SHORT_BLOCK_MAX_MINUTES = 90
 STANDARD_BLOCK_MAX_MINUTES = 180
 

@@ -15,22 +15,22 @@ POLICY = PayPolicy(
 def test_a_short_route_is_paid_its_block_at_the_short_block_rate() -> None:
     q = quote(POLICY, planned_minutes=40, stop_count=2, miles=5.0)
 
-    assert q.block_minutes == 45
+    assert q.block_minutes == 40
     assert q.block_type is BlockType.SHORT
     assert q.hourly_floor_cents == 2500
-    assert q.pay_cents == 1875
+    assert q.pay_cents == 1667
 
 
 def test_a_route_with_many_stops_and_miles_is_paid_by_its_work() -> None:
     q = quote(POLICY, planned_minutes=100, stop_count=20, miles=30.0)
 
-    # Block: 120 min standard at $22/h = $44; work: 20 x $2.50 + 30 x $0.70 = $71.
+    # Block: 100 min standard at $22/h = $36.67; work: 20 x $2.50 + 30 x $0.70 = $71.
     assert q.block_type is BlockType.STANDARD
     assert q.pay_cents == 20 * 250 + 30 * 70
 
 
-def test_blocks_are_sold_in_quarter_hours_from_half_an_hour() -> None:
-    assert [block_minutes_for(m) for m in (1, 30, 31, 45, 46, 200)] == [30, 30, 45, 45, 60, 210]
+def test_blocks_are_sold_in_five_minutes_from_a_quarter_hour() -> None:
+    assert [block_minutes_for(m) for m in (1, 15, 16, 20, 21, 200)] == [15, 15, 20, 20, 25, 200]
 
 
 @given(
