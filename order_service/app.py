@@ -27,6 +27,7 @@ def create_app(
     async def start_clients(app: FastAPI) -> None:
         app.state.catalog = CatalogClient(
             settings.catalog_url,
+            internal_token=settings.catalog_internal_token.get_secret_value(),
             timeout_seconds=settings.catalog_timeout_seconds,
             attempts=settings.catalog_attempts,
             backoff_seconds=settings.catalog_backoff_seconds,

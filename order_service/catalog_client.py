@@ -52,6 +52,7 @@ class CatalogClient:
         self,
         base_url: str,
         *,
+        internal_token: str,
         timeout_seconds: float,
         attempts: int,
         backoff_seconds: float,
@@ -60,7 +61,10 @@ class CatalogClient:
         self.attempts = attempts
         self.backoff_seconds = backoff_seconds
         self._client = httpx.AsyncClient(
-            base_url=base_url, timeout=timeout_seconds, transport=transport
+            base_url=base_url,
+            timeout=timeout_seconds,
+            transport=transport,
+            headers={"Authorization": f"Bearer {internal_token}"},
         )
 
     async def close(self) -> None:
@@ -75,6 +79,16 @@ class CatalogClient:
             else:
                 if response.status_code == 404:
                     raise OfferNotFound(offer_id)
+                if response.status_code in (401, 403):
+                    # A configuration error, not a blip: retrying cannot help, the log says why.
+                    log.error(
+                        "catalog_refused_internal_token",
+                        extra={
+                            "status": response.status_code,
+                            "fix": "set ORDER_CATALOG_INTERNAL_TOKEN to CATALOG_INTERNAL_TOKEN",
+                        },
+                    )
+                    raise CatalogUnavailable(f"catalog refused the token ({response.status_code})")
                 if response.status_code == 200:
                     try:
                         return Offer.model_validate_json(response.content)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -16,6 +16,10 @@ class OrderSettings(ServiceSettings):
     operator_token: str = Field("dev-operator-token", min_length=8)
 
     catalog_url: str = "http://127.0.0.1:8001"
+    # The catalog's CATALOG_INTERNAL_TOKEN: its offer resolution names stores.
+    catalog_internal_token: SecretStr = Field(
+        SecretStr("dev-only-catalog-internal-token-change-me-in-production")
+    )
     catalog_timeout_seconds: float = Field(2.0, gt=0)
     catalog_attempts: int = Field(3, ge=1)
     catalog_backoff_seconds: float = Field(0.2, ge=0)
@@ -38,3 +42,11 @@ class OrderSettings(ServiceSettings):
     webhook_max_attempts: int = Field(8, ge=1)
     webhook_backoff_seconds: float = Field(2.0, gt=0)
     webhook_backoff_max_seconds: float = Field(600.0, gt=0)
+
+    @field_validator("catalog_internal_token")
+    @classmethod
+    def _catalog_token_long_enough(cls, value: SecretStr) -> SecretStr:
+        # The catalog refuses shorter ones at start: fail here, naming this variable.
+        if len(value.get_secret_value().encode()) < 32:
+            raise ValueError("must be at least 32 bytes")
+        return value

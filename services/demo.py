@@ -220,7 +220,10 @@ class Demo:
     # --- setup ----------------------------------------------------------------------------
 
     async def load_directory(self) -> None:
-        response = await self.http.get(self.url("catalog", "/v1/stores"))
+        response = await self.http.get(
+            self.url("catalog", "/v1/stores"),
+            headers={"Authorization": f"Bearer {self.suite.env['CATALOG_INTERNAL_TOKEN']}"},
+        )
         response.raise_for_status()
         self.directory = response.json()
         self.scanner.add(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -51,6 +52,9 @@ class Suite:
     # so the seed runs between resetting the databases and starting the services.
     catalog_seed: tuple[str, ...] | None = None
     topic_suffix: str = ""
+    # The catalog's internal endpoints name stores: one token per suite, the catalog's and the
+    # order service's, unless `extra_env` sets both.
+    internal_token: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
     env: dict[str, str] = field(default_factory=dict)
     urls: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
@@ -125,6 +129,8 @@ class Suite:
             env[f"{prefix}_TOPIC_SUFFIX"] = self.topic_suffix
             env[f"{prefix}_CONSUMER_GROUP"] = f"{service.name}{self.topic_suffix}"
         env["ORDER_CATALOG_URL"] = f"http://127.0.0.1:{self.base_port + 1}"
+        env["CATALOG_INTERNAL_TOKEN"] = self.internal_token
+        env["ORDER_CATALOG_INTERNAL_TOKEN"] = self.internal_token
         env.update(self.extra_env)
         return env
 

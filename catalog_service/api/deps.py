@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+import secrets
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
-from fastapi.security import APIKeyHeader
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from catalog_service import usecases
 from catalog_service.settings import CatalogSettings
@@ -52,3 +53,28 @@ async def get_retailer_id(db: DbDep, key: str | None = Security(_api_key)) -> st
 
 
 RetailerDep = Annotated[str, Depends(get_retailer_id)]
+
+
+_internal_bearer = HTTPBearer(
+    scheme_name="InternalToken",
+    description="The catalog's internal token (CATALOG_INTERNAL_TOKEN), for other services only.",
+    auto_error=False,
+)
+
+
+async def require_internal_token(
+    settings: SettingsDep,
+    credentials: HTTPAuthorizationCredentials | None = Security(_internal_bearer),
+) -> None:
+    expected = settings.internal_token.get_secret_value().encode()
+    if credentials is None or not secrets.compare_digest(
+        credentials.credentials.encode(), expected
+    ):
+        raise ProblemError(
+            401,
+            "unauthorized",
+            "This endpoint is for other services: send the catalog's internal token as "
+            "'Authorization: Bearer <token>'.",
+            title="Unauthorized",
+            headers={"WWW-Authenticate": "Bearer"},
+        )

@@ -1,21 +1,27 @@
-"""Internal endpoints for the other services and the end-to-end tests. They name stores."""
+"""Internal endpoints for the other services and the end-to-end tests. They name stores, so
+each request must carry the catalog's internal token."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel
 
 from catalog_service import usecases
-from catalog_service.api.deps import DbDep, RuntimeDep
+from catalog_service.api.deps import DbDep, RuntimeDep, require_internal_token
 from catalog_service.domain.errors import UnknownOffer
 from catalog_service.store.catalog import MallRow, StoreRow
 from shared.clock import now
 from shared.problems import PROBLEM, NotFound
 
-router = APIRouter(prefix="/v1", tags=["internal"])
+router = APIRouter(
+    prefix="/v1",
+    tags=["internal"],
+    dependencies=[Depends(require_internal_token)],
+    responses={401: PROBLEM},
+)
 
 # This document is served next to the customer API and scanned for real store and mall
 # identifiers: internal examples name a fictional mall and store.

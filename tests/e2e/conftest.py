@@ -96,11 +96,19 @@ def dispatch_operator_token(suite: Suite) -> str:
     return suite.run_dev("dispatch_service.dev", "token", "--subject", "e2e").strip()
 
 
+def internal_auth(suite: Suite) -> dict[str, str]:
+    """What the order service sends to the catalog's internal endpoints."""
+    return {"Authorization": f"Bearer {suite.env['CATALOG_INTERNAL_TOKEN']}"}
+
+
 @pytest.fixture(scope="session")
 async def directory(suite: Suite) -> dict[str, Any]:
     """Every mall and store with their identifiers, from the catalog's internal endpoint."""
     async with httpx.AsyncClient(timeout=30) as client:
-        found: dict[str, Any] = expect(await client.get(f"{suite.urls['catalog']}/v1/stores"), 200)
+        found: dict[str, Any] = expect(
+            await client.get(f"{suite.urls['catalog']}/v1/stores", headers=internal_auth(suite)),
+            200,
+        )
     assert found["stores"] and found["malls"]
     return found
 

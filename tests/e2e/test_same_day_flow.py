@@ -24,6 +24,7 @@ from tests.e2e.actors import (
     expect,
     stop_of,
 )
+from tests.e2e.conftest import internal_auth
 from tests.support import eventually
 
 MALL = {
@@ -287,7 +288,9 @@ async def two_stores_stock(
     """An item that at least two stores of the mall hold, those stores, and the catalog's
     internal resolution of its offer that names them."""
     for item in items:
-        resolved = await http.get(f"{suite.urls['catalog']}/v1/offers/{item['offer_id']}")
+        resolved = await http.get(
+            f"{suite.urls['catalog']}/v1/offers/{item['offer_id']}", headers=internal_auth(suite)
+        )
         holders = {
             s["store_id"]
             for s in expect(resolved, 200)["stores"]

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
+from pydantic import SecretStr
 
 from catalog_service import usecases
 from catalog_service.app import create_app
@@ -23,6 +24,8 @@ from tests.support import EventTap, create_database, running_app, test_database_
 WEDNESDAY_MORNING = datetime(2026, 11, 25, 19, 0, tzinfo=UTC)
 LAS_VEGAS_STRIP = {"lat": 36.12, "lng": -115.17}
 NOWHERE = {"lat": 40.5, "lng": -120.0}  # northern California: 200+ miles from every mall
+# Not the settings' default, so a test that passes uses the configured value.
+INTERNAL_TOKEN = "catalog-tests-internal-token-0123456789"
 
 _database_created = False
 
@@ -38,6 +41,11 @@ class Catalog:
 
     def key_of(self, retailer_id: str) -> dict[str, str]:
         return {"X-API-Key": self.keys[retailer_id]}
+
+    @property
+    def internal(self) -> dict[str, str]:
+        """Headers for the internal endpoints, as the order service sends them."""
+        return {"Authorization": f"Bearer {INTERNAL_TOKEN}"}
 
 
 @pytest.fixture
@@ -60,6 +68,7 @@ async def settings(topic_suffix: str) -> CatalogSettings:
         topic_suffix=topic_suffix,
         consumer_group=f"catalog{topic_suffix}",
         relay_poll_seconds=0.2,
+        internal_token=SecretStr(INTERNAL_TOKEN),
     )
 
 

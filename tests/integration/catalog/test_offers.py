@@ -10,7 +10,7 @@ async def test_an_offer_resolves_to_the_stocked_stores_of_one_mall(catalog: Cata
         "items"
     ][0]
 
-    resp = await catalog.api.get(f"/v1/offers/{listing['offer_id']}")
+    resp = await catalog.api.get(f"/v1/offers/{listing['offer_id']}", headers=catalog.internal)
 
     assert resp.status_code == 200
     offer = resp.json()
@@ -39,13 +39,13 @@ async def test_an_unknown_or_forged_offer_is_a_404_problem(catalog: Catalog) -> 
     forged = listing["offer_id"][:-3] + "AAA"
 
     for offer_id in (forged, "not-an-offer"):
-        resp = await catalog.api.get(f"/v1/offers/{offer_id}")
+        resp = await catalog.api.get(f"/v1/offers/{offer_id}", headers=catalog.internal)
         assert resp.status_code == 404
         assert resp.headers["content-type"] == "application/problem+json"
 
 
 async def test_the_directory_lists_every_mall_and_store(catalog: Catalog) -> None:
-    resp = await catalog.api.get("/v1/stores")
+    resp = await catalog.api.get("/v1/stores", headers=catalog.internal)
 
     assert resp.status_code == 200
     body = resp.json()

@@ -14,6 +14,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI, Request, Response
+from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from standardwebhooks import Webhook
@@ -83,10 +84,15 @@ ELSEWHERE = StoreInfo(
 ALL_STORES = (NORTH, SOUTH, ELSEWHERE)
 
 
-class CatalogStandIn:
-    """The catalog's internal offer contract, nothing more."""
+# Not the settings' default: a checkout that passes proves the order service sends its setting.
+CATALOG_INTERNAL_TOKEN = "order-tests-catalog-internal-token-0123456789"
 
-    def __init__(self) -> None:
+
+class CatalogStandIn:
+    """The catalog's internal offer contract, nothing more: its bearer token, then the offer."""
+
+    def __init__(self, internal_token: str) -> None:
+        self.internal_token = internal_token
         self.offers: dict[str, dict[str, Any]] = {}
         self.is_down = False
         self.gate: asyncio.Event | None = None
@@ -94,8 +100,10 @@ class CatalogStandIn:
         self.app = FastAPI()
 
         @self.app.get("/v1/offers/{offer_id}")
-        async def offer(offer_id: str) -> Response:
+        async def offer(offer_id: str, request: Request) -> Response:
             self.calls += 1
+            if request.headers.get("Authorization") != f"Bearer {self.internal_token}":
+                return Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
             if self.gate is not None:
                 await self.gate.wait()
             if self.is_down:
@@ -108,6 +116,7 @@ class CatalogStandIn:
             )
 
     def reset(self) -> None:
+        self.internal_token = CATALOG_INTERNAL_TOKEN
         self.offers.clear()
         self.is_down = False
         self.gate = None
@@ -271,12 +280,13 @@ async def order_session() -> AsyncIterator[OrderEnv]:
         consumer_group=f"order{suffix}",
         relay_poll_seconds=0.1,
         db_pool_size=10,
+        catalog_internal_token=SecretStr(CATALOG_INTERNAL_TOKEN),
         catalog_timeout_seconds=1.0,
         catalog_backoff_seconds=0.01,
         webhook_poll_seconds=0.1,
         webhook_backoff_seconds=0.1,
     )
-    catalog, receiver = CatalogStandIn(), PosReceiver()
+    catalog, receiver = CatalogStandIn(CATALOG_INTERNAL_TOKEN), PosReceiver()
     app = create_app(
         settings,
         catalog_transport=httpx.ASGITransport(app=catalog.app),

@@ -114,6 +114,20 @@ async def test_catalog_down_is_a_503_with_retry_after_and_reserves_nothing(env: 
     assert (await env.checkout(("off-1", 1), key="k-1")).status_code == 201
 
 
+async def test_a_catalog_refusing_the_internal_token_is_a_503_and_reserves_nothing(
+    env: OrderEnv,
+) -> None:
+    env.catalog.add_offer("off-1", "sku-1", {NORTH: 5})
+    env.catalog.internal_token = "a-rotated-catalog-token-the-order-service-lacks"
+
+    resp = await env.checkout(("off-1", 1))
+
+    assert resp.status_code == 503
+    assert resp.json()["code"] == "catalog_unavailable"
+    assert await env.scalar("SELECT count(*) FROM orders") == 0
+    assert await env.scalar("SELECT coalesce(sum(reserved), 0) FROM stock") == 0
+
+
 async def test_an_unknown_offer_is_unprocessable(env: OrderEnv) -> None:
     resp = await env.checkout(("gone", 1))
 

@@ -59,6 +59,38 @@ def test_the_configmap_points_at_kafka_and_the_catalog() -> None:
     assert data["ORDER_CATALOG_URL"].startswith("http://catalog.")
 
 
+def secret_env(container: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    return {
+        e["name"]: (e["valueFrom"]["secretKeyRef"]["name"], e["valueFrom"]["secretKeyRef"]["key"])
+        for e in container.get("env", [])
+        if "secretKeyRef" in e.get("valueFrom", {})
+    }
+
+
+def test_the_catalog_and_the_order_service_share_one_internal_token_secret() -> None:
+    containers = {
+        name: d["spec"]["template"]["spec"]["containers"][0]
+        for name, d in of_kind("Deployment").items()
+    }
+    shared = ("mall-to-home", "catalog-internal-token")
+
+    assert secret_env(containers["catalog"])["CATALOG_INTERNAL_TOKEN"] == shared
+    assert secret_env(containers["order"])["ORDER_CATALOG_INTERNAL_TOKEN"] == shared
+    # The token opens store-naming endpoints: no other service is given it.
+    for name in ("dispatch", "driver"):
+        assert shared not in secret_env(containers[name]).values()
+
+
+def test_the_compose_file_gives_catalog_and_order_the_same_internal_token() -> None:
+    services = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())["services"]
+    token = services["catalog"]["environment"]["CATALOG_INTERNAL_TOKEN"]
+
+    assert "${CATALOG_INTERNAL_TOKEN" in token
+    assert services["order"]["environment"]["ORDER_CATALOG_INTERNAL_TOKEN"] == token
+    for name in ("dispatch", "driver"):
+        assert not any("INTERNAL_TOKEN" in k for k in services[name]["environment"])
+
+
 def test_the_compose_file_runs_kafka_postgres_and_the_four_services() -> None:
     compose = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
     services = compose["services"]

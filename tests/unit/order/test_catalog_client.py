@@ -16,14 +16,32 @@ OFFER = {
     "deliver_by": datetime(2026, 11, 25, 20, tzinfo=UTC).isoformat(),
     "stores": [],
 }
+TOKEN = "a-catalog-internal-token-for-the-unit-tests"
 
 
 def client(
     handler: httpx.MockTransport | None = None, url: str = "http://catalog"
 ) -> CatalogClient:
     return CatalogClient(
-        url, timeout_seconds=0.5, attempts=3, backoff_seconds=0.0, transport=handler
+        url,
+        internal_token=TOKEN,
+        timeout_seconds=0.5,
+        attempts=3,
+        backoff_seconds=0.0,
+        transport=handler,
     )
+
+
+async def test_every_call_carries_the_internal_token() -> None:
+    seen: list[str | None] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("Authorization"))
+        return httpx.Response(502) if len(seen) < 2 else httpx.Response(200, json=OFFER)
+
+    await client(httpx.MockTransport(answer)).resolve("o1")
+
+    assert seen == [f"Bearer {TOKEN}"] * 2
 
 
 async def test_a_failing_catalog_is_retried_until_it_answers() -> None:
@@ -60,3 +78,15 @@ async def test_a_malformed_offer_counts_as_the_catalog_being_unavailable() -> No
 
     with pytest.raises(CatalogUnavailable):
         await client(transport).resolve("o1")
+
+
+async def test_a_refused_token_is_unavailable_at_once_not_retried() -> None:
+    calls: list[int] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        return httpx.Response(401)
+
+    with pytest.raises(CatalogUnavailable, match="refused the token"):
+        await client(httpx.MockTransport(answer)).resolve("o1")
+    assert len(calls) == 1
