@@ -303,7 +303,10 @@ async def plan_mall(db: Db, mall_id: str, now: datetime, policies: Policies) -> 
         report.flagged_at_risk = await _flag_at_risk(
             tx, [s for s in pool if s.shipment_id in still_pooled], mall, now, policies
         )
+        # Every free driver got a route and shipments still wait: the fleet was the limit.
+        is_short_of_drivers = report.dropped > 0 and len(report.planned) >= max(vehicles, 0)
         observed = capacity.observed_status(
+            is_short_of_drivers=is_short_of_drivers,
             pool_size=len(still_pooled),
             at_risk_count=await shipments.count_at_risk_in_pool(tx, mall_id),
             # Drivers out on routes come back: only a mall nobody serves stops same-day.
@@ -326,8 +329,7 @@ async def plan_mall(db: Db, mall_id: str, now: datetime, policies: Policies) -> 
             round_at=now,
             state=state,
             changed=signal is not None,
-            # Every free driver got a route and shipments still wait: the fleet was the limit.
-            is_short_of_drivers=report.dropped > 0 and len(report.planned) >= max(vehicles, 0),
+            is_short_of_drivers=is_short_of_drivers,
         )
         if signal is not None:
             await outbox.add(

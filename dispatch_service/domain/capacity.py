@@ -38,11 +38,18 @@ class CapacitySignal:
 
 
 def observed_status(
-    *, pool_size: int, at_risk_count: int, has_drivers: bool, policy: CapacityPolicy
+    *,
+    pool_size: int,
+    at_risk_count: int,
+    has_drivers: bool,
+    policy: CapacityPolicy,
+    is_short_of_drivers: bool = False,
 ) -> CapacityStatus:
     if pool_size > 0 and not has_drivers:
         return CapacityStatus.DISABLED
-    if at_risk_count >= policy.at_risk_saturation_count:
+    # Promises already lost say the fleet is behind; rounds that leave orders waiting for a
+    # free driver say so before any promise is lost, while new promises can still be kept.
+    if at_risk_count >= policy.at_risk_saturation_count or is_short_of_drivers:
         return CapacityStatus.DELAYED
     return CapacityStatus.NORMAL
 
@@ -63,6 +70,6 @@ def signal_for(status: CapacityStatus, policy: CapacityPolicy) -> CapacitySignal
         return CapacitySignal(False, 0, "no drivers available near the mall")
     if status is CapacityStatus.DELAYED:
         return CapacitySignal(
-            True, policy.promise_delay_minutes, "many ready orders at risk of missing promises"
+            True, policy.promise_delay_minutes, "ready orders are waiting for drivers"
         )
     return CapacitySignal(True, 0, "capacity restored")

@@ -104,3 +104,32 @@ async def test_a_driver_coming_free_pulls_a_round_forward_for_shipments_left_beh
     assert pulled.mall_id == MALL.id
     assert len(pulled.planned) == 1
     assert await dispatch.pool_ids() == set()
+
+
+@pytest.mark.parametrize("dispatch_overrides", [{"saturation_rounds": 2}])
+async def test_orders_left_waiting_for_the_only_driver_delay_the_promise_then_recover(
+    dispatch: Dispatch, tap: EventTap
+) -> None:
+    # Opposite sides of the mall, each due in 40 minutes: one driver cannot take both.
+    north = a_ready_shipment(km_north=9, due_in=timedelta(minutes=40))
+    south = a_ready_shipment(km_north=-9, due_in=timedelta(minutes=40))
+    await dispatch.add_drivers(a_driver())
+    await dispatch.add_shipments(north, south)
+
+    first = await usecases.plan_mall(dispatch.db, MALL.id, clock.now(), dispatch.policies)
+    second = await usecases.plan_mall(dispatch.db, MALL.id, clock.now(), dispatch.policies)
+
+    delayed = await tap.next(ZoneCapacityChanged, within=10)
+    assert (len(first.planned), first.dropped) == (1, 1)
+    assert (second.planned, second.dropped) == ([], 1)
+    assert delayed.payload.same_day_enabled is True
+    assert delayed.payload.promise_delay_minutes == dispatch.policies.capacity.promise_delay_minutes
+    assert delayed.payload.promise_delay_minutes > 0
+
+    await dispatch.add_drivers(a_driver(km_north=-1))
+    for _ in range(2):
+        await usecases.plan_mall(dispatch.db, MALL.id, clock.now(), dispatch.policies)
+
+    restored = await tap.next(ZoneCapacityChanged, within=10)
+    assert restored.payload.same_day_enabled is True
+    assert restored.payload.promise_delay_minutes == 0

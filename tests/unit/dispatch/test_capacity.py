@@ -29,6 +29,18 @@ def test_many_shipments_at_risk_delay_the_promise() -> None:
     assert status is CapacityStatus.DELAYED
 
 
+def test_orders_left_waiting_for_drivers_delay_the_promise_before_any_is_at_risk() -> None:
+    short = observed_status(
+        pool_size=2, at_risk_count=0, has_drivers=True, is_short_of_drivers=True, policy=POLICY
+    )
+    nobody = observed_status(
+        pool_size=2, at_risk_count=0, has_drivers=False, is_short_of_drivers=True, policy=POLICY
+    )
+
+    assert short is CapacityStatus.DELAYED
+    assert nobody is CapacityStatus.DISABLED
+
+
 def test_same_day_stops_only_after_saturation_persists_and_returns_after_it_clears() -> None:
     state = CapacityState()
 
