@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import ServiceSettings
+from shared.settings import ServiceSettings, SharedSecret
 
 
 class CatalogSettings(ServiceSettings):
@@ -15,7 +15,7 @@ class CatalogSettings(ServiceSettings):
     token_secret: str = Field("dev-only-catalog-token-secret", min_length=16)
     # The bearer token of the internal endpoints (`/v1/stores`, `/v1/offers/{id}`), which name
     # stores: the order service sends the same value as ORDER_CATALOG_INTERNAL_TOKEN.
-    internal_token: SecretStr = Field(
+    internal_token: SharedSecret = Field(
         SecretStr("dev-only-catalog-internal-token-change-me-in-production")
     )
     # Resolution 7 cells are about 5 km2: fine enough for capacity areas, few per mall.
@@ -27,11 +27,3 @@ class CatalogSettings(ServiceSettings):
     default_average_speed_kmh: float = Field(40.0, gt=0)
     default_cutoff_minutes_before_close: int = Field(90, ge=0)
     default_prep_minutes: int = Field(30, ge=0)
-
-    @field_validator("internal_token")
-    @classmethod
-    def _internal_token_long_enough(cls, value: SecretStr) -> SecretStr:
-        # As long as a 256-bit key: a shared service secret, never a password.
-        if len(value.get_secret_value().encode()) < 32:
-            raise ValueError("must be at least 32 bytes")
-        return value

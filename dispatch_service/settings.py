@@ -3,7 +3,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.settings import ServiceSettings
+from shared.settings import ServiceSettings, SharedSecret
 
 # The advertised hourly floor must stay within the market's promise to drivers.
 MIN_HOURLY_CENTS = 1800
@@ -16,18 +16,10 @@ class OperatorAuthSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DISPATCH_", extra="ignore")
 
     # Operator tokens are HS256 JWTs with role "operator" (`python -m dispatch_service.dev token`).
-    operator_jwt_secret: SecretStr = Field(
+    operator_jwt_secret: SharedSecret = Field(
         SecretStr("dev-dispatch-operator-secret-change-me-in-production")
     )
     operator_token_seconds: int = Field(12 * 3600, gt=0)
-
-    @field_validator("operator_jwt_secret")
-    @classmethod
-    def _secret_long_enough(cls, value: SecretStr) -> SecretStr:
-        # HS256 wants a key at least as long as its 32-byte hash.
-        if len(value.get_secret_value().encode()) < 32:
-            raise ValueError("must be at least 32 bytes")
-        return value
 
 
 class DispatchSettings(ServiceSettings, OperatorAuthSettings):

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import ServiceSettings
+from shared.settings import ServiceSettings, SharedSecret
 
 
 class OrderSettings(ServiceSettings):
@@ -17,7 +17,7 @@ class OrderSettings(ServiceSettings):
 
     catalog_url: str = "http://127.0.0.1:8001"
     # The catalog's CATALOG_INTERNAL_TOKEN: its offer resolution names stores.
-    catalog_internal_token: SecretStr = Field(
+    catalog_internal_token: SharedSecret = Field(
         SecretStr("dev-only-catalog-internal-token-change-me-in-production")
     )
     catalog_timeout_seconds: float = Field(2.0, gt=0)
@@ -42,11 +42,3 @@ class OrderSettings(ServiceSettings):
     webhook_max_attempts: int = Field(8, ge=1)
     webhook_backoff_seconds: float = Field(2.0, gt=0)
     webhook_backoff_max_seconds: float = Field(600.0, gt=0)
-
-    @field_validator("catalog_internal_token")
-    @classmethod
-    def _catalog_token_long_enough(cls, value: SecretStr) -> SecretStr:
-        # The catalog refuses shorter ones at start: fail here, naming this variable.
-        if len(value.get_secret_value().encode()) < 32:
-            raise ValueError("must be at least 32 bytes")
-        return value

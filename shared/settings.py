@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import sys
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import AfterValidator, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+
+def _at_least_32_bytes(value: SecretStr) -> SecretStr:
+    # As long as a 256-bit key, and HS256's hash: a secret between machines, never a password.
+    if len(value.get_secret_value().encode()) < 32:
+        raise ValueError("must be at least 32 bytes")
+    return value
+
+
+# A secret shared between processes (service tokens, signing keys), refused at start if short.
+SharedSecret = Annotated[SecretStr, AfterValidator(_at_least_32_bytes)]
 
 
 class ServiceSettings(BaseSettings):
