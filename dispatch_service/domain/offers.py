@@ -45,16 +45,14 @@ def eligible_distance_m(
     fresh_for: timedelta,
 ) -> float | None:
     """The driver's distance to the mall when they may be offered a route there, else None."""
-    if not driver.is_online or driver.current_route_id is not None:
+    if driver.current_route_id is not None or driver.capacity_packages < min_capacity:
         return None
-    if driver.capacity_packages < min_capacity:
+    position = driver.position
+    if position is None or not is_serving_near(
+        driver, mall, now=now, radius_m=radius_m, fresh_for=fresh_for
+    ):
         return None
-    if driver.position is None or driver.position_at is None:
-        return None
-    if now - driver.position_at > fresh_for:
-        return None
-    distance = haversine_m(driver.position, mall)
-    return distance if distance <= radius_m else None
+    return haversine_m(position, mall)
 
 
 def rank_drivers(
