@@ -28,7 +28,9 @@ KAFKA_JARS = KAFKA_DIR / ".jars"
 KAFKA_HOME = LOCAL / "kafka"
 PG_HOME = LOCAL / "pg"
 PG_PORT = int(os.environ.get("MTH_PG_PORT", "55432"))
-KAFKA_PORT = 9092
+KAFKA_PORT = int(os.environ.get("MTH_KAFKA_PORT", "9092"))
+# KRaft's controller listener; beside the broker's port so two checkouts can each run their own.
+KAFKA_CONTROLLER_PORT = int(os.environ.get("MTH_KAFKA_CONTROLLER_PORT", str(KAFKA_PORT + 10001)))
 # A fixed cluster id keeps re-formatting reproducible; the log dir is ours alone.
 KAFKA_CLUSTER_ID = "bWFsbC10by1ob21lLWthZg"
 KAFKA_HEAP = os.environ.get("MTH_KAFKA_HEAP", "512m")
@@ -237,8 +239,18 @@ def stop_postgres() -> None:
 # ---------------------------------------------------------------- Kafka
 
 
+def local_kafka_bootstrap() -> str:
+    return f"127.0.0.1:{KAFKA_PORT}"
+
+
+def kafka_bootstrap() -> str:
+    """The broker in use: the one named by KAFKA_BOOTSTRAP_SERVERS, else the project's own."""
+    return os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or local_kafka_bootstrap()
+
+
 def uses_external_kafka() -> bool:
-    return bool(os.environ.get("KAFKA_BOOTSTRAP_SERVERS"))
+    # Naming the project's own broker's address is not pointing elsewhere: we still run it.
+    return kafka_bootstrap() != local_kafka_bootstrap()
 
 
 def ensure_kafka_jars() -> None:
@@ -293,6 +305,7 @@ def _kafka_java(main_class: str, *args: str) -> list[str]:
 def _kafka_properties() -> Path:
     props = KAFKA_HOME / "server.properties"
     base = (KAFKA_DIR / "server.properties").read_text()
+    base = base.replace("9092", str(KAFKA_PORT)).replace("19093", str(KAFKA_CONTROLLER_PORT))
     props.write_text(base + f"\nlog.dirs={KAFKA_HOME / 'data'}\n")
     return props
 
@@ -313,7 +326,7 @@ def kafka_running() -> bool:
 def start_kafka() -> bool:
     """Returns whether this call started the broker."""
     if uses_external_kafka():
-        say(f"Kafka: using {os.environ['KAFKA_BOOTSTRAP_SERVERS']}")
+        say(f"Kafka: using {kafka_bootstrap()}")
         return False
     if kafka_running():
         say(f"Kafka: already running on 127.0.0.1:{KAFKA_PORT}")
@@ -375,9 +388,7 @@ def stop_kafka() -> None:
 def infra_env() -> dict[str, str]:
     """Environment that points the services at the infrastructure in use."""
     env: dict[str, str] = {}
-    env["KAFKA_BOOTSTRAP_SERVERS"] = os.environ.get(
-        "KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{KAFKA_PORT}"
-    )
+    env["KAFKA_BOOTSTRAP_SERVERS"] = kafka_bootstrap()
     for svc, database in SERVICE_DATABASES.items():
         env[f"{svc}_DATABASE_URL"] = os.environ.get(f"{svc}_DATABASE_URL", database_url(database))
     return env

@@ -119,9 +119,7 @@ class Suite:
             for k, v in os.environ.items()
             if not k.startswith(tuple(f"{s.env_prefix}_" for s in SERVICES))
         }
-        env["KAFKA_BOOTSTRAP_SERVERS"] = os.environ.get(
-            "KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"
-        )
+        env["KAFKA_BOOTSTRAP_SERVERS"] = infra.kafka_bootstrap()
         for index, service in enumerate(SERVICES):
             prefix = service.env_prefix
             env[f"{prefix}_DATABASE_URL"] = self.database_url(service)
@@ -144,9 +142,7 @@ class Suite:
                 await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
             finally:
                 await conn.close()
-        await ensure_topics(
-            os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"), self.topic_suffix
-        )
+        await ensure_topics(infra.kafka_bootstrap(), self.topic_suffix)
         if self.catalog_seed is not None:
             await asyncio.to_thread(self.run_dev, "catalog_service.dev", "seed", *self.catalog_seed)
 

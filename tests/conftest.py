@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 
 import pytest
@@ -15,9 +14,10 @@ def pytest_report_header() -> list[str]:
     lines = []
     jars = sorted(infra.KAFKA_JARS.glob("kafka_2.13-*.jar"))
     if not infra.uses_external_kafka() and jars:
-        lines.append(f"kafka: Apache Kafka {jars[0].stem.split('-')[-1]} (KRaft) at 127.0.0.1:9092")
+        version = jars[0].stem.split("-")[-1]
+        lines.append(f"kafka: Apache Kafka {version} (KRaft) at {infra.kafka_bootstrap()}")
     else:
-        lines.append(f"kafka: {os.environ.get('KAFKA_BOOTSTRAP_SERVERS', '127.0.0.1:9092')}")
+        lines.append(f"kafka: {infra.kafka_bootstrap()}")
     pg_version = infra.PG_HOME / "data" / "PG_VERSION"
     if pg_version.exists():
         lines.append(

@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from services.infra import database_url
+from services.infra import database_url, kafka_bootstrap
 from shared.db import Db, asyncpg_dsn
 from shared.events import topics
 from shared.events.envelope import Envelope, Payload, decode
@@ -26,7 +26,7 @@ from shared.kafka import ensure_topics
 
 P = TypeVar("P", bound=Payload)
 
-BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+BOOTSTRAP = kafka_bootstrap()
 
 
 def test_database_url(service_env_prefix: str, default_db: str) -> str:

@@ -7,6 +7,7 @@ suite can run while `make up` serves the usual ports.
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import time
 import uuid
@@ -55,7 +56,8 @@ def suite() -> Iterator[Suite]:
     anchored = {**SUITE_ENV, "MTH_CLOCK_REAL_START": str(time.time())}
     running = Suite(
         label="e2e",
-        base_port=18000,
+        # Another checkout's e2e run on this machine picks other ports with MTH_E2E_BASE_PORT.
+        base_port=int(os.environ.get("MTH_E2E_BASE_PORT", "18000")),
         extra_env=anchored,
         catalog_seed=(
             "--stores-per-mall=8",
