@@ -43,11 +43,16 @@ class Service:
         return RUN_DIR / f"{self.name}.log"
 
 
+def _port(env_prefix: str, default: int) -> int:
+    # `<SERVICE>_PORT` moves a service, as it does when the service runs on its own.
+    return int(os.environ.get(f"{env_prefix}_PORT", str(default)))
+
+
 SERVICES = (
-    Service("catalog", "catalog_service", 8001, "CATALOG"),
-    Service("order", "order_service", 8002, "ORDER"),
-    Service("dispatch", "dispatch_service", 8003, "DISPATCH"),
-    Service("driver", "driver_service", 8004, "DRIVER"),
+    Service("catalog", "catalog_service", _port("CATALOG", 8001), "CATALOG"),
+    Service("order", "order_service", _port("ORDER", 8002), "ORDER"),
+    Service("dispatch", "dispatch_service", _port("DISPATCH", 8003), "DISPATCH"),
+    Service("driver", "driver_service", _port("DRIVER", 8004), "DRIVER"),
 )
 
 
@@ -79,6 +84,7 @@ def running_pid(service: Service) -> int | None:
 def service_env(service: Service) -> dict[str, str]:
     env = {**os.environ, **infra.infra_env()}
     env.setdefault(f"{service.env_prefix}_PORT", str(service.port))
+    env.setdefault("ORDER_CATALOG_URL", SERVICES[0].url)
     return env
 
 
