@@ -1,8 +1,9 @@
-"""`python -m services up|down|status`: the whole suite on this machine.
+"""`python -m services up|down|status|dlq`: the whole suite on this machine.
 
 `up` starts PostgreSQL and Kafka (unless pointed at existing ones), seeds demo data once, starts
 the four services as separate processes, waits for each `/readyz`, prints where each listens, and
 stays in the foreground: Ctrl-C (or `make down` from another terminal) stops everything.
+`dlq` lists, shows and replays dead letters (`python -m services dlq --help`).
 """
 
 from __future__ import annotations
@@ -217,8 +218,12 @@ def status() -> int:
 
 def main(argv: list[str]) -> int:
     commands = {"up": up, "down": down, "status": status}
+    if argv[:1] == ["dlq"]:
+        from services import dlq
+
+        return dlq.main(argv[1:])
     if not argv or argv[0] not in commands:
-        print("usage: python -m services up|down|status", file=sys.stderr)
+        print("usage: python -m services up|down|status|dlq", file=sys.stderr)
         return 2
     try:
         return commands[argv[0]]()

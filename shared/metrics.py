@@ -39,6 +39,24 @@ class ServiceMetrics:
             ["service"],
             registry=self.registry,
         )
+        self.outbox_dead = Gauge(
+            "outbox_dead",
+            "Outbox rows Kafka refused for good, parked with their error (see `services dlq`)",
+            ["service"],
+            registry=self.registry,
+        )
+        self.partition_retrying = Gauge(
+            "kafka_consumer_partition_retrying",
+            "1 while a partition is paused, waiting to retry an event that failed transiently",
+            ["service", "consumer", "partition"],
+            registry=self.registry,
+        )
+        self.consumer_events = Gauge(
+            "kafka_consumer_events",
+            "Events seen by a consumer since start, by outcome",
+            ["service", "consumer", "outcome"],
+            registry=self.registry,
+        )
         self.service = service
 
     def render(self) -> bytes:

@@ -102,3 +102,41 @@ def drop_outbox_and_inbox() -> None:
     op.drop_table("inbox")
     op.drop_index("ix_outbox_unsent_key", table_name="outbox")
     op.drop_table("outbox")
+
+
+def create_outbox_dead_and_effect_log() -> None:
+    """Parked outbox rows and the consumers' effect log (`shared.outbox.define_tables`)."""
+    op.create_table(
+        "outbox_dead",
+        sa.Column("id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("event_id", sa.Uuid(), nullable=False),
+        sa.Column("topic", sa.Text(), nullable=False),
+        sa.Column("key", sa.Text(), nullable=False),
+        sa.Column("event_type", sa.Text(), nullable=False),
+        sa.Column("event", sa.LargeBinary(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("error", sa.Text(), nullable=False),
+        sa.Column(
+            "parked_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+        sa.PrimaryKeyConstraint("id", name="pk_outbox_dead"),
+        sa.UniqueConstraint("event_id", name="uq_outbox_dead_event_id"),
+    )
+    op.create_index("ix_outbox_dead_key", "outbox_dead", ["key"])
+    op.create_table(
+        "consumer_effects",
+        sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
+        sa.Column("consumer", sa.Text(), nullable=False),
+        sa.Column("event_id", sa.Uuid(), nullable=False),
+        sa.Column("event_type", sa.Text(), nullable=False),
+        sa.Column(
+            "applied_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+        sa.PrimaryKeyConstraint("id", name="pk_consumer_effects"),
+    )
+
+
+def drop_outbox_dead_and_effect_log() -> None:
+    op.drop_table("consumer_effects")
+    op.drop_index("ix_outbox_dead_key", table_name="outbox_dead")
+    op.drop_table("outbox_dead")

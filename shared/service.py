@@ -71,26 +71,30 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
         app.state.db = db
         started = time.monotonic()
         await asyncio.to_thread(upgrade, parts.migrations, settings.database_url)
-        await ensure_topics(settings.kafka_bootstrap_servers, settings.topic_suffix)
+        kafka = settings.kafka()
+        await ensure_topics(kafka, settings.topic_suffix)
         relay = outbox.OutboxRelay(
             db,
-            settings.kafka_bootstrap_servers,
+            kafka,
             name=parts.name,
             topic_suffix=settings.topic_suffix,
             poll_seconds=settings.relay_poll_seconds,
             send_timeout_seconds=settings.relay_send_timeout_seconds,
+            retention_seconds=settings.outbox_retention_seconds,
         )
         runners = [
             ConsumerRunner(
                 db,
-                settings.kafka_bootstrap_servers,
+                kafka,
                 name=f"{parts.name}.{spec.purpose}",
                 group_id=settings.group(spec.purpose),
                 topic_names=list(spec.topics),
                 handlers=spec.handlers,
                 topic_suffix=settings.topic_suffix,
                 max_attempts=settings.consumer_max_attempts,
+                max_backoff_seconds=settings.consumer_max_backoff_seconds,
                 max_poll_interval_ms=spec.max_poll_interval_ms,
+                effect_log=settings.consumer_effect_log,
             )
             for spec in parts.consumers
         ]
@@ -143,6 +147,12 @@ kafka_consumer_lag{service="order",consumer="order.events",partition="routes:0"}
 # HELP outbox_backlog Outbox rows not yet published
 # TYPE outbox_backlog gauge
 outbox_backlog{service="order"} 0.0
+# HELP outbox_dead Outbox rows Kafka refused for good, parked with their error
+# TYPE outbox_dead gauge
+outbox_dead{service="order"} 0.0
+# HELP kafka_consumer_partition_retrying 1 while a partition waits to retry a transient failure
+# TYPE kafka_consumer_partition_retrying gauge
+kafka_consumer_partition_retrying{service="order",consumer="order.events",partition="routes:0"} 0.0
 """
 
 
@@ -182,7 +192,7 @@ def health_router(settings: ServiceSettings) -> APIRouter:
         if reason is None:
             # The broker check costs a connection: reuse its answer for two seconds.
             if time.monotonic() - kafka_check["at"] > 2.0:
-                kafka_check["reason"] = await kafka_reachable(settings.kafka_bootstrap_servers)
+                kafka_check["reason"] = await kafka_reachable(settings.kafka())
                 kafka_check["at"] = time.monotonic()
             reason = kafka_check["reason"]
         if reason is not None:
@@ -200,14 +210,33 @@ def health_router(settings: ServiceSettings) -> APIRouter:
         db: Db | None = getattr(request.app.state, "db", None)
         if db is not None:
             with contextlib.suppress(Exception):
-                service_metrics.outbox_backlog.labels(service_metrics.service).set(
-                    await outbox.backlog(db)
-                )
-        for runner in getattr(request.app.state, "consumers", []):
-            for partition, lag in runner.stats.lag.items():
-                service_metrics.consumer_lag.labels(
-                    service_metrics.service, runner.name, partition
-                ).set(lag)
+                await export_outbox(service_metrics, db)
+        export_consumer_stats(service_metrics, getattr(request.app.state, "consumers", []))
         return Response(service_metrics.render(), media_type=CONTENT_TYPE)
 
     return router
+
+
+async def export_outbox(metrics: ServiceMetrics, db: Db) -> None:
+    metrics.outbox_backlog.labels(metrics.service).set(await outbox.backlog(db))
+    metrics.outbox_dead.labels(metrics.service).set(await outbox.dead_count(db))
+
+
+def export_consumer_stats(metrics: ServiceMetrics, runners: Sequence[ConsumerRunner]) -> None:
+    service = metrics.service
+    for runner in runners:
+        stats = runner.stats
+        for partition, lag in stats.lag.items():
+            metrics.consumer_lag.labels(service, runner.name, partition).set(lag)
+        for outcome, count in (
+            ("handled", stats.handled),
+            ("duplicate", stats.duplicates),
+            ("dead_lettered", stats.dead_lettered),
+            ("transient_error", stats.transient_errors),
+        ):
+            metrics.consumer_events.labels(service, runner.name, outcome).set(count)
+        # Every partition the runner has seen, so a recovered one drops back to 0.
+        for partition in set(stats.lag) | set(stats.retrying):
+            metrics.partition_retrying.labels(service, runner.name, partition).set(
+                1 if partition in stats.retrying else 0
+            )

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, TypeVar
+from typing import Annotated, Literal, TypeVar
 
-from pydantic import AfterValidator, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+from shared.kafka import KafkaConfig
 
 
 def _at_least_32_bytes(value: SecretStr) -> SecretStr:
@@ -22,14 +31,73 @@ def _at_least_32_bytes(value: SecretStr) -> SecretStr:
 SharedSecret = Annotated[SecretStr, AfterValidator(_at_least_32_bytes)]
 
 
-class ServiceSettings(BaseSettings):
+class KafkaSettings(BaseSettings):
+    """The cluster every process of the suite uses: one set of `KAFKA_*` variables, no prefix.
+
+    The defaults are the project's own broker (plaintext, one replica); a managed cluster sets
+    the security protocol, SASL credentials or TLS files, and the replication of the topics.
+    """
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    kafka_bootstrap_servers: str = Field(
+        "127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS"
+    )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", validation_alias="KAFKA_SECURITY_PROTOCOL"
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
+        None, validation_alias="KAFKA_SASL_MECHANISM"
+    )
+    kafka_sasl_username: str | None = Field(None, validation_alias="KAFKA_SASL_USERNAME")
+    kafka_sasl_password: SecretStr | None = Field(None, validation_alias="KAFKA_SASL_PASSWORD")
+    # PEM files; without a CA file the system's trusted CAs verify the brokers.
+    kafka_ssl_cafile: str | None = Field(None, validation_alias="KAFKA_SSL_CAFILE")
+    kafka_ssl_certfile: str | None = Field(None, validation_alias="KAFKA_SSL_CERTFILE")
+    kafka_ssl_keyfile: str | None = Field(None, validation_alias="KAFKA_SSL_KEYFILE")
+    kafka_ssl_check_hostname: bool = Field(True, validation_alias="KAFKA_SSL_CHECK_HOSTNAME")
+    # Topics the services create; a three-broker cluster wants 3 and 2.
+    kafka_replication_factor: int = Field(1, ge=1, validation_alias="KAFKA_REPLICATION_FACTOR")
+    kafka_min_insync_replicas: int | None = Field(
+        None, ge=1, validation_alias="KAFKA_MIN_INSYNC_REPLICAS"
+    )
+
+    @field_validator("kafka_bootstrap_servers")
+    @classmethod
+    def _bootstrap_is_host_port(cls, value: str) -> str:
+        for server in value.split(","):
+            host, _, port = server.strip().rpartition(":")
+            if not host or not port.isdigit():
+                raise ValueError(f"expected host:port[,host:port], got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _kafka_is_consistent(self) -> KafkaSettings:
+        self.kafka()  # KafkaConfig checks SASL credentials and replication; ValueError names it
+        return self
+
+    def kafka(self) -> KafkaConfig:
+        password = self.kafka_sasl_password
+        return KafkaConfig(
+            bootstrap_servers=self.kafka_bootstrap_servers,
+            security_protocol=self.kafka_security_protocol,
+            sasl_mechanism=self.kafka_sasl_mechanism,
+            sasl_username=self.kafka_sasl_username,
+            sasl_password=password.get_secret_value() if password is not None else None,
+            ssl_cafile=self.kafka_ssl_cafile,
+            ssl_certfile=self.kafka_ssl_certfile,
+            ssl_keyfile=self.kafka_ssl_keyfile,
+            ssl_check_hostname=self.kafka_ssl_check_hostname,
+            replication_factor=self.kafka_replication_factor,
+            min_insync_replicas=self.kafka_min_insync_replicas,
+        )
+
+
+class ServiceSettings(KafkaSettings):
     model_config = SettingsConfigDict(extra="ignore")
 
     service_name: str = "service"
     database_url: str
-    kafka_bootstrap_servers: str = Field(
-        "127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS"
-    )
     # Tests give every run fresh topics by suffixing the names in shared.events.topics.
     topic_suffix: str = ""
     # Prefix of the service's consumer group ids (default: the service name).
@@ -40,7 +108,15 @@ class ServiceSettings(BaseSettings):
     db_pool_size: int = 10
     relay_poll_seconds: float = Field(0.5, gt=0)
     relay_send_timeout_seconds: float = Field(10.0, gt=0)
+    # Sent rows are kept this long for inspection (`make chaos` reconciles from them).
+    outbox_retention_seconds: float = Field(86_400.0, gt=0)
+    # Attempts at an event that fails the same way each time (a bug, a broken contract) before
+    # it goes to the dead-letter topic; transient failures are retried for as long as they last.
     consumer_max_attempts: int = Field(3, ge=1)
+    # The longest wait between two attempts at an event that fails transiently.
+    consumer_max_backoff_seconds: float = Field(30.0, gt=0)
+    # Writes one row per applied event to `consumer_effects`: what `make chaos` counts.
+    consumer_effect_log: bool = False
 
     @field_validator("database_url")
     @classmethod
@@ -55,15 +131,6 @@ class ServiceSettings(BaseSettings):
             raise ValueError("names no database (add /<name> at the end)")
         return value
 
-    @field_validator("kafka_bootstrap_servers")
-    @classmethod
-    def _bootstrap_is_host_port(cls, value: str) -> str:
-        for server in value.split(","):
-            host, _, port = server.strip().rpartition(":")
-            if not host or not port.isdigit():
-                raise ValueError(f"expected host:port[,host:port], got {value!r}")
-        return value
-
     def group(self, purpose: str) -> str:
         return f"{self.consumer_group or self.service_name}.{purpose}"
 
@@ -74,15 +141,17 @@ S = TypeVar("S", bound=ServiceSettings)
 def describe_settings_error(error: ValidationError, env_prefix: str) -> str:
     problems = []
     for item in error.errors():
-        field = str(item["loc"][0]) if item["loc"] else "?"
-        variable = (
-            "KAFKA_BOOTSTRAP_SERVERS"
-            if field in {"kafka_bootstrap_servers", "KAFKA_BOOTSTRAP_SERVERS"}
-            else f"{env_prefix}{field.upper()}"
-        )
+        field = str(item["loc"][0]) if item["loc"] else ""
         message = (
             "is not set" if item["type"] == "missing" else item["msg"].removeprefix("Value error, ")
         )
+        if not field:
+            # A check across several variables: its message names them.
+            problems.append(message)
+            continue
+        # The Kafka variables are shared by every service: they carry no prefix.
+        upper = field.upper()
+        variable = upper if upper.startswith("KAFKA_") else f"{env_prefix}{upper}"
         problems.append(f"{variable} {message}")
     return "invalid settings: " + "; ".join(problems)
 
