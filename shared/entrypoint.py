@@ -10,11 +10,11 @@ import uvicorn
 from fastapi import FastAPI
 
 from shared.db import Db
-from shared.kafka import KafkaTarget, kafka_reachable
+from shared.kafka import KafkaTarget, TopicSetupError, ensure_topics, kafka_reachable
 from shared.settings import S, load_settings
 
 
-async def _preflight(database_url: str, kafka: KafkaTarget) -> str | None:
+async def _preflight(database_url: str, kafka: KafkaTarget, topic_suffix: str) -> str | None:
     db = Db(database_url, pool_size=1)
     try:
         reason = await db.reachable()
@@ -25,12 +25,18 @@ async def _preflight(database_url: str, kafka: KafkaTarget) -> str | None:
     reason = await kafka_reachable(kafka)
     if reason is not None:
         return f"{reason}: start it with `make infra-up` or set KAFKA_BOOTSTRAP_SERVERS"
+    try:
+        await ensure_topics(kafka, topic_suffix)
+    except TopicSetupError as error:
+        return str(error)
     return None
 
 
 def serve(settings_cls: type[S], create_app: Callable[[S], FastAPI]) -> None:
     settings = load_settings(settings_cls)
-    problem = asyncio.run(_preflight(settings.database_url, settings.kafka()))
+    problem = asyncio.run(
+        _preflight(settings.database_url, settings.kafka(), settings.topic_suffix)
+    )
     if problem is not None:
         print(f"{settings.service_name}: {problem}", file=sys.stderr)
         raise SystemExit(3)
