@@ -7,6 +7,13 @@ import logging
 
 import httpx
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +48,10 @@ class CatalogUnavailable(Exception):
     pass
 
 
+class _CatalogBlip(Exception):
+    """A failure worth another try: no answer, or a 5xx."""
+
+
 class OfferNotFound(Exception):
     def __init__(self, offer_id: str) -> None:
         super().__init__(f"offer {offer_id} is unknown or expired")
@@ -71,37 +82,51 @@ class CatalogClient:
         await self._client.aclose()
 
     async def resolve(self, offer_id: str) -> Offer:
-        for attempt in range(1, self.attempts + 1):
-            try:
-                response = await self._client.get(f"/v1/offers/{offer_id}")
-            except httpx.HTTPError as error:
-                reason = f"{type(error).__name__}"
-            else:
-                if response.status_code == 404:
-                    raise OfferNotFound(offer_id)
-                if response.status_code in (401, 403):
-                    # A configuration error, not a blip: retrying cannot help, the log says why.
-                    log.error(
-                        "catalog_refused_internal_token",
-                        extra={
-                            "status": response.status_code,
-                            "fix": "set ORDER_CATALOG_INTERNAL_TOKEN to CATALOG_INTERNAL_TOKEN",
-                        },
-                    )
-                    raise CatalogUnavailable(f"catalog refused the token ({response.status_code})")
-                if response.status_code == 200:
-                    try:
-                        return Offer.model_validate_json(response.content)
-                    except ValidationError as error:
-                        raise CatalogUnavailable(f"malformed offer: {error}") from None
-                reason = f"status {response.status_code}"
+        def note(state: RetryCallState) -> None:
+            error = state.outcome.exception() if state.outcome else None
             log.warning(
                 "catalog_call_failed",
-                extra={"offer_id": offer_id, "attempt": attempt, "reason": reason},
+                extra={"offer_id": offer_id, "attempt": state.attempt_number, "reason": str(error)},
             )
-            if attempt < self.attempts:
-                await asyncio.sleep(self.backoff_seconds * 2 ** (attempt - 1))
-        raise CatalogUnavailable(reason)
+
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(_CatalogBlip),
+            stop=stop_after_attempt(self.attempts),
+            wait=wait_exponential(multiplier=self.backoff_seconds),
+            before_sleep=note,
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return await self._resolve_once(offer_id)
+        except _CatalogBlip as error:
+            raise CatalogUnavailable(str(error)) from None
+        raise AssertionError("unreachable: tenacity returns or raises")
+
+    async def _resolve_once(self, offer_id: str) -> Offer:
+        try:
+            response = await self._client.get(f"/v1/offers/{offer_id}")
+        except httpx.HTTPError as error:
+            raise _CatalogBlip(type(error).__name__) from error
+        if response.status_code == 404:
+            raise OfferNotFound(offer_id)
+        if response.status_code in (401, 403):
+            # A configuration error, not a blip: retrying cannot help, the log says why.
+            log.error(
+                "catalog_refused_internal_token",
+                extra={
+                    "status": response.status_code,
+                    "fix": "set ORDER_CATALOG_INTERNAL_TOKEN to CATALOG_INTERNAL_TOKEN",
+                },
+            )
+            raise CatalogUnavailable(f"catalog refused the token ({response.status_code})")
+        if response.status_code != 200:
+            raise _CatalogBlip(f"status {response.status_code}")
+        try:
+            return Offer.model_validate_json(response.content)
+        except ValidationError as error:
+            raise CatalogUnavailable(f"malformed offer: {error}") from None
 
     async def resolve_all(self, offer_ids: list[str]) -> dict[str, Offer]:
         unique = list(dict.fromkeys(offer_ids))

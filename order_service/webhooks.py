@@ -14,6 +14,7 @@ from order_service.settings import OrderSettings
 from order_service.store import pos
 from shared import clock
 from shared.db import Db
+from shared.retry import backoff, delay_before_attempt
 
 log = logging.getLogger(__name__)
 
@@ -89,9 +90,13 @@ class WebhookSender:
             new_status = "failed"
         else:
             new_status = "pending"
-        backoff = min(
-            self.settings.webhook_backoff_seconds * 2 ** (attempts - 1),
-            self.settings.webhook_backoff_max_seconds,
+        # The schedule lives in the deliveries table (it survives a restart): tenacity's
+        # capped exponential backoff with jitter gives the wait, not a running retry loop.
+        wait = delay_before_attempt(
+            backoff(
+                self.settings.webhook_backoff_seconds, self.settings.webhook_backoff_max_seconds
+            ),
+            attempts,
         )
         now = clock.now()
         async with self.db.begin() as tx:
@@ -103,7 +108,7 @@ class WebhookSender:
                 error=error,
                 new_status=new_status,
                 attempts=attempts,
-                next_attempt_at=now + timedelta(seconds=backoff),
+                next_attempt_at=now + timedelta(seconds=wait),
             )
         log.info(
             "webhook_attempted",

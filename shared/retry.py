@@ -9,12 +9,12 @@ worth only a few attempts. The waits are tenacity's capped exponential backoff w
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import asyncpg
 import sqlalchemy.exc
 from aiokafka.errors import KafkaError
-from tenacity import RetryCallState, wait_exponential_jitter
+from tenacity import AsyncRetrying, RetryCallState, wait_exponential_jitter
 
 # SQLSTATE classes and codes of failures that end without anyone fixing anything:
 # 08 connection exception, 53 insufficient resources (too many connections), 57 operator
@@ -78,3 +78,11 @@ def failure_of(state: RetryCallState) -> BaseException | None:
     if outcome is None or not outcome.failed:
         return None
     return outcome.exception()
+
+
+def delay_before_attempt(wait: Callable[[RetryCallState], float], attempt: int) -> float:
+    """The wait a tenacity strategy gives before `attempt` + 1, for retries whose schedule is
+    kept elsewhere (a database row), not in a running loop."""
+    state = RetryCallState(retry_object=AsyncRetrying(), fn=None, args=(), kwargs={})
+    state.attempt_number = attempt
+    return float(wait(state))
