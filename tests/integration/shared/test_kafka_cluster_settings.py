@@ -3,6 +3,7 @@ KAFKA_* settings, checked against the real broker (one node, so one replica at m
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -45,9 +46,7 @@ async def test_a_service_creates_its_topics_with_the_configured_min_insync_repli
     suffix = new_topic_suffix()
     url = test_database_url("CATALOG", "catalog")
     await create_database(url)
-    settings = CatalogSettings(
-        database_url=url, topic_suffix=suffix, kafka_min_insync_replicas=1
-    )
+    settings = CatalogSettings(database_url=url, topic_suffix=suffix, kafka_min_insync_replicas=1)
     try:
         async with running_app(create_app(settings)) as client:
             assert (await client.get("/readyz")).status_code == 200
@@ -67,7 +66,8 @@ async def test_a_replication_factor_the_cluster_cannot_give_stops_the_service_wi
     await create_database(url)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CATALOG_", "KAFKA_"))}
     try:
-        result = subprocess.run(
+        result = await asyncio.to_thread(
+            subprocess.run,
             [sys.executable, "-m", "catalog_service"],
             env={
                 **env,
