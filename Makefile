@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: help venv up down status infra-up infra-down lint test test-unit bench demo clean
+.PHONY: help venv up down status infra-up infra-down lint test test-unit bench demo chaos clean
 
 help:
 	@echo "make up         install, start Kafka + PostgreSQL + the four services (foreground)"
@@ -16,6 +16,7 @@ help:
 	@echo "make lint       ruff + mypy"
 	@echo "make bench      catalog, Li & Lim PDPTW and batching benchmarks"
 	@echo "make demo       a simulated same-day at the four pilot malls"
+	@echo "make chaos      2,000 orders under kill -9 and restarts, reconciled (ARGS=\"--orders 10000 --faults 100\")"
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -61,6 +62,10 @@ bench: venv infra-up
 
 demo: venv infra-up
 	@$(PY) -m services.demo
+
+# Its own PostgreSQL and Kafka (in .local/chaos/), so it never disturbs `make up` or a test run.
+chaos: venv
+	@$(PY) -m services.chaos $(ARGS)
 
 clean: down
 	rm -rf .local $(VENV) deploy/kafka/.jars

@@ -3,6 +3,10 @@
 Both live in the git-ignored `.local/` folder. Each is skipped when the user points at an existing
 server (`KAFKA_BOOTSTRAP_SERVERS`, or every `<SERVICE>_DATABASE_URL`). Every step is idempotent and
 guarded by a file lock, so `make up` twice, or `make test` while `make up` runs, breaks nothing.
+
+`Infra` is one such pair with its own folder and ports: the module's functions act on the one
+`make up` and `make test` use; `make chaos` runs a second one under `.local/chaos/` that it may
+kill and restart freely.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,17 +56,6 @@ class InfraError(RuntimeError):
     """A step failed; the message says what to do next."""
 
 
-@contextlib.contextmanager
-def infra_lock() -> Iterator[None]:
-    LOCAL.mkdir(parents=True, exist_ok=True)
-    with open(LOCAL / "infra.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(0.5)
@@ -75,17 +69,6 @@ def wait_until(check: object, timeout: float, what: str) -> None:
             return
         time.sleep(0.2)
     raise InfraError(f"{what} did not come up within {timeout:.0f} s")
-
-
-# ---------------------------------------------------------------- PostgreSQL
-
-
-def uses_external_databases() -> bool:
-    return all(os.environ.get(f"{svc}_DATABASE_URL") for svc in SERVICE_DATABASES)
-
-
-def database_url(database: str) -> str:
-    return f"postgresql+asyncpg://postgres@127.0.0.1:{PG_PORT}/{database}"
 
 
 def _pg_bin() -> Path:
@@ -110,147 +93,6 @@ def _as_postgres_user(cmd: list[str]) -> list[str]:
 
 def _run(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, text=True, capture_output=True, check=False, **kwargs)  # type: ignore[call-overload, no-any-return]
-
-
-def postgres_running() -> bool:
-    pg_ctl = _pg_bin() / "pg_ctl"
-    data = PG_HOME / "data"
-    if not (data / "PG_VERSION").exists():
-        return False
-    return _run(_as_postgres_user([str(pg_ctl), "-D", str(data), "status"])).returncode == 0
-
-
-def start_postgres() -> bool:
-    """Returns whether this call started the server (so its caller may stop it again)."""
-    if uses_external_databases():
-        say("PostgreSQL: using the servers named by *_DATABASE_URL")
-        return False
-    pg = _pg_bin()
-    data = PG_HOME / "data"
-    PG_HOME.mkdir(parents=True, exist_ok=True)
-    if os.geteuid() == 0:
-        owner = pwd.getpwnam("postgres")
-        os.chown(PG_HOME, owner.pw_uid, owner.pw_gid)
-        # The postgres user must be able to reach its data folder through the repo's parents.
-        for parent in [LOCAL, *LOCAL.parents]:
-            if parent == Path("/"):
-                break
-            mode = parent.stat().st_mode
-            if not mode & 0o001:
-                os.chmod(parent, mode | 0o001)
-    if not (data / "PG_VERSION").exists():
-        say(f"PostgreSQL: initialising a cluster in {data}")
-        result = _run(
-            _as_postgres_user(
-                [
-                    str(pg / "initdb"),
-                    "-D",
-                    str(data),
-                    "-U",
-                    "postgres",
-                    "--auth=trust",
-                    "-E",
-                    "UTF8",
-                ]
-            )
-        )
-        if result.returncode != 0:
-            raise InfraError(f"initdb failed: {result.stderr.strip()}")
-    started = False
-    if postgres_running():
-        say(f"PostgreSQL: already running on 127.0.0.1:{PG_PORT}")
-    else:
-        started = True
-        if port_open(PG_PORT):
-            raise InfraError(
-                f"port {PG_PORT} is taken by another program: stop it or set MTH_PG_PORT"
-            )
-        say(f"PostgreSQL: starting on 127.0.0.1:{PG_PORT}")
-        options = (
-            f"-p {PG_PORT} -k {PG_HOME} -c listen_addresses=127.0.0.1 -c max_connections=400"
-            " -c shared_buffers=256MB"
-        )
-        result = _run(
-            _as_postgres_user(
-                [
-                    str(pg / "pg_ctl"),
-                    "-D",
-                    str(data),
-                    "-l",
-                    str(PG_HOME / "postgres.log"),
-                    "-o",
-                    options,
-                    "-w",
-                    "-t",
-                    "60",
-                    "start",
-                ]
-            )
-        )
-        if result.returncode != 0:
-            raise InfraError(
-                f"PostgreSQL did not start ({result.stdout.strip()});"
-                f" see {PG_HOME / 'postgres.log'}"
-            )
-    for database in SERVICE_DATABASES.values():
-        create_database(database)
-    return started
-
-
-def _psql(sql: str, database: str = "postgres") -> subprocess.CompletedProcess[str]:
-    psql = _pg_bin() / "psql"
-    return _run(
-        [
-            str(psql),
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(PG_PORT),
-            "-U",
-            "postgres",
-            "-d",
-            database,
-            "-tAc",
-            sql,
-        ]
-    )
-
-
-def create_database(database: str) -> None:
-    exists = _psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}'")
-    if exists.stdout.strip() == "1":
-        return
-    result = _psql(f'CREATE DATABASE "{database}"')
-    if result.returncode != 0 and "already exists" not in result.stderr:
-        raise InfraError(f"could not create database {database}: {result.stderr.strip()}")
-
-
-def stop_postgres() -> None:
-    if not postgres_running():
-        return
-    say("PostgreSQL: stopping")
-    _run(
-        _as_postgres_user(
-            [str(_pg_bin() / "pg_ctl"), "-D", str(PG_HOME / "data"), "-m", "fast", "-w", "stop"]
-        )
-    )
-
-
-# ---------------------------------------------------------------- Kafka
-
-
-def local_kafka_bootstrap() -> str:
-    return f"127.0.0.1:{KAFKA_PORT}"
-
-
-def kafka_bootstrap() -> str:
-    """The broker in use: the one named by KAFKA_BOOTSTRAP_SERVERS, else the project's own."""
-    return os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or local_kafka_bootstrap()
-
-
-def uses_external_kafka() -> bool:
-    # Naming the project's own broker's address is not pointing elsewhere: we still run it.
-    return kafka_bootstrap() != local_kafka_bootstrap()
 
 
 def ensure_kafka_jars() -> None:
@@ -287,29 +129,6 @@ def _java() -> str:
     return java
 
 
-def _kafka_java(main_class: str, *args: str) -> list[str]:
-    return [
-        _java(),
-        f"-Xmx{KAFKA_HEAP}",
-        f"-Xms{KAFKA_HEAP}",
-        "-XX:+UseG1GC",
-        f"-Dlog4j2.configurationFile={KAFKA_DIR / 'log4j2.properties'}",
-        f"-Dkafka.logs.dir={KAFKA_HOME / 'logs'}",
-        "-cp",
-        f"{KAFKA_JARS}/*",
-        main_class,
-        *args,
-    ]
-
-
-def _kafka_properties() -> Path:
-    props = KAFKA_HOME / "server.properties"
-    base = (KAFKA_DIR / "server.properties").read_text()
-    base = base.replace("9092", str(KAFKA_PORT)).replace("19093", str(KAFKA_CONTROLLER_PORT))
-    props.write_text(base + f"\nlog.dirs={KAFKA_HOME / 'data'}\n")
-    return props
-
-
 def _pid_alive(pid_file: Path) -> int | None:
     try:
         pid = int(pid_file.read_text().strip())
@@ -319,96 +138,398 @@ def _pid_alive(pid_file: Path) -> int | None:
     return pid
 
 
-def kafka_running() -> bool:
-    return port_open(KAFKA_PORT)
+@dataclass(frozen=True)
+class Infra:
+    """One PostgreSQL cluster and one Kafka broker, in `home`, on these ports."""
 
+    home: Path
+    pg_port: int
+    kafka_port: int
+    controller_port: int
+    heap: str = KAFKA_HEAP
+    # Only the instance `make up` uses follows KAFKA_BOOTSTRAP_SERVERS and *_DATABASE_URL.
+    honours_environment: bool = False
 
-def start_kafka() -> bool:
-    """Returns whether this call started the broker."""
-    if uses_external_kafka():
-        say(f"Kafka: using {kafka_bootstrap()}")
-        return False
-    if kafka_running():
-        say(f"Kafka: already running on 127.0.0.1:{KAFKA_PORT}")
-        return False
-    ensure_kafka_jars()
-    (KAFKA_HOME / "logs").mkdir(parents=True, exist_ok=True)
-    props = _kafka_properties()
-    if not (KAFKA_HOME / "data" / "meta.properties").exists():
-        say("Kafka: formatting the KRaft log directory")
+    @property
+    def kafka_home(self) -> Path:
+        return self.home / "kafka"
+
+    @property
+    def pg_home(self) -> Path:
+        return self.home / "pg"
+
+    @property
+    def pg_data(self) -> Path:
+        return self.pg_home / "data"
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        self.home.mkdir(parents=True, exist_ok=True)
+        with open(self.home / "infra.lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    # ------------------------------------------------------------ PostgreSQL
+
+    def uses_external_databases(self) -> bool:
+        return self.honours_environment and all(
+            os.environ.get(f"{svc}_DATABASE_URL") for svc in SERVICE_DATABASES
+        )
+
+    def database_url(self, database: str) -> str:
+        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.pg_port}/{database}"
+
+    def postgres_running(self) -> bool:
+        if not (self.pg_data / "PG_VERSION").exists():
+            return False
+        pg_ctl = str(_pg_bin() / "pg_ctl")
+        return _run(_as_postgres_user([pg_ctl, "-D", str(self.pg_data), "status"])).returncode == 0
+
+    def start_postgres(self) -> bool:
+        """Returns whether this call started the server (so its caller may stop it again)."""
+        if self.uses_external_databases():
+            say("PostgreSQL: using the servers named by *_DATABASE_URL")
+            return False
+        pg = _pg_bin()
+        self.pg_home.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            owner = pwd.getpwnam("postgres")
+            os.chown(self.pg_home, owner.pw_uid, owner.pw_gid)
+            # The postgres user must reach its data folder through the repo's parents.
+            for parent in [self.pg_home.parent, *self.pg_home.parent.parents]:
+                if parent == Path("/"):
+                    break
+                mode = parent.stat().st_mode
+                if not mode & 0o001:
+                    os.chmod(parent, mode | 0o001)
+        if not (self.pg_data / "PG_VERSION").exists():
+            say(f"PostgreSQL: initialising a cluster in {self.pg_data}")
+            result = _run(
+                _as_postgres_user(
+                    [
+                        str(pg / "initdb"),
+                        "-D",
+                        str(self.pg_data),
+                        "-U",
+                        "postgres",
+                        "--auth=trust",
+                        "-E",
+                        "UTF8",
+                    ]
+                )
+            )
+            if result.returncode != 0:
+                raise InfraError(f"initdb failed: {result.stderr.strip()}")
+        started = False
+        if self.postgres_running():
+            say(f"PostgreSQL: already running on 127.0.0.1:{self.pg_port}")
+        else:
+            started = True
+            if port_open(self.pg_port):
+                raise InfraError(
+                    f"port {self.pg_port} is taken by another program: stop it or set MTH_PG_PORT"
+                )
+            say(f"PostgreSQL: starting on 127.0.0.1:{self.pg_port}")
+            self._pg_ctl_start()
+        for database in SERVICE_DATABASES.values():
+            self.create_database(database)
+        return started
+
+    def _pg_ctl_start(self) -> None:
+        options = (
+            f"-p {self.pg_port} -k {self.pg_home} -c listen_addresses=127.0.0.1"
+            " -c max_connections=400 -c shared_buffers=256MB"
+        )
         result = _run(
-            _kafka_java(
-                "kafka.tools.StorageTool", "format", "-t", KAFKA_CLUSTER_ID, "-c", str(props)
+            _as_postgres_user(
+                [
+                    str(_pg_bin() / "pg_ctl"),
+                    "-D",
+                    str(self.pg_data),
+                    "-l",
+                    str(self.pg_home / "postgres.log"),
+                    "-o",
+                    options,
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
+                ]
             )
         )
         if result.returncode != 0:
-            raise InfraError(f"formatting Kafka storage failed: {result.stdout}{result.stderr}")
-    say(f"Kafka: starting on 127.0.0.1:{KAFKA_PORT} (heap {KAFKA_HEAP})")
-    with open(KAFKA_HOME / "kafka.out", "ab") as out:
-        process = subprocess.Popen(
-            _kafka_java("kafka.Kafka", str(props)),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
+            raise InfraError(
+                f"PostgreSQL did not start ({result.stdout.strip()});"
+                f" see {self.pg_home / 'postgres.log'}"
+            )
+
+    def restart_postgres(self, mode: str = "immediate") -> None:
+        """Stops the server (`immediate` is a crash: recovery runs at the start) and starts it."""
+        _run(
+            _as_postgres_user(
+                [str(_pg_bin() / "pg_ctl"), "-D", str(self.pg_data), "-m", mode, "-w", "stop"]
+            )
         )
-    (KAFKA_HOME / "kafka.pid").write_text(str(process.pid))
+        self._pg_ctl_start()
 
-    def ready() -> bool:
-        if process.poll() is not None:
-            raise InfraError(f"Kafka exited at start; see {KAFKA_HOME / 'kafka.out'} and logs/")
-        return port_open(KAFKA_PORT)
+    def _psql(self, sql: str, database: str = "postgres") -> subprocess.CompletedProcess[str]:
+        psql = _pg_bin() / "psql"
+        return _run(
+            [
+                str(psql),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.pg_port),
+                "-U",
+                "postgres",
+                "-d",
+                database,
+                "-tAc",
+                sql,
+            ]
+        )
 
-    wait_until(ready, 90, "Kafka")
-    say("Kafka: up")
-    return True
+    def create_database(self, database: str) -> None:
+        exists = self._psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}'")
+        if exists.stdout.strip() == "1":
+            return
+        result = self._psql(f'CREATE DATABASE "{database}"')
+        if result.returncode != 0 and "already exists" not in result.stderr:
+            raise InfraError(f"could not create database {database}: {result.stderr.strip()}")
+
+    def stop_postgres(self) -> None:
+        if not self.postgres_running():
+            return
+        say("PostgreSQL: stopping")
+        _run(
+            _as_postgres_user(
+                [str(_pg_bin() / "pg_ctl"), "-D", str(self.pg_data), "-m", "fast", "-w", "stop"]
+            )
+        )
+
+    # ------------------------------------------------------------ Kafka
+
+    def local_kafka_bootstrap(self) -> str:
+        return f"127.0.0.1:{self.kafka_port}"
+
+    def kafka_bootstrap(self) -> str:
+        """The broker in use: the one named by KAFKA_BOOTSTRAP_SERVERS, else our own."""
+        if self.honours_environment and os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+            return os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+        return self.local_kafka_bootstrap()
+
+    def uses_external_kafka(self) -> bool:
+        # Naming the project's own broker's address is not pointing elsewhere: we still run it.
+        return self.kafka_bootstrap() != self.local_kafka_bootstrap()
+
+    def _kafka_java(self, main_class: str, *args: str) -> list[str]:
+        return [
+            _java(),
+            f"-Xmx{self.heap}",
+            f"-Xms{self.heap}",
+            "-XX:+UseG1GC",
+            f"-Dlog4j2.configurationFile={KAFKA_DIR / 'log4j2.properties'}",
+            f"-Dkafka.logs.dir={self.kafka_home / 'logs'}",
+            "-cp",
+            f"{KAFKA_JARS}/*",
+            main_class,
+            *args,
+        ]
+
+    def _kafka_properties(self) -> Path:
+        props = self.kafka_home / "server.properties"
+        base = (KAFKA_DIR / "server.properties").read_text()
+        base = base.replace("9092", str(self.kafka_port)).replace(
+            "19093", str(self.controller_port)
+        )
+        props.write_text(base + f"\nlog.dirs={self.kafka_home / 'data'}\n")
+        return props
+
+    @property
+    def kafka_pid_file(self) -> Path:
+        return self.kafka_home / "kafka.pid"
+
+    def kafka_pid(self) -> int | None:
+        return _pid_alive(self.kafka_pid_file)
+
+    def kafka_running(self) -> bool:
+        return port_open(self.kafka_port)
+
+    def start_kafka(self) -> bool:
+        """Returns whether this call started the broker."""
+        if self.uses_external_kafka():
+            say(f"Kafka: using {self.kafka_bootstrap()}")
+            return False
+        if self.kafka_running():
+            say(f"Kafka: already running on 127.0.0.1:{self.kafka_port}")
+            return False
+        ensure_kafka_jars()
+        (self.kafka_home / "logs").mkdir(parents=True, exist_ok=True)
+        props = self._kafka_properties()
+        if not (self.kafka_home / "data" / "meta.properties").exists():
+            say("Kafka: formatting the KRaft log directory")
+            result = _run(
+                self._kafka_java(
+                    "kafka.tools.StorageTool", "format", "-t", KAFKA_CLUSTER_ID, "-c", str(props)
+                )
+            )
+            if result.returncode != 0:
+                raise InfraError(
+                    f"formatting Kafka storage failed: {result.stdout}{result.stderr}"
+                )
+        say(f"Kafka: starting on 127.0.0.1:{self.kafka_port} (heap {self.heap})")
+        with open(self.kafka_home / "kafka.out", "ab") as out:
+            process = subprocess.Popen(
+                self._kafka_java("kafka.Kafka", str(props)),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        self.kafka_pid_file.write_text(str(process.pid))
+
+        def ready() -> bool:
+            if process.poll() is not None:
+                raise InfraError(
+                    f"Kafka exited at start; see {self.kafka_home / 'kafka.out'} and logs/"
+                )
+            return self.kafka_running()
+
+        wait_until(ready, 120, "Kafka")
+        say("Kafka: up")
+        return True
+
+    def stop_kafka(self) -> None:
+        pid = self.kafka_pid()
+        if pid is None:
+            return
+        say("Kafka: stopping")
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except OSError:
+                break
+            time.sleep(0.2)
+        else:
+            os.kill(pid, signal.SIGKILL)
+        self.kafka_pid_file.unlink(missing_ok=True)
+
+    def signal_kafka(self, signum: int) -> None:
+        """kill -9, SIGSTOP, SIGCONT: what a fault injector does to its own broker."""
+        pid = self.kafka_pid()
+        if pid is None:
+            raise InfraError(f"no Kafka of ours is running in {self.kafka_home}")
+        os.kill(pid, signum)
+        if signum == signal.SIGKILL:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+            self.kafka_pid_file.unlink(missing_ok=True)
+
+    # ------------------------------------------------------------ both
+
+    def env(self) -> dict[str, str]:
+        """Environment that points the services at this infrastructure."""
+        env: dict[str, str] = {"KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap()}
+        for svc, database in SERVICE_DATABASES.items():
+            default = self.database_url(database)
+            chosen = os.environ.get(f"{svc}_DATABASE_URL") if self.honours_environment else None
+            env[f"{svc}_DATABASE_URL"] = chosen or default
+        return env
+
+    def up(self) -> bool:
+        """Starts what is not running; True when it started anything."""
+        with self.lock():
+            started_postgres = self.start_postgres()
+            started_kafka = self.start_kafka()
+            from services.topics import create_topics
+
+            create_topics(self.kafka_bootstrap())
+            return started_postgres or started_kafka
+
+    def down(self) -> None:
+        with self.lock():
+            self.stop_kafka()
+            self.stop_postgres()
+
+
+# The pair `make up` and `make test` use, in .local/ on the MTH_* ports.
+LOCAL_INFRA = Infra(
+    home=LOCAL,
+    pg_port=PG_PORT,
+    kafka_port=KAFKA_PORT,
+    controller_port=KAFKA_CONTROLLER_PORT,
+    honours_environment=True,
+)
+
+
+def infra_lock() -> contextlib.AbstractContextManager[None]:
+    return LOCAL_INFRA.lock()
+
+
+def uses_external_databases() -> bool:
+    return LOCAL_INFRA.uses_external_databases()
+
+
+def database_url(database: str) -> str:
+    return LOCAL_INFRA.database_url(database)
+
+
+def postgres_running() -> bool:
+    return LOCAL_INFRA.postgres_running()
+
+
+def start_postgres() -> bool:
+    return LOCAL_INFRA.start_postgres()
+
+
+def create_database(database: str) -> None:
+    LOCAL_INFRA.create_database(database)
+
+
+def stop_postgres() -> None:
+    LOCAL_INFRA.stop_postgres()
+
+
+def local_kafka_bootstrap() -> str:
+    return LOCAL_INFRA.local_kafka_bootstrap()
+
+
+def kafka_bootstrap() -> str:
+    return LOCAL_INFRA.kafka_bootstrap()
+
+
+def uses_external_kafka() -> bool:
+    return LOCAL_INFRA.uses_external_kafka()
+
+
+def kafka_running() -> bool:
+    return LOCAL_INFRA.kafka_running()
+
+
+def start_kafka() -> bool:
+    return LOCAL_INFRA.start_kafka()
 
 
 def stop_kafka() -> None:
-    pid = _pid_alive(KAFKA_HOME / "kafka.pid")
-    if pid is None:
-        return
-    say("Kafka: stopping")
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except OSError:
-            break
-        time.sleep(0.2)
-    else:
-        os.kill(pid, signal.SIGKILL)
-    (KAFKA_HOME / "kafka.pid").unlink(missing_ok=True)
-
-
-# ---------------------------------------------------------------- entry points
+    LOCAL_INFRA.stop_kafka()
 
 
 def infra_env() -> dict[str, str]:
-    """Environment that points the services at the infrastructure in use."""
-    env: dict[str, str] = {}
-    env["KAFKA_BOOTSTRAP_SERVERS"] = kafka_bootstrap()
-    for svc, database in SERVICE_DATABASES.items():
-        env[f"{svc}_DATABASE_URL"] = os.environ.get(f"{svc}_DATABASE_URL", database_url(database))
-    return env
+    return LOCAL_INFRA.env()
 
 
 def up() -> bool:
-    """Starts what is not running; True when it started anything."""
-    with infra_lock():
-        started_postgres = start_postgres()
-        started_kafka = start_kafka()
-        from services.topics import create_topics
-
-        create_topics(infra_env()["KAFKA_BOOTSTRAP_SERVERS"])
-        return started_postgres or started_kafka
+    return LOCAL_INFRA.up()
 
 
 def down() -> None:
-    with infra_lock():
-        stop_kafka()
-        stop_postgres()
+    LOCAL_INFRA.down()
 
 
 def main(argv: list[str]) -> int:

@@ -47,6 +47,8 @@ class Suite:
 
     label: str
     base_port: int
+    # The PostgreSQL and Kafka it runs on: `make up`'s by default, `make chaos` brings its own.
+    infra: infra.Infra = infra.LOCAL_INFRA
     extra_env: dict[str, str] = field(default_factory=dict)
     # `catalog_service.dev seed` arguments; the catalog loads its read model once, at start,
     # so the seed runs between resetting the databases and starting the services.
@@ -64,7 +66,7 @@ class Suite:
         return infra.LOCAL / self.label
 
     def database_url(self, service: ServiceProcess) -> str:
-        return infra.database_url(f"{service.database}_{self.label}")
+        return self.infra.database_url(f"{service.database}_{self.label}")
 
     def log(self, name: str, tail: int = 4000) -> str:
         return (self.log_dir / f"{name}.log").read_text(errors="replace")[-tail:]
@@ -76,16 +78,31 @@ class Suite:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for index, service in enumerate(SERVICES):
             self.urls[service.name] = f"http://127.0.0.1:{self.base_port + index + 1}"
-            with open(self.log_dir / f"{service.name}.log", "wb") as log:
-                self.processes[service.name] = subprocess.Popen(
-                    [sys.executable, "-m", service.package],
-                    env=self.env,
-                    cwd=ROOT,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                )
-        self._wait_ready(timeout)
+            self._spawn(service, mode="wb")
+        self._wait_ready(dict(self.urls), timeout)
+
+    def _spawn(self, service: ServiceProcess, mode: str) -> None:
+        with open(self.log_dir / f"{service.name}.log", mode) as log:
+            self.processes[service.name] = subprocess.Popen(
+                [sys.executable, "-m", service.package],
+                env=self.env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+
+    def kill(self, name: str) -> None:
+        """kill -9 of one service process, as a crash would."""
+        process = self.processes[name]
+        process.kill()
+        process.wait()
+
+    def restart(self, name: str, timeout: float = 120) -> None:
+        """Starts a stopped (or killed) service again, with the same settings; waits till ready."""
+        service = next(s for s in SERVICES if s.name == name)
+        self._spawn(service, mode="ab")
+        self._wait_ready({name: self.urls[name]}, timeout)
 
     def stop(self) -> None:
         for process in self.processes.values():
@@ -119,7 +136,7 @@ class Suite:
             for k, v in os.environ.items()
             if not k.startswith(tuple(f"{s.env_prefix}_" for s in SERVICES))
         }
-        env["KAFKA_BOOTSTRAP_SERVERS"] = infra.kafka_bootstrap()
+        env["KAFKA_BOOTSTRAP_SERVERS"] = self.infra.kafka_bootstrap()
         for index, service in enumerate(SERVICES):
             prefix = service.env_prefix
             env[f"{prefix}_DATABASE_URL"] = self.database_url(service)
@@ -135,20 +152,19 @@ class Suite:
     async def _prepare(self) -> None:
         for service in SERVICES:
             url = self.database_url(service)
-            infra.create_database(url.rsplit("/", 1)[-1])
+            self.infra.create_database(url.rsplit("/", 1)[-1])
             conn = await asyncpg.connect(asyncpg_dsn(url))
             try:
                 # A clean schema every run: the services migrate it again at start.
                 await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
             finally:
                 await conn.close()
-        await ensure_topics(infra.kafka_bootstrap(), self.topic_suffix)
+        await ensure_topics(self.infra.kafka_bootstrap(), self.topic_suffix)
         if self.catalog_seed is not None:
             await asyncio.to_thread(self.run_dev, "catalog_service.dev", "seed", *self.catalog_seed)
 
-    def _wait_ready(self, timeout: float) -> None:
+    def _wait_ready(self, pending: dict[str, str], timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        pending = dict(self.urls)
         while pending and time.monotonic() < deadline:
             for name, url in list(pending.items()):
                 if self.processes[name].poll() is not None:

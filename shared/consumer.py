@@ -4,11 +4,11 @@ The Kafka offset is committed only after that transaction commits, so a crash be
 redelivers the message, and the inbox (keyed by consumer and event id) turns the redelivery into
 a no-op. The offset never moves past a record that was neither applied nor dead-lettered.
 
-One worker task per partition handles that partition's records in order while the partition is
-paused; the main loop keeps polling meanwhile, so the group keeps the member however slow a
-handler is, and the other partitions go on. A fetched record is never dropped: a worker that
-stops early seeks its partition back to its first unhandled record, and records fetched for a
-busy partition are fetched again later. A rebalance first stops the workers of the revoked
+One worker task per partition handles that partition's records in order, from a queue the main
+loop fills; the main loop keeps polling meanwhile, so the group keeps the member however slow a
+handler is, and the other partitions go on. A full queue pauses its partition until the worker
+catches up. A fetched record is never dropped: a worker that stops early seeks its partition
+back to its first unhandled record. A rebalance first stops the workers of the revoked
 partitions (after their record in hand, or after a grace period) and commits what they did.
 
 Failures: a transient one (database restart or failover, dropped connection, serialization
@@ -26,6 +26,7 @@ import contextlib
 import logging
 import time
 import traceback
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -87,6 +88,7 @@ class ConsumerRunner:
         heartbeat_interval_ms: int = 3_000,
         revoke_grace_seconds: float = 5.0,
         concurrency: int = 1,
+        max_queued: int = 1_000,
         effect_log: bool = False,
         dead_letter_timeout_seconds: float = 15.0,
     ) -> None:
@@ -103,6 +105,7 @@ class ConsumerRunner:
         self.session_timeout_ms = session_timeout_ms
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.revoke_grace_seconds = revoke_grace_seconds
+        self.max_queued = max_queued
         self.effect_log = effect_log
         self.dead_letter_timeout_seconds = dead_letter_timeout_seconds
         self.stats = ConsumerStats()
@@ -112,6 +115,9 @@ class ConsumerRunner:
         self._stopping = asyncio.Event()
         self._workers: dict[TopicPartition, asyncio.Task[None]] = {}
         self._released: dict[TopicPartition, asyncio.Event] = {}
+        self._queues: dict[TopicPartition, deque[ConsumerRecord[bytes, bytes]]] = {}
+        # Partitions this runner paused: a full queue, or a transient failure being waited out.
+        self._paused: set[TopicPartition] = set()
         # Workers of different partitions take turns on the database unless told otherwise:
         # the handlers see events one at a time, as with a single partition.
         self._handler_slots = asyncio.Semaphore(concurrency)
@@ -183,15 +189,34 @@ class ConsumerRunner:
                     await asyncio.wait_for(self._stopping.wait(), 1.0)
 
     def _dispatch(self, tp: TopicPartition, records: list[ConsumerRecord[bytes, bytes]]) -> None:
-        if self._stopping.is_set() or tp in self._workers:
-            # Fetched before the pause took effect, or while stopping: fetch them again later.
-            self._rewind(tp, records[0].offset)
+        if self._stopping.is_set():
+            self._rewind(tp, records[0].offset)  # fetched as we stop: the next owner reads them
             return
-        self.consumer.pause(tp)
+        # Records of a busy partition queue up behind its worker, in offset order: the fetcher
+        # keeps prefetching, and a full queue pauses the partition until the worker catches up.
+        queue = self._queues.setdefault(tp, deque())
+        queue.extend(records)
+        if len(queue) >= self.max_queued:
+            self._pause(tp)
+        if tp not in self._workers:
+            self._start_worker(tp)
+
+    def _start_worker(self, tp: TopicPartition) -> None:
         self._released[tp] = asyncio.Event()
         self._workers[tp] = asyncio.create_task(
-            self._work(tp, records), name=f"consumer-{self.name}-{_label(tp)}"
+            self._work(tp), name=f"consumer-{self.name}-{_label(tp)}"
         )
+
+    def _pause(self, tp: TopicPartition) -> None:
+        if tp in self.consumer.assignment():
+            self.consumer.pause(tp)
+            self._paused.add(tp)
+
+    def _resume(self, tp: TopicPartition) -> None:
+        if tp in self._paused:
+            self._paused.discard(tp)
+            if tp in self.consumer.assignment():
+                self.consumer.resume(tp)
 
     def _rewind(self, tp: TopicPartition, offset: int) -> None:
         if tp in self.consumer.assignment():
@@ -200,15 +225,26 @@ class ConsumerRunner:
 
     # --- one partition's records -------------------------------------------------------------
 
-    async def _work(self, tp: TopicPartition, records: list[ConsumerRecord[bytes, bytes]]) -> None:
+    async def _work(self, tp: TopicPartition) -> None:
         released = self._released[tp]
-        next_offset = records[0].offset
+        queue = self._queues[tp]
+        next_offset: int | None = None
+        committed = True
+        last_commit = time.monotonic()
+        ended_early = True
         try:
-            for record in records:
-                if released.is_set():
-                    break
+            while queue and not released.is_set():
+                record = queue[0]
                 await self._process(tp, record, released)
-                next_offset = record.offset + 1
+                # Applied, dead-lettered or not ours: only now may the offset pass it.
+                queue.popleft()
+                next_offset, committed = record.offset + 1, False
+                if len(queue) <= self.max_queued // 2:
+                    self._resume(tp)
+                if not queue or time.monotonic() - last_commit >= 1.0:
+                    await self._commit(tp, next_offset)
+                    committed, last_commit = True, time.monotonic()
+            ended_early = released.is_set()
         except _Released:
             pass
         except Exception:
@@ -217,25 +253,31 @@ class ConsumerRunner:
         finally:
             self.stats.retrying.pop(_label(tp), None)
             try:
-                if next_offset > records[0].offset:
+                if next_offset is not None and not committed:
                     await self._commit(tp, next_offset)
             finally:
-                self._finish(tp, records, next_offset)
+                self._finish(tp, ended_early)
 
-    def _finish(
-        self, tp: TopicPartition, records: list[ConsumerRecord[bytes, bytes]], next_offset: int
-    ) -> None:
+    def _finish(self, tp: TopicPartition, ended_early: bool) -> None:
         """Hands the partition back to the poll loop; synchronous, so no poll comes between."""
-        if self._workers.get(tp) is asyncio.current_task():
-            del self._workers[tp]
-            self._released.pop(tp, None)
+        if self._workers.get(tp) is not asyncio.current_task():
+            return
+        del self._workers[tp]
+        self._released.pop(tp, None)
+        queue = self._queues.pop(tp, deque())
         if tp not in self.consumer.assignment():
+            self._paused.discard(tp)
             return  # revoked: the next owner starts at the committed offset
-        if next_offset <= records[-1].offset:
+        if queue and not ended_early and not self._stopping.is_set():
+            # Records came in while the last commit was on its way: go on with them.
+            self._queues[tp] = queue
+            self._start_worker(tp)
+            return
+        if queue:
             # Stopped early: the unhandled records must be fetched again, never skipped.
-            self._rewind(tp, next_offset)
+            self._rewind(tp, queue[0].offset)
         if not self._stopping.is_set():
-            self.consumer.resume(tp)
+            self._resume(tp)
 
     async def _commit(self, tp: TopicPartition, offset: int) -> None:
         try:
@@ -317,6 +359,7 @@ class ConsumerRunner:
             if transient:
                 self.stats.transient_errors += 1
                 self.stats.retrying[_label(tp)] = describe(error)[:200]
+                self._pause(tp)  # nothing more to fetch for it until it gets through
             log.warning(
                 "handler_failed" if give_up else "dead_letter_failed",
                 extra={
@@ -434,6 +477,8 @@ class ConsumerRunner:
         for tp in partitions:
             self._workers.pop(tp, None)
             self._released.pop(tp, None)
+            self._queues.pop(tp, None)
+            self._paused.discard(tp)
 
     async def _record_lag(self) -> None:
         # Positions are local, but a partition without one asks the broker: once a second.

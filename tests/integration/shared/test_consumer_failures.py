@@ -89,13 +89,15 @@ def runner_on(
 async def test_records_fetched_during_a_rebalance_under_a_slow_handler_are_all_applied(
     db: Db, topic_suffix: str, two_partitions: str
 ) -> None:
-    # A 3 s handler on the first event; meanwhile a second member joins and leaves, so the
-    # first member's partitions are revoked and assigned again while it is busy.
-    entered, member_left = asyncio.Event(), asyncio.Event()
+    # A slow handler on the first event: 3 s in, a second member joins, and it leaves again
+    # 3 s before the handler ends, so the first member's partitions are revoked and assigned
+    # again (twice) while it is busy.
+    busy, member_left = asyncio.Event(), asyncio.Event()
 
     async def slow_on_zero(tx: Tx, envelope: Envelope[Any]) -> None:
         if envelope.payload.n == 0:
-            entered.set()
+            await asyncio.sleep(3)
+            busy.set()
             await member_left.wait()
             await asyncio.sleep(3)
         await record_effect(tx, envelope)
@@ -105,9 +107,7 @@ async def test_records_fetched_during_a_rebalance_under_a_slow_handler_are_all_a
     second = runner_on(db, topic_suffix, TWO, record_effect, heartbeat_interval_ms=300)
     await first.start()
     try:
-        await asyncio.wait_for(entered.wait(), 30)
-        # The runner has paused its partitions to keep polling while the handler runs.
-        await eventually(lambda: first.consumer.paused(), within=30)
+        await asyncio.wait_for(busy.wait(), 30)
         await produce(two_partitions, range(1, 50), partition_of=lambda n: n % 2)
         await second.start()
         await eventually(

@@ -1,0 +1,297 @@
+"""`make chaos`: the suite under kill -9, broker freezes and database restarts, then a reckoning.
+
+It starts its own PostgreSQL and Kafka (in `.local/chaos/`, on ports from `--base-port`) and its
+own copy of the four services on a compressed clock, and drives checkouts through the whole
+flow with the demo's shoppers, store POS systems and drivers while a fault injector kills and
+restarts, at random moments, each service process, the broker (kill -9, and SIGSTOP for 20 s)
+and PostgreSQL. When the orders are placed and the faults done, it measures how long the
+backlog the faults left takes to drain, lets the actors finish, and reconciles the four
+databases and the topics (`services/chaos/reconcile.py`). The last line:
+
+CHAOS orders=<n> faults=<n> lost=<n> duplicate_effects=<n> inversions=<n> double_assigned=<n>
+stock_drift=<n> stuck=<n> drain_seconds=<x>
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import random
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+from services import infra
+from services.chaos.faults import FaultInjector
+from services.chaos.reconcile import (
+    TERMINAL,
+    Reconciliation,
+    fetch,
+    reconcile,
+    snapshot,
+    wait_for_drain,
+)
+from services.chaos.traffic import ChaosTraffic, RetryingTransport
+from services.demo import DEFAULT_START, Options, delete_topics, suite_env
+from services.suite import ROOT, SERVICES, Suite
+from shared.clock import Clock, set_clock
+
+
+@dataclass(frozen=True)
+class ChaosOptions:
+    orders: int
+    faults: int
+    base_port: int
+    rate: float
+    speed: float
+    drivers_per_mall: int
+    stores_per_mall: int
+    skus: int
+    settle_seconds: float
+    drain_limit_seconds: float
+    seed: int
+    keep_infra: bool
+
+
+def parse_options(argv: Sequence[str] | None = None) -> ChaosOptions:
+    p = argparse.ArgumentParser(prog="python -m services.chaos", description=__doc__)
+    p.add_argument("--orders", type=int, default=2000, help="orders to place (default 2000)")
+    p.add_argument("--faults", type=int, default=30, help="at least this many faults")
+    p.add_argument(
+        "--base-port",
+        type=int,
+        default=18200,
+        help="services on base+1..4, PostgreSQL base+10, Kafka base+11 and base+12",
+    )
+    p.add_argument("--rate", type=float, default=8.0, help="shoppers arriving per real second")
+    p.add_argument("--speed", type=float, default=60.0, help="simulated seconds per real second")
+    p.add_argument("--drivers-per-mall", type=int, default=16)
+    p.add_argument("--stores-per-mall", type=int, default=8)
+    p.add_argument("--skus", type=int, default=400)
+    p.add_argument(
+        "--settle-seconds",
+        type=float,
+        default=240.0,
+        help="after the faults, how long the actors may take to finish the open orders",
+    )
+    p.add_argument("--drain-limit-seconds", type=float, default=300.0)
+    p.add_argument("--seed", type=int, default=11)
+    p.add_argument(
+        "--keep-infra", action="store_true", help="leave the chaos PostgreSQL and Kafka running"
+    )
+    a = p.parse_args(argv)
+    if a.orders < 1 or a.faults < 0 or a.rate <= 0 or a.speed <= 0 or a.drivers_per_mall < 1:
+        p.error("need orders >= 1, faults >= 0, rate > 0, speed > 0, drivers-per-mall >= 1")
+    return ChaosOptions(
+        orders=a.orders,
+        faults=a.faults,
+        base_port=a.base_port,
+        rate=a.rate,
+        speed=a.speed,
+        drivers_per_mall=a.drivers_per_mall,
+        stores_per_mall=a.stores_per_mall,
+        skus=a.skus,
+        settle_seconds=a.settle_seconds,
+        drain_limit_seconds=a.drain_limit_seconds,
+        seed=a.seed,
+        keep_infra=a.keep_infra,
+    )
+
+
+def say(message: str) -> None:
+    print(f"[chaos] {message}", file=sys.stderr, flush=True)
+
+
+def chaos_infra(o: ChaosOptions) -> infra.Infra:
+    return infra.Infra(
+        home=infra.LOCAL / "chaos",
+        pg_port=o.base_port + 10,
+        kafka_port=o.base_port + 11,
+        controller_port=o.base_port + 12,
+        heap="384m",
+    )
+
+
+def demo_options(o: ChaosOptions) -> Options:
+    return Options(
+        customers=o.orders,
+        stores_per_mall=o.stores_per_mall,
+        drivers_per_mall=o.drivers_per_mall,
+        skus=o.skus,
+        ordering_hours=o.orders / o.rate * o.speed / 3600,
+        speed=o.speed,
+        start=datetime.fromisoformat(DEFAULT_START),
+        batch_minutes=15.0,
+        prep_minutes=(2.0, 6.0),
+        max_drain_hours=1.0,
+        seed=o.seed,
+        out=Path("out/chaos"),
+        base_port=o.base_port,
+    )
+
+
+def chaos_env(d: Options, real_start: float) -> dict[str, str]:
+    env = suite_env(d, real_start)
+    for service in SERVICES:
+        prefix = service.env_prefix
+        # What the reconciliation reads: every applied event, every outbox row of the run.
+        env[f"{prefix}_CONSUMER_EFFECT_LOG"] = "true"
+        env[f"{prefix}_OUTBOX_RETENTION_SECONDS"] = str(7 * 86_400)
+        # A restart lasts seconds: come back within seconds of it.
+        env[f"{prefix}_CONSUMER_MAX_BACKOFF_SECONDS"] = "5"
+    env["DISPATCH_SOLVE_SECONDS"] = "0.5"
+    return env
+
+
+async def orders_by_status(suite: Suite) -> dict[str, int]:
+    order_db = suite.database_url(SERVICES[1])
+    rows = await fetch(order_db, "SELECT status, count(*) AS n FROM orders GROUP BY status")
+    return {r["status"]: int(r["n"]) for r in rows}
+
+
+async def progress(suite: Suite, traffic: ChaosTraffic, injector: FaultInjector) -> None:
+    began = time.monotonic()
+    while True:
+        await asyncio.sleep(15)
+        with contextlib.suppress(OSError, asyncpg.PostgresError, TimeoutError):
+            statuses = await orders_by_status(suite)
+            done = sum(n for s, n in statuses.items() if s in TERMINAL)
+            say(
+                f"{time.monotonic() - began:4.0f} s: orders placed {len(traffic.orders)},"
+                f" finished {done}; faults {injector.count}; routes {len(traffic.routes)}"
+            )
+
+
+async def settle(suite: Suite, limit: float) -> bool:
+    """Waits until every order is in a terminal state; False if `limit` passes first."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError, asyncpg.PostgresError, TimeoutError):
+            statuses = await orders_by_status(suite)
+            if all(status in TERMINAL for status in statuses):
+                return True
+        await asyncio.sleep(2)
+    return False
+
+
+async def play(o: ChaosOptions, d: Options, suite: Suite, chaos: infra.Infra) -> list[str]:
+    bootstrap = chaos.kafka_bootstrap()
+    limits = httpx.Limits(max_connections=128, max_keepalive_connections=64)
+    transport = RetryingTransport(httpx.AsyncHTTPTransport(limits=limits))
+    async with httpx.AsyncClient(transport=transport, timeout=30) as http:
+        traffic = ChaosTraffic(d, suite, http)
+        await traffic.start_actors(o.drivers_per_mall, driver_tick_s=10.0)
+        say(
+            f"{len(traffic.drivers)} drivers online, {len(traffic.actors) - len(traffic.drivers)}"
+            f" store POS; {o.orders} orders at {o.rate:g}/s with at least {o.faults} faults"
+        )
+        injector = FaultInjector(suite, chaos, random.Random(o.seed))
+        ordering = True
+        began = time.monotonic()
+        faults = asyncio.create_task(injector.run(lambda: ordering or injector.count < o.faults))
+        watcher = asyncio.create_task(progress(suite, traffic, injector))
+        try:
+            await traffic.shoppers(o.orders, o.rate)
+            ordering = False
+            say(f"{len(traffic.orders)} orders placed in {time.monotonic() - began:.0f} s")
+            await faults
+            say(f"{injector.count} faults done: {dict(injector.tally())}")
+            cutoff = await snapshot(suite, bootstrap)
+            drain_seconds, drained = await wait_for_drain(
+                suite, bootstrap, cutoff, o.drain_limit_seconds
+            )
+            say(f"the backlog the faults left drained in {drain_seconds:.1f} s")
+            settled = await settle(suite, o.settle_seconds)
+            if not settled:
+                say(f"orders still open {o.settle_seconds:.0f} s after the faults")
+        finally:
+            faults.cancel()
+            watcher.cancel()
+            await asyncio.gather(faults, watcher, return_exceptions=True)
+            await traffic.stop_actors()
+    # Nothing new is written now: let the last events land before counting.
+    await wait_for_drain(suite, bootstrap, await snapshot(suite, bootstrap), o.drain_limit_seconds)
+    result = await reconcile(suite, bootstrap)
+    return report(o, traffic, injector, transport, result, drain_seconds, drained)
+
+
+def report(
+    o: ChaosOptions,
+    traffic: ChaosTraffic,
+    injector: FaultInjector,
+    transport: RetryingTransport,
+    r: Reconciliation,
+    drain_seconds: float,
+    drained: bool,
+) -> list[str]:
+    lines = [
+        f"faults: {', '.join(f'{k} x{n}' for k, n in sorted(injector.tally().items()))}",
+        f"events written {r.events}, applied {r.applied};"
+        f" requests retried by the clients: {dict(transport.retries)}",
+        "actions: " + ", ".join(f"{k} x{n}" for k, n in sorted(traffic.counts.items())),
+    ]
+    if traffic.problems:
+        lines.append(
+            "refused or failed calls: "
+            + ", ".join(f"{k} x{n}" for k, n in traffic.problems.most_common(12))
+        )
+    scanner = traffic.scanner
+    lines.append(f"responses leak-checked {scanner.responses_checked}, leaks {len(scanner.leaks)}")
+    lines += [f"LEAK {leak}" for leak in traffic.scanner.leaks[:10]]
+    lines += r.details
+    if not drained:
+        lines.append(f"the backlog did not drain within {o.drain_limit_seconds:.0f} s")
+    lines.append(
+        f"CHAOS orders={len(traffic.orders)} faults={injector.count} lost={r.lost}"
+        f" duplicate_effects={r.duplicate_effects} inversions={r.inversions}"
+        f" double_assigned={r.double_assigned} stock_drift={r.stock_drift} stuck={r.stuck}"
+        f" drain_seconds={drain_seconds:.1f}"
+    )
+    return lines
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    o = parse_options(argv)
+    began = time.monotonic()
+    chaos = chaos_infra(o)
+    say(f"starting its own PostgreSQL ({chaos.pg_port}) and Kafka ({chaos.kafka_port})")
+    chaos.up()
+    d = demo_options(o)
+    real_start = time.time()
+    set_clock(Clock(d.start, d.speed, real_start))
+    suite = Suite(
+        label="chaos",
+        base_port=o.base_port,
+        infra=chaos,
+        extra_env=chaos_env(d, real_start),
+        catalog_seed=("--stores-per-mall", str(o.stores_per_mall), "--skus", str(o.skus),
+                      "--max-inventory-events", "0",
+                      "--keys-file", str(ROOT / ".local" / "chaos" / "catalog_keys.json")),
+    )  # fmt: skip
+    report_lines: list[str] = []
+    try:
+        suite.start()
+        say(f"suite ready in {time.monotonic() - began:.0f} s (logs in {suite.log_dir})")
+        report_lines = asyncio.run(play(o, d, suite, chaos))
+    finally:
+        suite.stop()
+        if suite.topic_suffix:
+            with contextlib.suppress(Exception):
+                asyncio.run(delete_topics(chaos.kafka_bootstrap(), suite.topic_suffix))
+        if not o.keep_infra:
+            chaos.down()
+    say(f"finished in {time.monotonic() - began:.0f} s")
+    # The CHAOS line is the report's last line, and the last line written.
+    print("\n".join(report_lines), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
