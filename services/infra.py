@@ -147,6 +147,8 @@ class Infra:
     kafka_port: int
     controller_port: int
     heap: str = KAFKA_HEAP
+    # The broker's JVM flags besides the heap.
+    jvm_flags: tuple[str, ...] = ("-XX:+UseG1GC",)
     # Only the instance `make up` uses follows KAFKA_BOOTSTRAP_SERVERS and *_DATABASE_URL.
     honours_environment: bool = False
 
@@ -331,7 +333,7 @@ class Infra:
             _java(),
             f"-Xmx{self.heap}",
             f"-Xms{self.heap}",
-            "-XX:+UseG1GC",
+            *self.jvm_flags,
             f"-Dlog4j2.configurationFile={KAFKA_DIR / 'log4j2.properties'}",
             f"-Dkafka.logs.dir={self.kafka_home / 'logs'}",
             "-cp",
@@ -378,9 +380,7 @@ class Infra:
                 )
             )
             if result.returncode != 0:
-                raise InfraError(
-                    f"formatting Kafka storage failed: {result.stdout}{result.stderr}"
-                )
+                raise InfraError(f"formatting Kafka storage failed: {result.stdout}{result.stderr}")
         say(f"Kafka: starting on 127.0.0.1:{self.kafka_port} (heap {self.heap})")
         with open(self.kafka_home / "kafka.out", "ab") as out:
             process = subprocess.Popen(

@@ -72,8 +72,8 @@ def parse_options(argv: Sequence[str] | None = None) -> ChaosOptions:
     )
     p.add_argument("--rate", type=float, default=8.0, help="shoppers arriving per real second")
     p.add_argument("--speed", type=float, default=60.0, help="simulated seconds per real second")
-    p.add_argument("--drivers-per-mall", type=int, default=16)
-    p.add_argument("--stores-per-mall", type=int, default=8)
+    p.add_argument("--drivers-per-mall", type=int, default=10)
+    p.add_argument("--stores-per-mall", type=int, default=6)
     p.add_argument("--skus", type=int, default=400)
     p.add_argument(
         "--settle-seconds",
@@ -116,6 +116,8 @@ def chaos_infra(o: ChaosOptions) -> infra.Infra:
         kafka_port=o.base_port + 11,
         controller_port=o.base_port + 12,
         heap="384m",
+        # A broker killed thirty times should come back fast: C1 only, a small collector.
+        jvm_flags=("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto"),
     )
 
 
@@ -147,6 +149,10 @@ def chaos_env(d: Options, real_start: float) -> dict[str, str]:
         # A restart lasts seconds: come back within seconds of it.
         env[f"{prefix}_CONSUMER_MAX_BACKOFF_SECONDS"] = "5"
     env["DISPATCH_SOLVE_SECONDS"] = "0.5"
+    # Timeouts meant for people, in real seconds: a store or a driver kept away by a fault for
+    # half a minute still gets its turn.
+    env["ORDER_RESERVATION_TTL_SECONDS"] = f"{180 * d.speed:g}"
+    env["DISPATCH_OFFER_TTL_SECONDS"] = f"{30 * d.speed:g}"
     return env
 
 

@@ -20,7 +20,9 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
@@ -57,6 +59,12 @@ class FaultInjector:
     log: list[Fault] = field(default_factory=list)
     _next_service: int = 0
     _postgres_mode: int = 0
+    # Threads of its own: the default executor is busy resolving the actors' connections, and
+    # a restart must not wait behind a hundred of them.
+    _threads: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(2))
+
+    async def _blocking(self, fn: Callable[..., Any], *args: Any) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._threads, fn, *args)
 
     @property
     def count(self) -> int:
@@ -86,24 +94,24 @@ class FaultInjector:
             name = SERVICES[self._next_service % len(SERVICES)].name
             self._next_service += 1
             fault = self._begin(kind, name)
-            await asyncio.to_thread(self.suite.kill, name)
-            await asyncio.to_thread(self.suite.restart, name)
+            await self._blocking(self.suite.kill, name)
+            await self._blocking(self.suite.restart, name)
         elif kind == "kill_kafka":
             fault = self._begin(kind, "kafka")
-            await asyncio.to_thread(self.infra.signal_kafka, signal.SIGKILL)
-            await asyncio.to_thread(self.infra.start_kafka)
+            await self._blocking(self.infra.signal_kafka, signal.SIGKILL)
+            await self._blocking(self.infra.start_kafka)
         elif kind == "stop_kafka":
             fault = self._begin(kind, "kafka")
-            await asyncio.to_thread(self.infra.signal_kafka, signal.SIGSTOP)
+            await self._blocking(self.infra.signal_kafka, signal.SIGSTOP)
             try:
                 await asyncio.sleep(self.stop_seconds)
             finally:
-                await asyncio.to_thread(self.infra.signal_kafka, signal.SIGCONT)
+                await self._blocking(self.infra.signal_kafka, signal.SIGCONT)
         else:
             mode = ("immediate", "fast")[self._postgres_mode % 2]
             self._postgres_mode += 1
             fault = self._begin(kind, f"postgres ({mode})")
-            await asyncio.to_thread(self.infra.restart_postgres, mode)
+            await self._blocking(self.infra.restart_postgres, mode)
         await self.wait_until_ready()
         fault.recovered = time.monotonic()
         say(

@@ -15,6 +15,7 @@ import contextlib
 import random
 import time
 from collections import Counter
+from typing import Any
 
 import httpx
 from tenacity import (
@@ -97,6 +98,14 @@ class ChaosTraffic(Demo):
     def __init__(self, options: Options, suite: Suite, http: httpx.AsyncClient) -> None:
         super().__init__(options, suite, http)
         self.actors: list[asyncio.Task[None]] = []
+        # The stores' calls do not queue behind the shoppers' (a checkout retried through a
+        # restart holds its place for a while): each kind has its own few at a time.
+        self.pos_gate = asyncio.Semaphore(16)
+
+    async def order_request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        gate = self.pos_gate if path.startswith("/v1/retailer/") else self.order_gate
+        async with gate:
+            return await self.http.request(method, self.url("order", path), **kwargs)
 
     async def start_actors(self, drivers_per_mall: int, driver_tick_s: float) -> None:
         """POS credentials for every store, drivers registered and online; then their loops."""
@@ -115,27 +124,32 @@ class ChaosTraffic(Demo):
             for r in self.drivers
         ]
 
-    async def shoppers(self, orders: int, per_second: float) -> None:
-        """Shoppers arrive `per_second` until `orders` orders are placed."""
+    async def shoppers(self, orders: int, per_second: float, at_once: int = 6) -> None:
+        """Shoppers arrive `per_second`, at most `at_once` shopping at a time, until `orders`
+        orders are placed. Each browses right before it checks out: an offer is only good for
+        a while, and a shopper kept waiting would find it gone."""
         rng = random.Random(self.o.seed + 1)
         # Twice as many as needed: some find nothing for their address, or sell out.
-        people = make_customers(rng, pilot_malls(), orders * 2 + 50, 1.0)
-        started: set[asyncio.Task[None]] = set()
-        began = time.monotonic()
-        for index, person in enumerate(people):
+        people = iter(make_customers(rng, pilot_malls(), orders * 2 + 50, 1.0))
+        shopping: set[asyncio.Task[None]] = set()
+        next_arrival = time.monotonic()
+        while len(self.orders) < orders:
+            while len(shopping) >= at_once or (
+                shopping and len(self.orders) + len(shopping) >= orders
+            ):
+                await asyncio.wait(shopping, return_when=asyncio.FIRST_COMPLETED)
             if len(self.orders) >= orders:
                 break
-            await asyncio.sleep(max(0.0, began + index / per_second - time.monotonic()))
-            # Wait for shoppers in flight before starting more than the target needs.
-            while len(self.orders) + len(started) >= orders and started:
-                await asyncio.wait(started, return_when=asyncio.FIRST_COMPLETED)
-            if len(self.orders) >= orders:
+            await asyncio.sleep(max(0.0, next_arrival - time.monotonic()))
+            next_arrival = max(next_arrival, time.monotonic() - 1.0) + 1.0 / per_second
+            person = next(people, None)
+            if person is None:
                 break
             task = asyncio.create_task(self.one_shopper(person))
-            started.add(task)
-            task.add_done_callback(started.discard)
-        if started:
-            await asyncio.wait(started)
+            shopping.add(task)
+            task.add_done_callback(shopping.discard)
+        if shopping:
+            await asyncio.wait(shopping)
 
     async def one_shopper(self, person: Customer) -> None:
         try:
