@@ -118,8 +118,7 @@ class ConsumerRunner:
         self._queues: dict[TopicPartition, deque[ConsumerRecord[bytes, bytes]]] = {}
         # Partitions this runner paused: a full queue, or a transient failure being waited out.
         self._paused: set[TopicPartition] = set()
-        # Workers of different partitions take turns on the database unless told otherwise:
-        # the handlers see events one at a time, as with a single partition.
+        # How many partitions' handlers may run at once (each partition stays in order).
         self._handler_slots = asyncio.Semaphore(concurrency)
         self._lag_recorded_at = 0.0
 

@@ -94,6 +94,7 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
                 max_attempts=settings.consumer_max_attempts,
                 max_backoff_seconds=settings.consumer_max_backoff_seconds,
                 max_poll_interval_ms=spec.max_poll_interval_ms,
+                concurrency=settings.consumer_concurrency,
                 effect_log=settings.consumer_effect_log,
             )
             for spec in parts.consumers

@@ -22,7 +22,7 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -39,9 +39,14 @@ from services.chaos.reconcile import (
     wait_for_drain,
 )
 from services.chaos.traffic import ChaosTraffic, RetryingTransport
-from services.demo import DEFAULT_START, Options, delete_topics, suite_env
+from services.demo import Options, delete_topics, suite_env
 from services.suite import ROOT, SERVICES, Suite
 from shared.clock import Clock, set_clock
+
+# Wednesday 18:05 UTC: every pilot mall is open (Las Vegas from 10:00 local) and takes same-day
+# orders until 00:30 UTC (Tysons closes at 21:00 local, 90 minutes after its cutoff).
+CHAOS_START = "2026-11-25T18:05:00+00:00"
+ORDERING_WINDOW_S = 6.4 * 3600
 
 
 @dataclass(frozen=True)
@@ -70,16 +75,23 @@ def parse_options(argv: Sequence[str] | None = None) -> ChaosOptions:
         default=18200,
         help="services on base+1..4, PostgreSQL base+10, Kafka base+11 and base+12",
     )
-    p.add_argument("--rate", type=float, default=8.0, help="shoppers arriving per real second")
-    p.add_argument("--speed", type=float, default=60.0, help="simulated seconds per real second")
+    p.add_argument("--rate", type=float, default=2.0, help="shoppers arriving per real second")
+    p.add_argument(
+        "--speed",
+        type=float,
+        default=0.0,
+        help="simulated seconds per real second (default: as fast as lets every order be"
+        " placed while all four malls take same-day orders)",
+    )
     p.add_argument("--drivers-per-mall", type=int, default=10)
     p.add_argument("--stores-per-mall", type=int, default=6)
     p.add_argument("--skus", type=int, default=400)
     p.add_argument(
         "--settle-seconds",
         type=float,
-        default=240.0,
-        help="after the faults, how long the actors may take to finish the open orders",
+        default=0.0,
+        help="after the faults, how long the actors may take to finish the open orders"
+        " (default: 90 simulated minutes, at least 4 real minutes)",
     )
     p.add_argument("--drain-limit-seconds", type=float, default=300.0)
     p.add_argument("--seed", type=int, default=11)
@@ -87,18 +99,21 @@ def parse_options(argv: Sequence[str] | None = None) -> ChaosOptions:
         "--keep-infra", action="store_true", help="leave the chaos PostgreSQL and Kafka running"
     )
     a = p.parse_args(argv)
-    if a.orders < 1 or a.faults < 0 or a.rate <= 0 or a.speed <= 0 or a.drivers_per_mall < 1:
-        p.error("need orders >= 1, faults >= 0, rate > 0, speed > 0, drivers-per-mall >= 1")
+    if a.orders < 1 or a.faults < 0 or a.rate <= 0 or a.speed < 0 or a.drivers_per_mall < 1:
+        p.error("need orders >= 1, faults >= 0, rate > 0, speed >= 0, drivers-per-mall >= 1")
+    # The ordering must end before the first mall stops taking same-day orders; a machine
+    # slower than --rate takes longer, hence the margin.
+    speed = a.speed or max(2.0, min(30.0, 0.6 * ORDERING_WINDOW_S / (a.orders / a.rate)))
     return ChaosOptions(
         orders=a.orders,
         faults=a.faults,
         base_port=a.base_port,
         rate=a.rate,
-        speed=a.speed,
+        speed=speed,
         drivers_per_mall=a.drivers_per_mall,
         stores_per_mall=a.stores_per_mall,
         skus=a.skus,
-        settle_seconds=a.settle_seconds,
+        settle_seconds=a.settle_seconds or max(240.0, 90 * 60 / speed),
         drain_limit_seconds=a.drain_limit_seconds,
         seed=a.seed,
         keep_infra=a.keep_infra,
@@ -129,8 +144,9 @@ def demo_options(o: ChaosOptions) -> Options:
         skus=o.skus,
         ordering_hours=o.orders / o.rate * o.speed / 3600,
         speed=o.speed,
-        start=datetime.fromisoformat(DEFAULT_START),
-        batch_minutes=15.0,
+        start=datetime.fromisoformat(CHAOS_START),
+        # A batching round every 30 real seconds, whatever the clock.
+        batch_minutes=max(5.0, 0.5 * o.speed),
         prep_minutes=(2.0, 6.0),
         max_drain_hours=1.0,
         seed=o.seed,
@@ -152,7 +168,7 @@ def chaos_env(d: Options, real_start: float) -> dict[str, str]:
     # Timeouts meant for people, in real seconds: a store or a driver kept away by a fault for
     # half a minute still gets its turn.
     env["ORDER_RESERVATION_TTL_SECONDS"] = f"{180 * d.speed:g}"
-    env["DISPATCH_OFFER_TTL_SECONDS"] = f"{30 * d.speed:g}"
+    env["DISPATCH_OFFER_TTL_SECONDS"] = f"{90 * d.speed:g}"
     return env
 
 
@@ -196,7 +212,8 @@ async def play(o: ChaosOptions, d: Options, suite: Suite, chaos: infra.Infra) ->
         await traffic.start_actors(o.drivers_per_mall, driver_tick_s=10.0)
         say(
             f"{len(traffic.drivers)} drivers online, {len(traffic.actors) - len(traffic.drivers)}"
-            f" store POS; {o.orders} orders at {o.rate:g}/s with at least {o.faults} faults"
+            f" store POS; {o.orders} orders at up to {o.rate:g}/s with at least {o.faults}"
+            f" faults; clock x{o.speed:.1f} from {d.start:%H:%M}Z"
         )
         injector = FaultInjector(suite, chaos, random.Random(o.seed))
         ordering = True
@@ -204,9 +221,12 @@ async def play(o: ChaosOptions, d: Options, suite: Suite, chaos: infra.Infra) ->
         faults = asyncio.create_task(injector.run(lambda: ordering or injector.count < o.faults))
         watcher = asyncio.create_task(progress(suite, traffic, injector))
         try:
-            await traffic.shoppers(o.orders, o.rate)
+            closes_at = d.start + timedelta(seconds=ORDERING_WINDOW_S)
+            await traffic.shoppers(o.orders, o.rate, closes_at)
             ordering = False
             say(f"{len(traffic.orders)} orders placed in {time.monotonic() - began:.0f} s")
+            if len(traffic.orders) < o.orders:
+                say("same-day ordering closed for the day first: try a lower --speed")
             await faults
             say(f"{injector.count} faults done: {dict(injector.tally())}")
             cutoff = await snapshot(suite, bootstrap)

@@ -15,6 +15,7 @@ import contextlib
 import random
 import time
 from collections import Counter
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -29,6 +30,7 @@ from tenacity import (
 from services.demo import Demo, DriverRecord, Options
 from services.demo_world import Customer, make_customers, make_drivers
 from services.suite import Suite
+from shared.clock import clock
 from shared.malls import pilot_malls
 
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
@@ -124,16 +126,19 @@ class ChaosTraffic(Demo):
             for r in self.drivers
         ]
 
-    async def shoppers(self, orders: int, per_second: float, at_once: int = 6) -> None:
+    async def shoppers(
+        self, orders: int, per_second: float, closes_at: datetime, at_once: int = 6
+    ) -> None:
         """Shoppers arrive `per_second`, at most `at_once` shopping at a time, until `orders`
-        orders are placed. Each browses right before it checks out: an offer is only good for
-        a while, and a shopper kept waiting would find it gone."""
+        orders are placed or same-day ordering closes (on the suite's clock). Each browses right
+        before it checks out: an offer is only good for a while, and a shopper kept waiting
+        would find it gone."""
         rng = random.Random(self.o.seed + 1)
         # Twice as many as needed: some find nothing for their address, or sell out.
         people = iter(make_customers(rng, pilot_malls(), orders * 2 + 50, 1.0))
         shopping: set[asyncio.Task[None]] = set()
         next_arrival = time.monotonic()
-        while len(self.orders) < orders:
+        while len(self.orders) < orders and clock().now() < closes_at:
             while len(shopping) >= at_once or (
                 shopping and len(self.orders) + len(shopping) >= orders
             ):
