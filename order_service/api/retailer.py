@@ -14,7 +14,7 @@ from standardwebhooks import Webhook
 from order_service import usecases
 from order_service.api.deps import DbDep, RetailerDep, SettingsDep
 from order_service.domain.checkout import RetailerEventType, RetailerOrder
-from order_service.domain.errors import IllegalTransition
+from order_service.domain.errors import IllegalTransition, LineNotInShipment, UnknownShipment
 from order_service.domain.order import ShipmentStatus
 from shared import clock
 from shared.problems import PROBLEM, Conflict, FieldError, NotFound, ProblemError, Unprocessable
@@ -36,6 +36,8 @@ RETAILER_ORDERS_EXAMPLE: list[dict[str, Any]] = [
         ],
         "package_count": None,
         "labels": [],
+        "missing_labels": [],
+        "is_restock_due": False,
     }
 ]
 EVENT_EXAMPLES: dict[str, dict[str, Any]] = {
@@ -62,8 +64,12 @@ EVENT_EXAMPLES: dict[str, dict[str, Any]] = {
         },
     },
     "cancelled": {
-        "summary": "The store cannot fill the order at all",
+        "summary": "The store cannot fill the order at all: it goes to another store",
         "value": {"type": "cancelled", "shipment_id": _SHIPMENT_ID, "reason": "Closing early"},
+    },
+    "restocked": {
+        "summary": "The packed goods of a cancelled or returned order are back on the shelf",
+        "value": {"type": "restocked", "shipment_id": _SHIPMENT_ID},
     },
 }
 STATUS_FILTERS: dict[str, list[ShipmentStatus] | None] = {
@@ -71,6 +77,8 @@ STATUS_FILTERS: dict[str, list[ShipmentStatus] | None] = {
     "accepted": [ShipmentStatus.ACCEPTED],
     "packaged": [ShipmentStatus.PACKAGED],
     "cancelled": [ShipmentStatus.CANCELLED],
+    "returning": [ShipmentStatus.RETURNING, ShipmentStatus.DELIVERY_FAILED],
+    "returned": [ShipmentStatus.RETURNED_TO_STORE],
     "all": None,
 }
 
@@ -87,7 +95,8 @@ async def list_orders(
     db: DbDep,
     retailer: RetailerDep,
     status: Annotated[
-        Literal["new", "accepted", "packaged", "cancelled", "all"], Query(examples=["new"])
+        Literal["new", "accepted", "packaged", "cancelled", "returning", "returned", "all"],
+        Query(examples=["new"]),
     ] = "new",
     limit: Annotated[int, Query(ge=1, le=500, examples=[100])] = 100,
 ) -> list[RetailerOrder]:
@@ -222,16 +231,17 @@ async def post_event(
             "webhook_replayed",
             "This webhook-id was already received; send new events with a new id.",
         ) from None
-    except usecases.UnknownShipment:
+    except UnknownShipment:
         raise NotFound("order", "No such order for this store; check the shipment_id.") from None
     except IllegalTransition as error:
         raise Conflict(
             "illegal_transition",
             f"The order is {error.current}; it cannot become {error.wanted}. Refresh and retry.",
         ) from None
-    except usecases.LineNotInShipment as error:
+    except LineNotInShipment as error:
         raise Unprocessable(
-            "These SKUs are not in this order; send only the order's SKUs.",
+            "These SKUs are not in this order, or are all of a picked-up order; send only the"
+            " SKUs that are missing.",
             [FieldError(field="lines", message=f"not in this order: {', '.join(error.skus)}")],
         ) from None
     return RetailerEventResult(shipment_id=event.shipment_id, status=status.value)
