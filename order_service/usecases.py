@@ -40,6 +40,7 @@ from order_service.store.orders import TimelineEntry
 from shared import outbox
 from shared.db import Tx
 from shared.geo import Point, TravelModel, haversine_m
+from shared.malls import pilot_malls
 
 log = logging.getLogger(__name__)
 
@@ -240,8 +241,9 @@ async def order_for_customer(
         # A fix from before the pickup, or one still near the mall's stores, names the store.
         if position is not None and position[2] > picked_up_at:
             fix = Point(position[0], position[1])
-            stores = await directory.mall_store_points(tx, order.mall_id)
-            if all(haversine_m(fix, point) > MALL_GEOFENCE_M for point in stores):
+            places = await directory.mall_store_points(tx, order.mall_id)
+            places += [mall.point for mall in pilot_malls() if mall.id == order.mall_id]
+            if all(haversine_m(fix, point) > MALL_GEOFENCE_M for point in places):
                 driver = DriverPosition(*position)
                 seconds = TravelModel().travel_seconds(
                     fix, Point(order.dropoff_lat, order.dropoff_lng)

@@ -112,6 +112,9 @@ async def get_order(tx: Tx, order_id: UUID, *, for_update: bool = False) -> Orde
         driver_id=row.driver_id,
         route_id=row.route_id,
         is_at_risk=row.is_at_risk,
+        delivered_at=row.delivered_at,
+        tip_cents=row.tip_cents,
+        tipped_at=row.tipped_at,
     )
     shipment_rows = await tx.execute(
         select(shipments).where(shipments.c.order_id == order_id).order_by(shipments.c.created_at)
