@@ -224,9 +224,17 @@ async def cancel_shipments(tx: Tx, cancelled: OrderCancelled, now: datetime) -> 
     )
 
 
+async def _is_waiting(tx: Tx, route: Route) -> bool:
+    """A re-routed shipment may still join the route, or joined it and the driver service's
+    copy does not show it yet."""
+    if await routes.has_reroutes(tx, route.route_id):
+        return True
+    return bool(set(await shipments.routed_to(tx, route.route_id)) - route.shipment_ids)
+
+
 async def _release_if_idle(tx: Tx, route_id: UUID, now: datetime) -> None:
     route = await routes.get(tx, route_id, for_update=True)
-    if route is None or await routes.has_reroutes(tx, route_id):
+    if route is None or await _is_waiting(tx, route):
         return
     events = route.release("every order on it was cancelled", now=now)
     if events:
@@ -240,7 +248,7 @@ async def follow_driver(tx: Tx, changed: RouteStopsChanged, now: datetime) -> No
     if route is None or not route.follow_driver(changed):
         return
     events: list[Payload] = []
-    if not await routes.has_reroutes(tx, route.route_id):
+    if not await _is_waiting(tx, route):
         events = route.release("every order on it was cancelled", now=now)
     await _save(tx, route, events, now)
 

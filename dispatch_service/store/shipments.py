@@ -190,3 +190,12 @@ async def return_to_pool(tx: Tx, shipment_ids: Collection[UUID], now: datetime) 
         )
         .values(status=ShipmentStatus.POOLED, route_id=None, updated_at=now)
     )
+
+
+async def routed_to(tx: Tx, route_id: UUID) -> list[UUID]:
+    result = await tx.execute(
+        select(shipments.c.shipment_id).where(
+            shipments.c.route_id == route_id, shipments.c.status == ShipmentStatus.ROUTED
+        )
+    )
+    return list(result.scalars())
