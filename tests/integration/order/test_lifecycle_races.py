@@ -12,6 +12,7 @@ import orjson
 import pytest
 
 from shared.events.common import GeoPoint
+from shared.events.dispatch import RouteAssigned
 from shared.events.driver import (
     DriverLocationUpdated,
     RouteStopDelivered,
@@ -19,7 +20,7 @@ from shared.events.driver import (
     RouteStopPickedUp,
     RouteStopReturned,
 )
-from shared.events.order import OrderCancelled, OrderTipped
+from shared.events.order import OrderCancelled, OrderLineRerouted, OrderTipped
 from tests.integration.order.conftest import HOME, NORTH, SOUTH, OrderEnv, StoreInfo
 from tests.support import eventually
 
@@ -344,3 +345,115 @@ async def test_a_tip_after_a_day_is_refused(env: OrderEnv) -> None:
     assert (
         await env.scalar("SELECT count(*) FROM outbox WHERE event_type = 'order.tipped'")
     ) == 0
+
+
+# --- 3. a store rejects after a driver is assigned ----------------------------------------------
+
+
+@pytest.mark.parametrize("first", ["assigned", "rejected"])
+async def test_a_store_rejecting_after_packing_sends_the_line_to_another_store(
+    env: OrderEnv, first: str
+) -> None:
+    south_key, south_secret = await env.provision(SOUTH)
+    api_key, secret = await env.provision(NORTH)
+    env.catalog.add_offer("off-1", "sku-1", {NORTH: 5, SOUTH: 3})
+    order_id = (await env.checkout(("off-1", 1))).json()["id"]
+    shipment = UUID(
+        str(await env.scalar("SELECT id FROM shipments WHERE order_id = :o", o=UUID(order_id)))
+    )
+    assert await env.scalar("SELECT store_id FROM shipments WHERE id = :s", s=shipment) == (
+        NORTH.store_id
+    )
+    for body in (
+        {"type": "accepted", "shipment_id": str(shipment)},
+        {"type": "packaged", "shipment_id": str(shipment), "labels": ["L1"]},
+    ):
+        assert (await env.pos_event(api_key, secret, body)).status_code == 200
+    assigned = RouteAssigned(
+        route_id=ROUTE,
+        offer_id=uuid.uuid4(),
+        mall_id=NORTH.mall_id,
+        driver_id=DRIVER,
+        pay_cents=1200,
+        order_ids=[UUID(order_id)],
+    )
+
+    async def reject() -> None:
+        resp = await env.pos_event(
+            api_key,
+            secret,
+            {"type": "out_of_stock", "shipment_id": str(shipment), "lines": [{"sku": "sku-1"}]},
+        )
+        assert resp.status_code == 200, resp.text
+        assert resp.json()["status"] == "rejected_by_store"
+
+    if first == "assigned":
+        await env.publish(assigned, NORTH.mall_id)
+        await eventually(lambda: env.scalar("SELECT route_id FROM orders"), within=15)
+        await reject()
+    else:
+        await reject()
+        await env.publish(assigned, NORTH.mall_id)
+        await eventually(lambda: env.scalar("SELECT route_id FROM orders"), within=15)
+
+    moved = await env.tap.next(
+        OrderLineRerouted, within=10, where=lambda p: p.from_shipment_id == shipment
+    )
+    assert (moved.payload.to_store_id, [(x.sku, x.quantity) for x in moved.payload.lines]) == (
+        SOUTH.store_id,
+        [("sku-1", 1)],
+    )
+    dropped = await env.tap.next(
+        OrderCancelled, within=10, where=lambda p: p.order_id == UUID(order_id)
+    )
+    assert dropped.payload.shipment_ids == [shipment]
+    view = await view_of(env, order_id)
+    assert view["status"] == "placed"
+    assert [line["is_cancelled"] for line in view["lines"]] == [False]
+    south_orders = await env.client.get(
+        "/v1/retailer/orders", params={"status": "new"}, headers={"x-api-key": south_key}
+    )
+    assert [o["shipment_id"] for o in south_orders.json()] == [str(moved.payload.to_shipment_id)]
+    assert south_secret
+
+
+async def test_packages_missing_at_the_pickup_scan_take_the_same_path(env: OrderEnv) -> None:
+    await env.provision(SOUTH)
+    api_key, secret = await env.provision(NORTH)
+    env.catalog.add_offer("off-1", "sku-1", {NORTH: 5, SOUTH: 3})
+    env.catalog.add_offer("off-2", "sku-2", {NORTH: 5, SOUTH: 3})
+    order_id = (await env.checkout(("off-1", 1), ("off-2", 1))).json()["id"]
+    shipment = UUID(
+        str(await env.scalar("SELECT id FROM shipments WHERE order_id = :o", o=UUID(order_id)))
+    )
+    for body in (
+        {"type": "accepted", "shipment_id": str(shipment)},
+        {"type": "packaged", "shipment_id": str(shipment), "labels": ["L1", "L2"]},
+    ):
+        assert (await env.pos_event(api_key, secret, body)).status_code == 200
+    await env.publish(
+        a_step(RouteStopPickedUp, order_id, shipment, labels=["L1"], missing_labels=["L2"]), "k"
+    )
+    await reaches(env, order_id, "picked_up")
+    asked = await eventually(lambda: webhooks_of(env, "order.packages_missing"), within=15)
+    assert asked[0]["data"]["missing_labels"] == ["L2"]
+
+    reported = await env.pos_event(
+        api_key,
+        secret,
+        {"type": "out_of_stock", "shipment_id": str(shipment), "lines": [{"sku": "sku-2"}]},
+    )
+    everything = await env.pos_event(
+        api_key,
+        secret,
+        {"type": "out_of_stock", "shipment_id": str(shipment), "lines": [{"sku": "sku-1"}]},
+    )
+
+    assert reported.status_code == 200, reported.text
+    assert reported.json()["status"] == "picked_up"
+    # The driver holds the rest: not everything can be missing.
+    assert everything.status_code == 422
+    moved = await env.tap.next(
+        OrderLineRerouted, within=10, where=lambda p: p.from_shipment_id == shipment
+    )
+    assert moved.payload.to_store_id == SOUTH.store_id
