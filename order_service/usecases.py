@@ -322,6 +322,10 @@ async def store_for_api_key(tx: Tx, api_key: str, now: datetime) -> str | None:
     return await pos.store_of_api_key(tx, sha256_hex(api_key), now)
 
 
+async def store_stock(tx: Tx, store_id: str, sku: str) -> tuple[int, int] | None:
+    return await directory.stock_of(tx, store_id, sku)
+
+
 async def retailer_orders(
     tx: Tx, store_id: str, statuses: list[ShipmentStatus] | None, limit: int = 100
 ) -> list[RetailerOrder]:

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import orjson
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field, ValidationError, model_validator
 from standardwebhooks import Webhook
 
@@ -102,6 +102,51 @@ async def list_orders(
 ) -> list[RetailerOrder]:
     async with db.begin() as tx:
         return await usecases.retailer_orders(tx, retailer.store_id, STATUS_FILTERS[status], limit)
+
+
+class StockView(BaseModel):
+    sku: str
+    # On the shelf, as far as orders go: the store's last count, less what was packed since,
+    # plus what came back and the store confirmed (restocked).
+    quantity: int
+    # Of it, held for orders not packed yet.
+    reserved: int
+    available: int
+
+
+@router.get(
+    "/stock/{sku}",
+    summary="This store's stock of one SKU as orders see it",
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {
+                        "sku": "TEE-CREW-BLK-M",
+                        "quantity": 12,
+                        "reserved": 2,
+                        "available": 10,
+                    }
+                }
+            }
+        },
+        401: PROBLEM,
+        404: PROBLEM,
+    },
+)
+async def get_stock(
+    db: DbDep,
+    retailer: RetailerDep,
+    sku: Annotated[str, Path(min_length=1, max_length=200, examples=["TEE-CREW-BLK-M"])],
+) -> StockView:
+    async with db.begin() as tx:
+        found = await usecases.store_stock(tx, retailer.store_id, sku)
+    if found is None:
+        raise NotFound("SKU", "No stock of this SKU is known for your store; check the SKU.")
+    quantity, reserved = found
+    return StockView(
+        sku=sku, quantity=quantity, reserved=reserved, available=max(0, quantity - reserved)
+    )
 
 
 class RetailerEventLine(BaseModel):

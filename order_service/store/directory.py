@@ -165,3 +165,15 @@ async def loads(tx: Tx, store_ids: Iterable[str]) -> dict[str, int]:
 async def mall_store_points(tx: Tx, mall_id: str) -> list[Point]:
     rows = await tx.execute(select(stores.c.lat, stores.c.lng).where(stores.c.mall_id == mall_id))
     return [Point(r.lat, r.lng) for r in rows]
+
+
+async def stock_of(tx: Tx, store_id: str, sku: str) -> tuple[int, int] | None:
+    """(quantity on the shelf, of it held for orders) of one SKU at one store."""
+    row = (
+        await tx.execute(
+            select(stock.c.quantity, stock.c.reserved).where(
+                and_(stock.c.store_id == store_id, stock.c.sku == sku)
+            )
+        )
+    ).first()
+    return None if row is None else (int(row[0]), int(row[1]))
