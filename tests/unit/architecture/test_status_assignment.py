@@ -26,7 +26,7 @@ def status_assignments(source: str) -> list[int]:
         for target in targets:
             for leaf in ast.walk(target):
                 if isinstance(leaf, ast.Attribute) and _is_status(leaf.attr):
-                    found.append(node.lineno)
+                    found.append(target.lineno)
         if isinstance(node, ast.Call):
             called = node.func
             name = called.attr if isinstance(called, ast.Attribute) else getattr(called, "id", "")
