@@ -177,7 +177,7 @@ async def take_into_pool(
             "rerouted_shipment_joined_route",
             extra={"shipment_id": str(shipment.shipment_id), "route_id": str(route_id)},
         )
-    else:
+    elif not await _is_waiting(tx, route):
         events = route.release("the re-routed order goes on another route", now=now)
     await _save(tx, route, events, now)
 

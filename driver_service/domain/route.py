@@ -470,10 +470,24 @@ class Route:
         return self._changed(at, by_driver=False)
 
     def release(self, *, at: datetime) -> list[Payload]:
-        """Dispatch has nothing left for this route: it ends, paid as offered."""
-        if self.is_completed or any(s.status is StopStatus.PENDING for s in self.stops):
+        """Dispatch has nothing (more) for this route: untouched stops come off it and it ends,
+        paid as offered. Packages already aboard keep their stops: the route goes on."""
+        if self.is_completed:
             return []
-        self.completed_at = at
+        aboard = {
+            s.shipment_id
+            for s in self.stops
+            if s.kind is StopKind.PICKUP and s.status is StopStatus.PICKED_UP
+        }
+        for stop in self.stops:
+            if stop.status is StopStatus.PENDING and stop.shipment_id not in aboard:
+                stop.status, stop.fail_reason, stop.done_at = (
+                    StopStatus.CANCELLED,
+                    "route_released",
+                    at,
+                )
+        if all(s.status is not StopStatus.PENDING for s in self.stops):
+            self.completed_at = at
         return self._changed(at, by_driver=False, may_complete=False)
 
     def add_tip(self, tip_cents: int) -> None:

@@ -16,7 +16,7 @@ from driver_service import usecases
 from driver_service.domain.errors import StopRemoved
 from shared import clock
 from shared.db import Db
-from shared.events.dispatch import RouteOffered
+from shared.events.dispatch import RouteOffered, RouteReleased
 from shared.events.order import OrderTipped
 from tests.integration.driver.conftest import Driver, Service, an_offer, publish, register
 from tests.support import eventually
@@ -260,3 +260,36 @@ async def test_a_tip_reaches_the_earnings_of_the_driver_who_delivered(
         await eventually(tip_recorded, within=15)
 
     assert await tips_earned(service, driver) == 500
+
+
+async def test_a_route_dispatch_releases_after_a_late_accept_shows_its_stops_removed(
+    service: Service, producer: AIOKafkaProducer, topic_suffix: str
+) -> None:
+    driver = await register(service.client)
+    offer = await an_accepted_route(service, driver)
+
+    await publish(
+        producer,
+        topic_suffix,
+        RouteReleased(
+            route_id=offer.route_id,
+            mall_id=offer.mall_id,
+            driver_id=driver.id,
+            reason="withdrawn before your accept arrived",
+        ),
+        key=str(offer.route_id),
+    )
+
+    async def ended() -> dict[str, Any] | None:
+        route = await service.client.get(f"/v1/routes/{offer.route_id}", headers=driver.headers)
+        body: dict[str, Any] = route.json()
+        return body if body["completed_at"] is not None else None
+
+    route = await eventually(ended, within=15)
+    assert [s["status"] for s in route["stops"]] == ["cancelled", "cancelled"]
+    scan = await service.client.post(
+        f"/v1/routes/{offer.route_id}/stops/{offer.stops[0].stop_id}/pickup",
+        json={"barcodes": list(offer.stops[0].labels)},
+        headers=driver.headers,
+    )
+    assert scan.status_code == 409
