@@ -230,15 +230,6 @@ async def offers_of(tx: Tx, route_id: UUID) -> list[Offer]:
     return [_offer(row) for row in result.all()]
 
 
-async def expired_open_offers(tx: Tx, now: datetime) -> list[Offer]:
-    result = await tx.execute(
-        select(offers)
-        .where(offers.c.status == OfferStatus.OPEN, offers.c.expires_at <= now)
-        .order_by(offers.c.expires_at)
-    )
-    return [_offer(row) for row in result.all()]
-
-
 async def answer_pending(tx: Tx, offer_id: UUID, answer: Answer, now: datetime) -> None:
     await tx.execute(
         update(offer_views)

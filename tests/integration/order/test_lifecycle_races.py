@@ -192,6 +192,38 @@ async def test_stock_of_an_order_cancelled_after_packing_comes_back_once_the_sto
     assert sum(after) == sum(before) + 2
 
 
+@pytest.mark.parametrize("first", ["restocked", "pickup"])
+async def test_a_restock_racing_a_late_pickup_scan_never_counts_goods_twice(
+    env: OrderEnv, first: str
+) -> None:
+    order_id, shipment, api_key, secret = await a_packaged_order(env)
+    total = sum(await ledger(env, NORTH, "sku-1")) + 1
+    cancelled = await env.client.post(f"/v1/orders/{order_id}/cancel", headers=env.customer())
+    assert cancelled.status_code == 200
+    pickup = a_step(RouteStopPickedUp, order_id, shipment, labels=["L1"])
+
+    if first == "restocked":
+        # The store put it back on the shelf, but the driver had scanned it already.
+        await restock(env, api_key, secret, shipment)
+        assert sum(await ledger(env, NORTH, "sku-1")) == total
+        await env.publish(pickup, "k")
+        await reaches(env, order_id, "returning")
+    else:
+        await env.publish(pickup, "k")
+        await reaches(env, order_id, "returning")
+        refused = await env.pos_event(
+            api_key, secret, {"type": "restocked", "shipment_id": str(shipment)}
+        )
+        assert refused.status_code == 409
+    # In the car, not on the shelf.
+    assert sum(await ledger(env, NORTH, "sku-1")) == total - 1
+
+    await env.publish(a_step(RouteStopReturned, order_id, shipment, store_id=NORTH.store_id), "k")
+    await reaches(env, order_id, "returned_to_store")
+    await restock(env, api_key, secret, shipment)
+    assert sum(await ledger(env, NORTH, "sku-1")) == total
+
+
 async def test_stock_of_returned_goods_comes_back_once_the_store_confirms(env: OrderEnv) -> None:
     order_id, shipment, api_key, secret = await a_packaged_order(env)
     placed_total = sum(await ledger(env, NORTH, "sku-1")) + 1
