@@ -13,7 +13,7 @@ help:
 	@echo "make up         install, start Kafka + PostgreSQL + the four services (foreground)"
 	@echo "make down       stop everything the project started"
 	@echo "make test       install, start infrastructure, lint, run the whole test suite"
-	@echo "make lint       ruff + mypy"
+	@echo "make lint       ruff + mypy + import-linter"
 	@echo "make bench      catalog, Li & Lim PDPTW and batching benchmarks"
 	@echo "make demo       a simulated same-day at the four pilot malls"
 	@echo "make chaos      2,000 orders under kill -9 and restarts, reconciled (ARGS=\"--orders 10000 --faults 100\")"
@@ -48,6 +48,8 @@ lint: venv
 	@$(VENV)/bin/ruff check .
 	@echo "[make] mypy"
 	@$(VENV)/bin/mypy shared services catalog_service order_service dispatch_service driver_service bench tests
+	@echo "[make] import-linter"
+	@$(VENV)/bin/lint-imports
 
 test: venv infra-up lint
 	@$(VENV)/bin/pytest
