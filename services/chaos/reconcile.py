@@ -29,6 +29,7 @@ from datetime import datetime
 from typing import Any, cast
 
 import asyncpg
+import orjson
 from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
@@ -45,7 +46,6 @@ from shared.kafka import new_admin, new_consumer
 from shared.service import ConsumerSpec
 
 TERMINAL = frozenset({"delivered", "cancelled", "rejected_by_store", "returned_to_store"})
-TAKEN = ("packaged", "picked_up", "delivered", "delivery_failed", "returned_to_store")
 HOLDING = ("placed", "accepted")
 
 
@@ -362,36 +362,41 @@ async def count_double_assigned(urls: dict[str, str], result: Reconciliation) ->
 
 
 async def count_stock_drift(urls: dict[str, str], result: Reconciliation) -> int:
+    """Per (store, SKU): the count now is what was loaded, less what was packed (taken off the
+    shelf), plus what came back restocked; the holds are the open orders' lines."""
     loaded = {
         (r["store_id"], r["sku"]): int(r["quantity"])
         for r in await fetch(urls["catalog"], "SELECT store_id, sku, quantity FROM inventory")
     }
-    lines = await fetch(
-        urls["order"],
-        "SELECT s.store_id, l.sku, s.status, sum(l.quantity) AS quantity"
-        " FROM order_lines l JOIN shipments s ON s.id = l.shipment_id"
-        " WHERE NOT l.is_cancelled GROUP BY 1, 2, 3",
-    )
-    sold: Counter[tuple[str, str]] = Counter()
+    taken: Counter[tuple[str, str]] = Counter()
+    for shipment in await fetch(
+        urls["order"], "SELECT store_id, packed, restocked_at FROM shipments"
+    ):
+        packed = shipment["packed"]
+        items = orjson.loads(packed) if isinstance(packed, str | bytes) else packed or {}
+        for sku, quantity in items.items():
+            if shipment["restocked_at"] is None:
+                taken[(shipment["store_id"], sku)] += int(quantity)
     held: Counter[tuple[str, str]] = Counter()
-    for line in lines:
-        pair = (line["store_id"], line["sku"])
-        if line["status"] in TAKEN:
-            sold[pair] += int(line["quantity"])
-        elif line["status"] in HOLDING:
-            held[pair] += int(line["quantity"])
+    for line in await fetch(
+        urls["order"],
+        "SELECT s.store_id, l.sku, sum(l.quantity) AS quantity"
+        " FROM order_lines l JOIN shipments s ON s.id = l.shipment_id"
+        f" WHERE NOT l.is_cancelled AND s.status IN {HOLDING} GROUP BY 1, 2",
+    ):
+        held[(line["store_id"], line["sku"])] += int(line["quantity"])
     drift = 0
     for row in await fetch(urls["order"], "SELECT store_id, sku, quantity, reserved FROM stock"):
         pair = (row["store_id"], row["sku"])
         start = loaded.get(pair)
-        counted_ok = start is not None and row["quantity"] + sold[pair] == start
+        counted_ok = start is not None and row["quantity"] + taken[pair] == start
         reserved_ok = row["reserved"] == held[pair]
         if not (counted_ok and reserved_ok):
             drift += 1
             if drift <= 10:
                 result.details.append(
-                    f"stock drift {pair}: loaded {start}, now {row['quantity']} + sold"
-                    f" {sold[pair]}; reserved {row['reserved']} vs open lines {held[pair]}"
+                    f"stock drift {pair}: loaded {start}, now {row['quantity']} + taken"
+                    f" {taken[pair]}; reserved {row['reserved']} vs open lines {held[pair]}"
                 )
     return drift
 
@@ -459,6 +464,10 @@ def _unexplained(
         if pickup is None:
             return "picked up, but no driver holds its route"
         return None  # on its way
+    if status == "returning":
+        if driven.get((shipment_id, "return")) == "returned":
+            return "returned to the store by the driver; the order service still says returning"
+        return None
     if status == "delivery_failed":
         if driven.get((shipment_id, "return")) == "returned":
             return "returned to the store by the driver; the order service still says failed"
