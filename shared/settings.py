@@ -115,9 +115,10 @@ class ServiceSettings(KafkaSettings):
     consumer_max_attempts: int = Field(3, ge=1)
     # The longest wait between two attempts at an event that fails transiently.
     consumer_max_backoff_seconds: float = Field(30.0, gt=0)
-    # Partitions whose events a service applies at the same time (each partition in order):
-    # a handler waits on the database most of its time, and a second replica would do as much.
-    consumer_concurrency: int = Field(4, ge=1)
+    # Partitions whose events a service applies at the same time (each partition in order).
+    # 1 keeps the handlers from racing each other across topics; more is faster when the
+    # handlers are safe against it (a second replica of the service would race them too).
+    consumer_concurrency: int = Field(1, ge=1)
     # Writes one row per applied event to `consumer_effects`: what `make chaos` counts.
     consumer_effect_log: bool = False
 
