@@ -26,6 +26,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from services import kafka_security
+
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = ROOT / ".local"
 KAFKA_DIR = ROOT / "deploy" / "kafka"
@@ -149,6 +151,8 @@ class Infra:
     heap: str = KAFKA_HEAP
     # The broker's JVM flags besides the heap.
     jvm_flags: tuple[str, ...] = ("-XX:+UseG1GC",)
+    # A second listener with TLS and SASL (services/kafka_security.py), None for none.
+    sasl_port: int | None = None
     # Only the instance `make up` uses follows KAFKA_BOOTSTRAP_SERVERS and *_DATABASE_URL.
     honours_environment: bool = False
 
@@ -342,14 +346,59 @@ class Infra:
             *args,
         ]
 
-    def _kafka_properties(self) -> Path:
-        props = self.kafka_home / "server.properties"
+    @property
+    def tls_dir(self) -> Path:
+        return self.kafka_home / "tls"
+
+    @property
+    def kafka_properties_file(self) -> Path:
+        return self.kafka_home / "server.properties"
+
+    def render_kafka_properties(self) -> str:
         base = (KAFKA_DIR / "server.properties").read_text()
         base = base.replace("9092", str(self.kafka_port)).replace(
             "19093", str(self.controller_port)
         )
-        props.write_text(base + f"\nlog.dirs={self.kafka_home / 'data'}\n")
-        return props
+        rendered = base + f"\nlog.dirs={self.kafka_home / 'data'}\n"
+        if self.sasl_port is not None:
+            rendered += kafka_security.listener_properties(
+                self.kafka_port, self.controller_port, self.sasl_port, self.tls_dir
+            )
+        return rendered
+
+    def _kafka_properties(self) -> Path:
+        self.kafka_properties_file.write_text(self.render_kafka_properties())
+        return self.kafka_properties_file
+
+    def _kafka_config_changed(self) -> bool:
+        """Whether the running broker of ours was started with other settings than ours now."""
+        if self.kafka_pid() is None or not self.kafka_properties_file.exists():
+            return False
+        return self.kafka_properties_file.read_text() != self.render_kafka_properties()
+
+    def _add_scram_credentials(self) -> None:
+        """The SASL account's SCRAM credentials live in the cluster's metadata: added (again,
+        harmlessly) each time the broker starts."""
+        result = _run(
+            self._kafka_java(
+                "kafka.admin.ConfigCommand",
+                "--bootstrap-server",
+                self.local_kafka_bootstrap(),
+                "--alter",
+                "--add-config",
+                kafka_security.scram_credentials_argument(),
+                "--entity-type",
+                "users",
+                "--entity-name",
+                kafka_security.SASL_USERNAME,
+            ),
+            timeout=180,
+        )
+        if result.returncode != 0:
+            raise InfraError(
+                "could not add the local SCRAM account to Kafka:"
+                f" {(result.stderr or result.stdout).strip()[-500:]}"
+            )
 
     @property
     def kafka_pid_file(self) -> Path:
@@ -366,6 +415,9 @@ class Infra:
         if self.uses_external_kafka():
             say(f"Kafka: using {self.kafka_bootstrap()}")
             return False
+        if self.kafka_running() and self._kafka_config_changed():
+            say("Kafka: its configuration changed since it started; restarting it")
+            self.stop_kafka()
         if self.kafka_running():
             say(f"Kafka: already running on 127.0.0.1:{self.kafka_port}")
             return False
@@ -400,6 +452,8 @@ class Infra:
             return self.kafka_running()
 
         wait_until(ready, 120, "Kafka")
+        if self.sasl_port is not None:
+            self._add_scram_credentials()
         say("Kafka: up")
         return True
 
@@ -465,6 +519,7 @@ LOCAL_INFRA = Infra(
     kafka_port=KAFKA_PORT,
     controller_port=KAFKA_CONTROLLER_PORT,
     honours_environment=True,
+    sasl_port=int(os.environ.get("MTH_KAFKA_SASL_PORT", str(KAFKA_PORT + 20001))),
 )
 
 

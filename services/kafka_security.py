@@ -1,7 +1,7 @@
 """A SASL_SSL listener on the project's own broker, as a managed Kafka has one.
 
 The local broker keeps its plaintext listener (what the suite uses by default) and gains a
-second one with TLS and SASL (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512), so the KAFKA_* security
+second one with TLS and SASL (PLAIN, SCRAM-SHA-512), so the KAFKA_* security
 settings are tested against a real broker. The CA and the broker's certificate are made here
 (`<kafka home>/tls/`); the SASL account is a local development one, like the trust
 authentication of the local PostgreSQL.
@@ -17,19 +17,21 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
 SASL_USERNAME = "mth-local"
 # A local development account on a broker bound to 127.0.0.1, not a secret.
 SASL_PASSWORD = "mth-local-sasl-password"
-SCRAM_MECHANISMS = ("SCRAM-SHA-256", "SCRAM-SHA-512")
+# One SCRAM mechanism is enough to prove the client's SCRAM (kafka-configs sets one a call).
+SCRAM_MECHANISM = "SCRAM-SHA-512"
 
 
 def tls_files(tls_dir: Path) -> tuple[Path, Path, str]:
-    """(CA certificate, broker key and certificate, the key's password), made once."""
+    """(CA certificate, the broker's PKCS#12 key store, its password), made once."""
     ca_file, broker_file, password_file = (
         tls_dir / "ca.pem",
-        tls_dir / "broker.pem",
+        tls_dir / "broker.p12",
         tls_dir / "broker.password",
     )
     if ca_file.exists() and broker_file.exists() and password_file.exists():
@@ -66,14 +68,18 @@ def tls_files(tls_dir: Path) -> tuple[Path, Path, str]:
         )
         .sign(ca_key, hashes.SHA256())
     )
-    # Kafka reads a PEM key store only with an encrypted PKCS#8 key.
+    # A PKCS#12 store the JVM reads: its PEM key stores need PBES2, which Java 17 lacks.
     password = secrets.token_urlsafe(24)
-    encrypted_key = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.BestAvailableEncryption(password.encode()),
+    encryption = (
+        serialization.PrivateFormat.PKCS12.encryption_builder()
+        .kdf_rounds(50_000)
+        .key_cert_algorithm(pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC)
+        .hmac_hash(hashes.SHA1())
+        .build(password.encode())
     )
-    broker_file.write_bytes(encrypted_key + cert.public_bytes(serialization.Encoding.PEM))
+    broker_file.write_bytes(
+        pkcs12.serialize_key_and_certificates(b"kafka", key, cert, [ca_cert], encryption)
+    )
     ca_file.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
     password_file.write_text(password)
     return ca_file, broker_file, password
@@ -98,12 +104,12 @@ def listener_properties(
             f"SASL_SSL://127.0.0.1:{sasl_port}",
             "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,"
             "SASL_SSL:SASL_SSL",
-            "sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
+            f"sasl.enabled.mechanisms=PLAIN,{SCRAM_MECHANISM}",
             f"listener.name.sasl_ssl.plain.sasl.jaas.config={plain}",
-            f"listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config={scram}",
-            f"listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config={scram}",
-            "listener.name.sasl_ssl.ssl.keystore.type=PEM",
+            f"listener.name.sasl_ssl.{SCRAM_MECHANISM.lower()}.sasl.jaas.config={scram}",
+            "listener.name.sasl_ssl.ssl.keystore.type=PKCS12",
             f"listener.name.sasl_ssl.ssl.keystore.location={broker_file}",
+            f"listener.name.sasl_ssl.ssl.keystore.password={password}",
             f"listener.name.sasl_ssl.ssl.key.password={password}",
             "",
         ]
@@ -112,4 +118,4 @@ def listener_properties(
 
 def scram_credentials_argument() -> str:
     """The `--add-config` value of kafka-configs for the SCRAM credentials of the account."""
-    return ",".join(f"{m}=[iterations=4096,password={SASL_PASSWORD}]" for m in SCRAM_MECHANISMS)
+    return f"{SCRAM_MECHANISM}=[iterations=4096,password={SASL_PASSWORD}]"

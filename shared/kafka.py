@@ -205,15 +205,34 @@ async def _wait_for_leaders(admin: AIOKafkaAdminClient, names: list[str]) -> Non
         await asyncio.sleep(0.1)
 
 
+class _LastClientError(logging.Handler):
+    """aiokafka logs why a connection failed (refused, TLS, SASL) and raises a bare "unable to
+    bootstrap": keep the logged cause for the reason."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.message: str | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.message = record.getMessage()
+
+
 async def kafka_reachable(target: KafkaTarget, timeout: float = 3.0) -> str | None:
     """None when the broker answers, else the reason it did not."""
     bootstrap = bootstrap_of(target)
-    admin = new_admin(target, request_timeout_ms=3_000)
+    admin = new_admin(target, request_timeout_ms=int(timeout * 1000))
+    cause = _LastClientError()
+    client_log = logging.getLogger("aiokafka")
+    client_log.addHandler(cause)
     try:
         await asyncio.wait_for(admin.start(), timeout)
         await asyncio.wait_for(admin.list_topics(), timeout)
     except (TimeoutError, KafkaError, OSError) as error:
-        return f"Kafka at {bootstrap} unreachable: {type(error).__name__} {error}".strip()
+        detail = f"{type(error).__name__} {error}".strip()
+        if cause.message:
+            detail += f" ({cause.message})"
+        return f"Kafka at {bootstrap} unreachable: {detail}"
     finally:
+        client_log.removeHandler(cause)
         await admin.close()
     return None
