@@ -503,7 +503,7 @@ class Infra:
             started_kafka = self.start_kafka()
             from services.topics import create_topics
 
-            create_topics(self.kafka_bootstrap())
+            create_topics(self.kafka_bootstrap(), from_environment=self.honours_environment)
             return started_postgres or started_kafka
 
     def down(self) -> None:
