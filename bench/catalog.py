@@ -43,6 +43,7 @@ from bench.harness import (
     get_paths_script,
     machine_load,
     pin,
+    profiled,
     run_hey,
     run_wrk,
     server,
@@ -109,11 +110,13 @@ class Figures:
     open: HeyResult | None = None
 
 
-def closed_loop(base: str, paths: list[str], pid: int, args: argparse.Namespace) -> Figures:
+def closed_loop(
+    base: str, paths: list[str], pid: int, args: argparse.Namespace, profile: Path | None = None
+) -> Figures:
     core = cores()
     script = get_paths_script(paths)
     run_wrk(base, script, connections=args.connections, seconds=WARMUP_SECONDS, core=core.load)
-    with CpuMeter(pid) as meter:
+    with profiled(pid, profile, args.seconds, core.load), CpuMeter(pid) as meter:
         result = run_wrk(
             base, script, connections=args.connections, seconds=args.seconds, core=core.load
         )
@@ -197,7 +200,7 @@ def run(args: argparse.Namespace) -> str:
                     f"server CPU {bare.cpu_pct:.0f} %"
                 )
                 print(f"catalog: closed loop, {args.connections} connections, {args.seconds:.0f} s")
-                figures = closed_loop(base, paths, served.pid, args)
+                figures = closed_loop(base, paths, served.pid, args, args.profile)
                 print(
                     f"catalog: {figures.closed.rps:.0f} requests/s, p99 "
                     f"{figures.closed.p99_ms:.1f} ms, server CPU {figures.cpu_pct:.0f} %"
@@ -257,6 +260,12 @@ def cli(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--workers", type=int, default=OPEN_WORKERS, help="hey senders in the open loop"
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="record a py-spy profile of the catalog during the closed loop into this file "
+        "(collapsed stacks; read it with `python -m bench.flames FILE`)",
     )
     commands = parser.add_subparsers(dest="command")
     bare_cmd = commands.add_parser("bare", help="(internal) serve the bare endpoint")

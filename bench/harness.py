@@ -407,3 +407,35 @@ def bench_line(name: str, **fields: float | int | str) -> str:
         else:
             parts.append(f"{key}={value}")
     return f"BENCH {name} " + " ".join(parts)
+
+
+# ---------------------------------------------------------------- profiles
+
+
+@contextlib.contextmanager
+def profiled(pid: int, out: Path | None, seconds: float, core: int) -> Iterator[None]:
+    """py-spy samples `pid` for `seconds` while the block runs; collapsed stacks go to `out`."""
+    if out is None:
+        yield
+        return
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if not Path(py_spy).exists():
+        raise BenchError("py-spy is not installed: run `make venv` (it is a dev dependency)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    record = [py_spy, "record", "-p", str(pid), "-d", str(max(1, round(seconds)))]
+    process = subprocess.Popen(
+        on_core(core, [*record, "-r", "100", "-f", "raw", "-o", str(out)]),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        yield
+    finally:
+        try:
+            _, err = process.communicate(timeout=seconds + 60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            _, err = process.communicate()
+        if process.returncode != 0:
+            raise BenchError(f"py-spy failed: {err.decode(errors='replace')[-1000:]}")
+        print(f"profile: {out} (summary: python -m bench.flames {out})")

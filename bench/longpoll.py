@@ -27,6 +27,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from pathlib import Path
 from typing import cast
 
 import asyncpg
@@ -43,6 +44,7 @@ from bench.harness import (
     machine_load,
     percentile,
     pin,
+    profiled,
     rss_bytes,
     server,
 )
@@ -231,6 +233,10 @@ async def measure(args: argparse.Namespace, pid: int, suffix: str) -> dict[str, 
     )
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap(), acks="all", linger_ms=0)
     await producer.start()
+    profiler = contextlib.ExitStack()
+    if args.profile is not None:
+        # Only the wake: a few seconds of samples around the offer.
+        profiler.enter_context(profiled(pid, args.profile, 3, cores().load))
     try:
         envelope = wrap(offer, key=str(offer.route_id), producer="bench")
         sent_at = time.perf_counter()
@@ -248,6 +254,7 @@ async def measure(args: argparse.Namespace, pid: int, suffix: str) -> dict[str, 
     watchers = [p for p in pollers if p.watch is not None]
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(watch.done.wait(), 20)
+    await asyncio.to_thread(profiler.close)
     late = sum(p.answered_at is None for p in watchers)
     for poller in pollers:
         if poller.transport is not None:
@@ -331,6 +338,11 @@ def cli(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--polls", type=int, default=9000, help="idle polls to hold")
     parser.add_argument("--wake", type=int, default=1000, help="of them, drivers the offer goes to")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="record a py-spy profile of the driver service around the wake into this file",
+    )
     args = parser.parse_args(argv)
     if not 0 < args.wake <= args.polls:
         parser.error("--wake must be between 1 and --polls")
