@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import math
 import os
 import sys
 import time
@@ -49,6 +50,7 @@ from bench.harness import (
     server,
 )
 from driver_service import auth
+from driver_service.store.offers import OFFERS_CHANNEL
 from services.infra import LOCAL, database_url, kafka_bootstrap
 from shared.db import asyncpg_dsn
 from shared.events import topics
@@ -231,6 +233,16 @@ async def measure(args: argparse.Namespace, pid: int, suffix: str) -> dict[str, 
         f"each (polls that time out meanwhile are sent again); RSS "
         f"{baseline / 2**20:.1f} MiB before, {held / 2**20:.1f} MiB held"
     )
+    # The driver service announces a committed offer on this channel: listening too splits the
+    # wake into the event path (Kafka, consumer, database) and the fan-out to the polls.
+    committed: asyncio.Future[tuple[float, float]] = loop.create_future()
+
+    def on_commit(*_: object) -> None:
+        if not committed.done():
+            committed.set_result((time.perf_counter(), cpu_seconds(pid)))
+
+    listener = await asyncpg.connect(asyncpg_dsn(args.database_url))
+    await listener.add_listener(OFFERS_CHANNEL, on_commit)
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap(), acks="all", linger_ms=0)
     await producer.start()
     profiler = contextlib.ExitStack()
@@ -239,7 +251,7 @@ async def measure(args: argparse.Namespace, pid: int, suffix: str) -> dict[str, 
         profiler.enter_context(profiled(pid, args.profile, 3, cores().load))
     try:
         envelope = wrap(offer, key=str(offer.route_id), producer="bench")
-        sent_at = time.perf_counter()
+        sent_at, cpu_at_send = time.perf_counter(), cpu_seconds(pid)
         await producer.send_and_wait(
             topics.resolve(RouteOffered.TOPIC, suffix),
             encode(envelope),
@@ -254,7 +266,9 @@ async def measure(args: argparse.Namespace, pid: int, suffix: str) -> dict[str, 
     watchers = [p for p in pollers if p.watch is not None]
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(watch.done.wait(), 20)
+    cpu_at_end = cpu_seconds(pid)
     await asyncio.to_thread(profiler.close)
+    await listener.close()
     late = sum(p.answered_at is None for p in watchers)
     for poller in pollers:
         if poller.transport is not None:
@@ -262,6 +276,13 @@ async def measure(args: argparse.Namespace, pid: int, suffix: str) -> dict[str, 
     if late:
         raise BenchError(f"{late} of {len(watchers)} polls never saw the offer within 20 s")
     waits = [((p.answered_at or 0) - sent_at) * 1000 for p in watchers]
+    notified, cpu_at_commit = committed.result() if committed.done() else (math.nan, math.nan)
+    print(
+        f"longpoll: the offer was committed and announced {(notified - sent_at) * 1000:.1f} ms "
+        f"after it was sent ({(cpu_at_commit - cpu_at_send) * 1000:.0f} ms of server CPU); "
+        f"the first poll answered at {min(waits):.1f} ms, the last at {max(waits):.1f} ms "
+        f"({(cpu_at_end - cpu_at_commit) * 1000:.0f} ms of server CPU after the commit)"
+    )
     return {
         "polls": args.polls,
         "kb_per_poll": (held - baseline) / args.polls / 1000,
@@ -287,7 +308,7 @@ def run(args: argparse.Namespace) -> str:
     print(
         f"longpoll: {machine_load()}; client on core {core.load}, driver service on {core.server}"
     )
-    url = database_url("drivers_bench")
+    url = args.database_url = database_url("drivers_bench")
     suffix = f".benchlp{uuid.uuid4().hex[:6]}"
     asyncio.run(prepare(url, suffix))
     env = {

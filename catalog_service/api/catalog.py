@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -21,6 +20,7 @@ from catalog_service.domain.tokens import BadToken
 from catalog_service.usecases import CatalogRuntime
 from shared.clock import now
 from shared.geo import Point
+from shared.metrics import RouteLabel
 from shared.problems import PROBLEM, ProblemError
 
 router = APIRouter(prefix="/v1/catalog", tags=["catalog"])
@@ -175,13 +175,6 @@ def parse_same_day(query_string: bytes, runtime: CatalogRuntime) -> SameDayQuery
 
 
 _PARAMETERS = frozenset(("lat", "lng", "q", "category", "limit", "cursor"))
-
-
-@dataclass(frozen=True)
-class RouteLabel:
-    """What the request observer reads of a matched route: its path template."""
-
-    path: str
 
 
 _SAME_DAY_ROUTE = RouteLabel(SAME_DAY_PATH)
