@@ -82,7 +82,9 @@ def define_tables(metadata: MetaData) -> tuple[Table, Table]:
     return outbox, inbox
 
 
-async def add(tx: Tx, payload: Payload, *, key: str, occurred_at: datetime | None = None) -> None:
+async def add(
+    tx: Tx, payload: Payload, *, key: str, occurred_at: datetime | None = None
+) -> None:
     """Adds an event to the outbox inside the caller's transaction."""
     await add_many(tx, [(payload, key)], occurred_at=occurred_at)
 
