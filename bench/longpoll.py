@@ -274,16 +274,17 @@ async def measure(args: argparse.Namespace, pid: int, suffix: str) -> dict[str, 
     for poller in pollers:
         if poller.transport is not None:
             poller.transport.close()
-    if late:
-        raise BenchError(f"{late} of {len(watchers)} polls never saw the offer within 20 s")
-    waits = [((p.answered_at or 0) - sent_at) * 1000 for p in watchers]
+    waits = [(p.answered_at - sent_at) * 1000 for p in watchers if p.answered_at is not None]
     notified, cpu_at_commit = committed.result() if committed.done() else (math.nan, math.nan)
     print(
         f"longpoll: the offer was committed and announced {(notified - sent_at) * 1000:.1f} ms "
         f"after it was sent ({(cpu_at_commit - cpu_at_send) * 1000:.0f} ms of server CPU); "
-        f"the first poll answered at {min(waits):.1f} ms, the last at {max(waits):.1f} ms "
+        f"{len(waits)} polls answered, the first at {min(waits, default=math.nan):.1f} ms, "
+        f"the last at {max(waits, default=math.nan):.1f} ms "
         f"({(cpu_at_end - cpu_at_commit) * 1000:.0f} ms of server CPU after the commit)"
     )
+    if late:
+        raise BenchError(f"{late} of {len(watchers)} polls never saw the offer within 20 s")
     return {
         "polls": args.polls,
         "kb_per_poll": (held - baseline) / args.polls / 1000,

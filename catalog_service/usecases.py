@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+import orjson
+
 from catalog_service.domain.coverage import center_of, is_valid_cell
 from catalog_service.domain.errors import ProductRejected, UnknownOffer
 from catalog_service.domain.inventory import (
@@ -56,6 +58,7 @@ class CatalogRuntime:
         self.ready = asyncio.Event()
         # Keyed by (sku, mall, cell, day): a plain tuple hashes and compares in C.
         self._offer_ids: dict[tuple[str, str, str, date], bytes] = {}
+        self._cursors: dict[tuple[str, str], bytes] = {}
 
     def offer_id_bytes(self, sku: str, mall_id: str, cell: str, day: date) -> bytes:
         # Offer ids are deterministic, so caching them is safe; encryption costs a third of a
@@ -66,6 +69,15 @@ class CatalogRuntime:
             if len(self._offer_ids) >= OFFER_ID_CACHE_SIZE:
                 self._offer_ids.clear()
             found = self._offer_ids[key] = self.offers.encode(OfferRef(*key)).encode()
+        return found
+
+    def cursor(self, last_key: tuple[str, str]) -> bytes:
+        # Deterministic too, and each page's last key recurs for every customer near it.
+        found = self._cursors.get(last_key)
+        if found is None:
+            if len(self._cursors) >= OFFER_ID_CACHE_SIZE:
+                self._cursors.clear()
+            found = self._cursors[last_key] = orjson.dumps(self.cursors.encode(last_key))
         return found
 
     def offer_id(self, ref: OfferRef) -> str:

@@ -52,10 +52,13 @@ RenderOffer = Callable[[OfferCard], bytes]
 
 
 def offer_etag(cards: Sequence[OfferCard]) -> str:
-    digest = hashlib.sha256()
-    for card in cards:
-        digest.update(f"{card.offer_id}:{card.pay_cents}:{card.expires_at.isoformat()};".encode())
+    digest = hashlib.sha256(b"".join(card_tag(card) for card in cards))
     return f'"{digest.hexdigest()[:32]}"'
+
+
+def card_tag(card: OfferCard) -> bytes:
+    """What of an offer its list's ETag covers: a new pay or expiry is a new list."""
+    return f"{card.offer_id}:{card.pay_cents}:{card.expires_at.isoformat()};".encode()
 
 
 class OfferHub:
@@ -67,6 +70,7 @@ class OfferHub:
         self.reconnect_seconds = reconnect_seconds
         self._offers: dict[UUID, OfferCard] = {}
         self._views: dict[UUID, bytes] = {}
+        self._tags: dict[UUID, bytes] = {}
         self._by_driver: dict[UUID, set[UUID]] = {}
         # One future per waiting poll, not an Event and a task: thousands of idle polls wait
         # here, and each byte of one is paid thousands of times.
@@ -116,6 +120,16 @@ class OfferHub:
                 raise LookupError("this hub was built without a renderer")
             found = self._views[card.offer_id] = self.render(card)
         return found
+
+    def etag(self, cards: Sequence[OfferCard]) -> str:
+        """`offer_etag(cards)`, from each offer's part computed once per offer version."""
+        parts = []
+        for card in cards:
+            part = self._tags.get(card.offer_id)
+            if part is None:
+                part = self._tags[card.offer_id] = card_tag(card)
+            parts.append(part)
+        return f'"{hashlib.sha256(b"".join(parts)).hexdigest()[:32]}"'
 
     async def wait_for_change(self, driver_id: UUID, timeout: float) -> None:
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -219,6 +233,7 @@ class OfferHub:
     def _put(self, offer_id: UUID, card: OfferCard | None) -> None:
         old = self._offers.pop(offer_id, None)
         self._views.pop(offer_id, None)
+        self._tags.pop(offer_id, None)
         touched = set(old.driver_ids if old else ()) | set(card.driver_ids if card else ())
         if card is not None:
             self._offers[offer_id] = card

@@ -270,14 +270,14 @@ def render_same_day(runtime: CatalogRuntime, page: SameDayPage) -> bytes:
             + runtime.model.fragment(product, product_fragment)
             + tail[listing.quantity <= threshold]
         )
-    cursor = None if page.last_key is None else runtime.cursors.encode(page.last_key)
+    cursor = b"null" if page.last_key is None else runtime.cursor(page.last_key)
     reason = None if page.reason is None else page.reason.value
     return b"".join(
         (
             b'{"items":[',
             b",".join(items),
             b'],"next_cursor":',
-            orjson.dumps(cursor),
+            cursor,
             b',"reason":',
             orjson.dumps(reason),
             b"}",

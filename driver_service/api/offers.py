@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from driver_service import auth, usecases
 from driver_service.api.deps import DbDep, DriverDep, GateDep, HubDep, SettingsDep
-from driver_service.offer_hub import OfferCard, OfferHub, offer_etag
+from driver_service.offer_hub import OfferCard, OfferHub
 from driver_service.settings import DriverSettings
 from shared import clock
 from shared.metrics import RouteLabel
@@ -137,7 +137,7 @@ async def poll_offers(
     deadline = time.monotonic() + min(wait, max_wait)
     while True:
         cards = hub.offers_for(driver_id, clock.now())
-        tag = offer_etag(cards)
+        tag = hub.etag(cards)
         unchanged = tag == if_none_match if if_none_match is not None else not cards
         remaining = deadline - time.monotonic()
         if not unchanged or remaining <= 0:

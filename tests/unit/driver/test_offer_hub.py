@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import cast
 
 from driver_service.api.offers import OfferView, render_offer
-from driver_service.offer_hub import OfferCard, OfferHub
+from driver_service.offer_hub import OfferCard, OfferHub, offer_etag
 from shared.db import Db
 
 NOW = datetime(2026, 11, 25, 19, 0, tzinfo=UTC)
@@ -128,3 +128,17 @@ async def test_a_changed_offer_is_rendered_again() -> None:
 
     assert OfferView.model_validate_json(hub.view(raised)).pay_cents == 1700
     assert rendered == [card.offer_id, card.offer_id]
+
+
+async def test_the_etag_of_a_list_is_the_same_from_the_hub_and_changes_with_pay() -> None:
+    hub = a_hub()
+    driver = uuid.uuid4()
+    card = a_card([driver])
+    hub._put(card.offer_id, card)
+    tag = hub.etag(hub.offers_for(driver, NOW))
+
+    raised = replace(card, pay_cents=1700)
+    hub._put(card.offer_id, raised)
+
+    assert tag == offer_etag([card])
+    assert hub.etag(hub.offers_for(driver, NOW)) == offer_etag([raised]) != tag
