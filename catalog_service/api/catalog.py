@@ -129,6 +129,7 @@ SAME_DAY_PATH = "/v1/catalog/same-day"
 _NUMBER = re.compile(r"-?\d{1,3}(\.\d{1,15})?")
 _LIMIT = re.compile(r"\d{1,3}")
 _JSON_HEADERS = [(b"content-type", b"application/json")]
+_PARAMETERS = frozenset(("lat", "lng", "q", "category", "limit", "cursor"))
 
 
 def parse_same_day(query_string: bytes, runtime: CatalogRuntime) -> SameDayQuery | None:
@@ -172,9 +173,6 @@ def parse_same_day(query_string: bytes, runtime: CatalogRuntime) -> SameDayQuery
         except BadToken:
             return None
     return SameDayQuery(Point(lat, lng), text, category, after, limit)
-
-
-_PARAMETERS = frozenset(("lat", "lng", "q", "category", "limit", "cursor"))
 
 
 _SAME_DAY_ROUTE = RouteLabel(SAME_DAY_PATH)
