@@ -13,7 +13,7 @@ help:
 	@echo "make up         install, start Kafka + PostgreSQL + the four services (foreground)"
 	@echo "make down       stop everything the project started"
 	@echo "make test       install, start infrastructure, lint, run the whole test suite"
-	@echo "make lint       ruff + mypy"
+	@echo "make lint       ruff + mypy + import-linter"
 	@echo "make bench      catalog, checkout, relay, long-poll and flow benchmarks (one BENCH line"
 	@echo "                each), then the Li & Lim PDPTW table and the batching figure"
 	@echo "make demo       a simulated same-day at the four pilot malls"
@@ -48,6 +48,8 @@ lint: venv
 	@$(VENV)/bin/ruff check .
 	@echo "[make] mypy"
 	@$(VENV)/bin/mypy shared services catalog_service order_service dispatch_service driver_service bench tests
+	@echo "[make] import-linter"
+	@$(VENV)/bin/lint-imports
 
 test: venv infra-up lint
 	@$(VENV)/bin/pytest
