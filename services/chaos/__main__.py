@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import random
 import sys
 import time
@@ -72,8 +73,10 @@ def parse_options(argv: Sequence[str] | None = None) -> ChaosOptions:
     p.add_argument(
         "--base-port",
         type=int,
-        default=18200,
-        help="services on base+1..4, PostgreSQL base+10, Kafka base+11 and base+12",
+        # A worktree's env file names a free block of ports; chaos takes it when set.
+        default=int(os.environ.get("MTH_FREE_PORT_BASE", "18200")),
+        help="services on base+1..4, PostgreSQL base+10, Kafka base+11 and base+12"
+        " (default: $MTH_FREE_PORT_BASE, else 18200)",
     )
     p.add_argument("--rate", type=float, default=2.0, help="shoppers arriving per real second")
     p.add_argument(
