@@ -30,6 +30,7 @@ from services.infra import Infra
 from services.suite import SERVICES, Suite
 
 KINDS = ("kill_service", "kill_kafka", "stop_kafka", "restart_postgres")
+RESTART_TIMEOUT_S = 900.0
 
 
 @dataclass
@@ -95,7 +96,9 @@ class FaultInjector:
             self._next_service += 1
             fault = self._begin(kind, name)
             await self._blocking(self.suite.kill, name)
-            await self._blocking(self.suite.restart, name)
+            # A busy machine can take minutes to start a service: that is slow, not a loss,
+            # and the run goes on once it is back.
+            await self._blocking(self.suite.restart, name, RESTART_TIMEOUT_S)
         elif kind == "kill_kafka":
             fault = self._begin(kind, "kafka")
             await self._blocking(self.infra.signal_kafka, signal.SIGKILL)
