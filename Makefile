@@ -2,10 +2,12 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-PYTHON ?= python3
+# The interpreter that builds .venv: Python 3.11 exactly (services/prereqs.py says so if not).
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev/null || echo python3)
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+CKSUM := $(shell cksum pyproject.toml | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(CKSUM)
 
 .PHONY: help venv up down status infra-up infra-down lint test test-unit bench demo clean
 
@@ -17,17 +19,32 @@ help:
 	@echo "make bench      catalog, Li & Lim PDPTW and batching benchmarks"
 	@echo "make demo       a simulated same-day at the four pilot malls"
 
+# Every target that starts Kafka, PostgreSQL or the services first names all that is missing.
+# (A pattern rule, so not .PHONY, which would skip it; no file of that name is ever made.)
+prereqs-%:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "[prereqs] \`make $*\` needs Python 3.11:" \
+		"apt-get install python3.11 python3.11-venv (Debian/Ubuntu), brew install python@3.11" \
+		"(macOS); or name one: make $* PYTHON=/path/to/python3.11" >&2; exit 1; }
+	@$(PYTHON) services/prereqs.py $*
+
 $(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) services/prereqs.py venv
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "[make] installing Python dependencies into $(VENV)"
 	@$(PY) -m pip install -q --disable-pip-version-check -U pip
 	@$(PY) -m pip install --disable-pip-version-check -q -e '.[dev]'
-	@rm -f $(VENV)/.installed-*
+	@rm -f $(VENV)/.installed-* $(VENV)/.extra-*
 	@touch $@
 
 venv: $(STAMP)
 
-up: venv
+# `make demo` and `make bench` install their own extras (pyproject.toml) on first use.
+$(VENV)/.extra-%-$(CKSUM): $(STAMP)
+	@echo "[make] installing the $* extra into $(VENV)"
+	@$(PY) -m pip install --disable-pip-version-check -q -e '.[dev,$*]'
+	@touch $@
+
+up: prereqs-up venv
 	@$(PY) -m services up
 
 down:
@@ -36,7 +53,7 @@ down:
 status: venv
 	@$(PY) -m services status
 
-infra-up: venv
+infra-up: prereqs-infra-up venv
 	@$(PY) -m services.infra up
 
 infra-down:
@@ -50,18 +67,18 @@ lint: venv
 	@echo "[make] import-linter"
 	@$(VENV)/bin/lint-imports
 
-test: venv infra-up lint
+test: prereqs-test venv infra-up lint
 	@$(VENV)/bin/pytest
 
 test-unit: venv
 	@$(VENV)/bin/pytest tests/unit
 
-bench: venv infra-up
+bench: prereqs-bench venv $(VENV)/.extra-bench-$(CKSUM) infra-up
 	@$(PY) -m bench.catalog
 	@$(PY) -m bench.pdptw
 	@$(PY) -m bench.batching
 
-demo: venv infra-up
+demo: prereqs-demo venv $(VENV)/.extra-demo-$(CKSUM) infra-up
 	@$(PY) -m services.demo
 
 clean: down

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import glob
 import os
 import pwd
 import shutil
@@ -20,6 +19,8 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+
+from services import prereqs
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = ROOT / ".local"
@@ -89,16 +90,12 @@ def database_url(database: str) -> str:
 
 
 def _pg_bin() -> Path:
-    # Debian keeps the server binaries off PATH, one folder per major version.
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
-    if candidates:
-        return Path(candidates[0])
-    on_path = shutil.which("initdb")
-    if on_path is None:
+    found = prereqs.find_pg_bin(dict(os.environ))
+    if found is None:
         raise InfraError(
-            "PostgreSQL server binaries not found: install them (apt-get install postgresql-15)"
+            "PostgreSQL server binaries not found: `make up` says how to install them"
         )
-    return Path(on_path).parent
+    return found
 
 
 def _as_postgres_user(cmd: list[str]) -> list[str]:
@@ -278,12 +275,9 @@ def ensure_kafka_jars() -> None:
 
 
 def _java() -> str:
-    java_home = os.environ.get("JAVA_HOME")
-    if java_home and (Path(java_home) / "bin" / "java").exists():
-        return str(Path(java_home) / "bin" / "java")
-    java = shutil.which("java")
+    java = prereqs.find_java(dict(os.environ))
     if java is None:
-        raise InfraError("Java 17 or newer is needed to run Kafka: install openjdk-17-jre")
+        raise InfraError("Java 17 or newer runs Kafka: `make up` says how to install it")
     return java
 
 
