@@ -3,7 +3,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import ServiceSettings
+from shared.settings import LogLevel, ServiceSettings, log_level_setting
 
 
 class DriverSettings(ServiceSettings):
@@ -11,6 +11,7 @@ class DriverSettings(ServiceSettings):
 
     service_name: str = "driver"
     port: int = 8004
+    log_level: LogLevel = log_level_setting("DRIVER_")
     jwt_secret: str = Field("dev-driver-secret-change-me-in-production", min_length=32)
     access_token_seconds: int = Field(900, gt=0)
     refresh_token_seconds: int = Field(30 * 86_400, gt=0)

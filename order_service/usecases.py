@@ -26,6 +26,7 @@ from order_service.domain.checkout import (
 )
 from order_service.domain.errors import IllegalTransition, UnknownShipment
 from order_service.domain.order import (
+    DROPPED,
     MALL_GEOFENCE_M,
     Changes,
     Order,
@@ -308,6 +309,14 @@ async def provision_pos(
     )
     log.info("pos_credentials_issued", extra={"store_id": store_id})
     return api_key, webhook_secret
+
+
+async def filling_stores(tx: Tx, order_id: UUID) -> list[tuple[str, UUID]]:
+    """(store, shipment) of each shipment still filling the order; for operators only."""
+    order = await store.get_order(tx, order_id)
+    if order is None:
+        return []
+    return [(s.store_id, s.id) for s in order.shipments if s.status not in DROPPED]
 
 
 async def webhook_secrets(tx: Tx, store_id: str, now: datetime) -> list[str]:

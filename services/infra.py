@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from services import prereqs
+from shared.local import DATABASES, LocalRuntime
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = ROOT / ".local"
@@ -28,20 +29,16 @@ KAFKA_DIR = ROOT / "deploy" / "kafka"
 KAFKA_JARS = KAFKA_DIR / ".jars"
 KAFKA_HOME = LOCAL / "kafka"
 PG_HOME = LOCAL / "pg"
-PG_PORT = int(os.environ.get("MTH_PG_PORT", "55432"))
-KAFKA_PORT = int(os.environ.get("MTH_KAFKA_PORT", "9092"))
+LOCAL_RUNTIME = LocalRuntime()
+PG_PORT = LOCAL_RUNTIME.pg_port
+KAFKA_PORT = LOCAL_RUNTIME.kafka_port
 # KRaft's controller listener; beside the broker's port so two checkouts can each run their own.
 KAFKA_CONTROLLER_PORT = int(os.environ.get("MTH_KAFKA_CONTROLLER_PORT", str(KAFKA_PORT + 10001)))
 # A fixed cluster id keeps re-formatting reproducible; the log dir is ours alone.
 KAFKA_CLUSTER_ID = "bWFsbC10by1ob21lLWthZg"
 KAFKA_HEAP = os.environ.get("MTH_KAFKA_HEAP", "512m")
 
-SERVICE_DATABASES = {
-    "CATALOG": "catalog",
-    "ORDER": "orders",
-    "DISPATCH": "dispatch",
-    "DRIVER": "drivers",
-}
+SERVICE_DATABASES = DATABASES
 
 
 def say(message: str) -> None:
@@ -86,7 +83,7 @@ def uses_external_databases() -> bool:
 
 
 def database_url(database: str) -> str:
-    return f"postgresql+asyncpg://postgres@127.0.0.1:{PG_PORT}/{database}"
+    return LOCAL_RUNTIME.database_url(database)
 
 
 def _pg_bin() -> Path:
@@ -237,7 +234,7 @@ def stop_postgres() -> None:
 
 
 def local_kafka_bootstrap() -> str:
-    return f"127.0.0.1:{KAFKA_PORT}"
+    return LOCAL_RUNTIME.kafka_bootstrap
 
 
 def kafka_bootstrap() -> str:

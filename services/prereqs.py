@@ -253,7 +253,7 @@ def check_quickstart_tools(env: dict[str, str]) -> list[Missing]:
             debian=_sudo(f"apt-get install {tool}"),
             macos=f"brew install {tool}",
         )
-        for tool in ("curl", "jq")
+        for tool in ("curl", "jq", "openssl")
         if shutil.which(tool, path=env.get("PATH", "")) is None
     ]
 
