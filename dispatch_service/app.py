@@ -4,6 +4,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from dispatch_service import metrics
 from dispatch_service.api.operators import router as operators_router
 from dispatch_service.events.handlers import consumers
 from dispatch_service.settings import DispatchSettings
@@ -24,6 +25,7 @@ def create_app(settings: DispatchSettings) -> FastAPI:
             settings=settings,
             routers=[operators_router],
             migrations=MIGRATIONS,
+            metrics=metrics.COLLECTORS,
             consumers=consumers(policies),
             on_startup=[start_timers],
             on_shutdown=[stop_timers],

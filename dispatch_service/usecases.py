@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
 
+from dispatch_service import metrics
 from dispatch_service.domain import capacity, pay, surge
 from dispatch_service.domain.offers import (
     DriverState,
@@ -564,6 +565,7 @@ async def _offer_next(
         now=now,
         expires_at=now + policies.offer_ttl,
     )
+    metrics.OFFERS.labels(route.mall_id).inc()
     # The offer's row first: the visibility log points at it.
     await routes.save(tx, route, now)
     await routes.add_views(
@@ -634,6 +636,11 @@ async def accept_offer(tx: Tx, accepted: OfferAccepted, now: datetime) -> None:
                 "offer_accepted_by_unshown_driver", extra={"offer_id": str(accepted.offer_id)}
             )
         await drivers.assign_route(tx, accepted.driver_id, route.route_id, accepted.at)
+        first_offered_at = min(offer.created_at for offer in route.offers)
+        metrics.OFFERS_ACCEPTED.labels(route.mall_id).inc()
+        metrics.TIME_TO_ACCEPT.labels(route.mall_id).observe(
+            max(0.0, (accepted.at - first_offered_at).total_seconds())
+        )
     await _save(tx, route, events, now)
     log.info(
         "route_assigned" if route.status is RouteStatus.ASSIGNED else "late_accept_released",

@@ -15,6 +15,7 @@ from uuid import UUID
 
 import orjson
 
+from order_service import metrics
 from order_service.catalog_client import Offer
 from order_service.domain.checkout import (
     Address,
@@ -40,12 +41,15 @@ from order_service.store import orders as store
 from order_service.store.orders import TimelineEntry
 from shared import outbox
 from shared.db import Tx
+from shared.events.order import OrderDelivered
 from shared.geo import Point, TravelModel, haversine_m
 from shared.malls import pilot_malls
 
 log = logging.getLogger(__name__)
 
 S = ShipmentStatus
+# A timeline note with one of these is a change of the order's status (others are notices).
+STATUSES = frozenset(status.value for status in ShipmentStatus)
 
 
 class WebhookReplayed(Exception):
@@ -89,8 +93,12 @@ async def _save(
     await directory.apply_moves(tx, changes.stock)
     for note in changes.timeline:
         await store.add_timeline(tx, order.id, now, note.status, note.message)
+        if note.status in STATUSES:
+            metrics.ORDERS.labels(order.mall_id, note.status).inc()
     for event in changes.events:
         await outbox.add(tx, event, key=_key(order))
+        if isinstance(event, OrderDelivered) and event.delivered_at > order.deliver_by:
+            metrics.PROMISE_MISSES.labels(order.mall_id).inc()
     for notice in changes.notices:
         shipment = order.shipment(notice.shipment_id)
         if shipment is not None:

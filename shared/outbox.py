@@ -132,6 +132,22 @@ async def backlog(db: Db) -> int:
         return int(result.scalar_one())
 
 
+async def unsent(db: Db) -> tuple[int, float]:
+    """Rows not yet published, and the age in seconds of the oldest of them (0 when none).
+
+    Both by the database's clock, which also stamped `created_at`."""
+    async with db.begin() as tx:
+        row = (
+            await tx.execute(
+                text(
+                    "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)"
+                    " FROM outbox WHERE sent_at IS NULL"
+                )
+            )
+        ).one()
+        return int(row[0]), float(row[1])
+
+
 class OutboxRelay:
     """Publishes committed outbox rows to Kafka, in commit order per key."""
 
