@@ -15,6 +15,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client.registry import Collector
 from pydantic import BaseModel
+from starlette.middleware import Middleware
 
 from shared import outbox
 from shared.consumer import ConsumerRunner, Handler
@@ -55,6 +56,8 @@ class ServiceParts:
     openapi_tags: list[dict[str, Any]] = field(default_factory=list)
     # The service's business metrics (counted where their events happen), served on /metrics.
     metrics: Sequence[Collector] = ()
+    # Inside the request observer, so what they answer is counted, timed and traced.
+    middleware: Sequence[Middleware] = ()
 
 
 class Health(BaseModel):
@@ -134,6 +137,8 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = metrics
     install_problem_handlers(app)
+    for middleware in parts.middleware:
+        app.add_middleware(middleware.cls, *middleware.args, **middleware.kwargs)
     app.add_middleware(RequestObserver, metrics=metrics)
     app.include_router(health_router(settings))
     for router in parts.routers:
