@@ -17,6 +17,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared import tracing
 from shared.logging import new_trace_id, trace_id_from_traceparent, trace_id_var
 
 # (consumer name, messages it sent to a dead-letter topic since the process started)
@@ -138,7 +139,10 @@ class RequestObserver:
         for name, value in scope.get("headers", []):
             if name == b"traceparent":
                 traceparent = value.decode("latin-1")
-        trace_id = trace_id_from_traceparent(traceparent) or new_trace_id()
+        # With tracing on, the server span (outside this middleware) has the trace id.
+        trace_id = (
+            tracing.current_trace_id() or trace_id_from_traceparent(traceparent) or new_trace_id()
+        )
         token = trace_id_var.set(trace_id)
         started = time.perf_counter()
         status = 500

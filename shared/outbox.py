@@ -24,6 +24,7 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
+from opentelemetry.trace import Span, StatusCode
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -38,6 +39,7 @@ from sqlalchemy import (
     text,
 )
 
+from shared import tracing
 from shared.db import Db, Tx, asyncpg_dsn
 from shared.events import topics
 from shared.events.envelope import Payload, encode, wrap
@@ -252,27 +254,37 @@ class OutboxRelay:
 
     async def _publish(self, rows: Sequence[Any]) -> None:
         producer = await self._get_producer()
+        spans: list[Span] = []
         try:
             async with asyncio.timeout(self.send_timeout_seconds):
                 # send() queues in order per partition; awaiting the futures waits for acks=all.
-                futures = [
-                    await producer.send(
-                        topics.resolve(row.topic, self.topic_suffix),
-                        value=row.event,
-                        key=row.key.encode(),
-                        headers=[
-                            ("event_type", row.event_type.encode()),
-                            ("event_id", str(row.event_id).encode()),
-                        ],
+                futures = []
+                for row in rows:
+                    topic = topics.resolve(row.topic, self.topic_suffix)
+                    headers = [
+                        ("event_type", row.event_type.encode()),
+                        ("event_id", str(row.event_id).encode()),
+                    ]
+                    span = tracing.start_publish(topic, row.event, headers)
+                    if span is not None:
+                        spans.append(span)
+                    futures.append(
+                        await producer.send(
+                            topic, value=row.event, key=row.key.encode(), headers=headers
+                        )
                     )
-                    for row in rows
-                ]
                 await asyncio.gather(*futures)
-        except (TimeoutError, KafkaError):
+        except (TimeoutError, KafkaError) as error:
             # A hung or failed send leaves the producer in an unknown state: rebuild it.
             log.warning("outbox_publish_failed", extra={"relay": self.name, "rows": len(rows)})
+            for span in spans:
+                span.record_exception(error)
+                span.set_status(StatusCode.ERROR)
             await self._close_producer()
             raise
+        finally:
+            for span in spans:
+                span.end()
 
     async def _get_producer(self) -> AIOKafkaProducer:
         if self._producer is None:

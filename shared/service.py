@@ -17,7 +17,7 @@ from prometheus_client.registry import Collector
 from pydantic import BaseModel
 from starlette.middleware import Middleware
 
-from shared import outbox
+from shared import outbox, tracing
 from shared.consumer import ConsumerRunner, Handler
 from shared.db import Db
 from shared.kafka import ensure_topics, kafka_reachable
@@ -68,6 +68,8 @@ class Health(BaseModel):
 def create_service_app(parts: ServiceParts) -> FastAPI:
     settings = parts.settings
     configure_logging(parts.name, settings.log_level)
+    if settings.otel_exporter_otlp_endpoint:
+        tracing.configure(parts.name)
     outbox.set_producer_name(parts.name)
 
     def dead_letters() -> list[tuple[str, int]]:
@@ -140,6 +142,8 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
     for middleware in parts.middleware:
         app.add_middleware(middleware.cls, *middleware.args, **middleware.kwargs)
     app.add_middleware(RequestObserver, metrics=metrics)
+    # Outermost (it wraps the whole middleware stack): the observer logs with its trace id.
+    tracing.instrument_app(app)
     app.include_router(health_router(settings))
     for router in parts.routers:
         app.include_router(router)

@@ -64,6 +64,14 @@ class ServiceSettings(BaseSettings):
     relay_poll_seconds: float = Field(0.5, gt=0)
     relay_send_timeout_seconds: float = Field(10.0, gt=0)
     consumer_max_attempts: int = Field(3, ge=1)
+    # Tracing is on when this is set (the standard OpenTelemetry variable; the exporter reads
+    # it and its OTEL_EXPORTER_OTLP_* siblings itself), e.g. http://otel-collector:4318.
+    otel_exporter_otlp_endpoint: str = Field(
+        "",
+        validation_alias=AliasChoices(
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"
+        ),
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -13,6 +13,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from shared import tracing
 from shared.logging import current_trace_id
 
 
@@ -64,6 +65,9 @@ class Envelope(BaseModel, Generic[P]):
     producer: str
     key: str
     trace_id: str
+    # The producer's W3C trace context (`traceparent`) when tracing is on: stored with the
+    # outbox row, so the relay publishes the event in the trace of the request that caused it.
+    trace_context: dict[str, str] | None = None
     payload: P
 
 
@@ -83,6 +87,7 @@ def wrap(
         producer=producer,
         key=key,
         trace_id=current_trace_id(),
+        trace_context=tracing.current_context(),
         payload=payload,
     )
 
