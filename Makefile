@@ -6,16 +6,23 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev/null || echo python3)
 VENV := .venv
 PY := $(VENV)/bin/python
-CKSUM := $(shell cksum pyproject.toml | cut -d' ' -f1)
+# uv installs exactly what uv.lock names (hashes checked), the same on every machine.
+UV_VERSION := 0.13.8
+UV := $(VENV)/bin/uv
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON_DOWNLOADS := never
+CKSUM := $(shell cat pyproject.toml uv.lock 2>/dev/null | cksum | cut -d' ' -f1)
 STAMP := $(VENV)/.installed-$(CKSUM)
+STALE_LOCK := uv.lock does not match pyproject.toml: run \`make lock\` (it needs PyPI) and commit uv.lock
 
-.PHONY: help venv up down status infra-up infra-down lint test test-unit bench bench-tools demo clean
+.PHONY: help venv lock up down status infra-up infra-down lint test test-unit bench bench-tools demo clean
 
 help:
 	@echo "make up         install, start Kafka + PostgreSQL + the four services (foreground)"
 	@echo "make down       stop everything the project started"
 	@echo "make test       install, start infrastructure, lint, run the whole test suite"
 	@echo "make lint       ruff + mypy + import-linter"
+	@echo "make lock       resolve pyproject.toml's dependencies again into uv.lock"
 	@echo "make bench      catalog, checkout, relay, long-poll and flow benchmarks (one BENCH line"
 	@echo "                each), then the Li & Lim PDPTW table and the batching figure"
 	@echo "make demo       a simulated same-day at the four pilot malls"
@@ -28,21 +35,31 @@ prereqs-%:
 		"(macOS); or name one: make $* PYTHON=/path/to/python3.11" >&2; exit 1; }
 	@$(PYTHON) services/prereqs.py $*
 
-$(STAMP): pyproject.toml
+# The one tool installed unlocked (by its exact version): it installs everything else.
+$(UV):
 	@test -x $(PY) || $(PYTHON) services/prereqs.py venv
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@echo "[make] installing Python dependencies into $(VENV)"
-	@$(PY) -m pip install -q --disable-pip-version-check -U pip
-	@$(PY) -m pip install --disable-pip-version-check -q -e '.[dev]'
+	@$(PY) -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+
+$(STAMP): pyproject.toml uv.lock | $(UV)
+	@$(UV) lock --check --offline -q 2>/dev/null || { echo "[make] $(STALE_LOCK)" >&2; exit 1; }
+	@echo "[make] installing Python dependencies into $(VENV) (uv.lock)"
+	@# --inexact: keep pip and uv, which the lock does not name.
+	@$(UV) sync --frozen --inexact -q --extra dev
 	@rm -f $(VENV)/.installed-* $(VENV)/.extra-*
 	@touch $@
 
 venv: $(STAMP)
 
+# Other branches change pyproject.toml: this resolves it again (newest versions it allows).
+lock: $(UV)
+	@$(UV) lock
+	@echo "[make] uv.lock written: commit it with pyproject.toml"
+
 # `make demo` and `make bench` install their own extras (pyproject.toml) on first use.
 $(VENV)/.extra-%-$(CKSUM): $(STAMP)
-	@echo "[make] installing the $* extra into $(VENV)"
-	@$(PY) -m pip install --disable-pip-version-check -q -e '.[dev,$*]'
+	@echo "[make] installing the $* extra into $(VENV) (uv.lock)"
+	@$(UV) sync --frozen --inexact -q --extra dev --extra $*
 	@touch $@
 
 up: prereqs-up venv
