@@ -34,7 +34,7 @@ from dispatch_service.domain.route import (
 )
 from dispatch_service.settings import DispatchSettings
 from dispatch_service.store import drivers, malls, routes, shipments
-from shared import outbox
+from shared import outbox, tracing
 from shared.db import Db, Tx
 from shared.events.dispatch import (
     OrderPromiseAtRisk,
@@ -148,8 +148,15 @@ def pickup_area(mall_id: str, mall_name: str) -> str:
 
 async def _save(tx: Tx, route: Route, events: list[Payload], now: datetime) -> None:
     await routes.save(tx, route, now)
-    for event in events:
-        await outbox.add(tx, event, key=route.mall_id)
+    # With tracing on, a route's events go on in its orders' traces (their checkouts').
+    orders_traces = (
+        await shipments.trace_contexts_of_route(tx, route.route_id)
+        if events and tracing.enabled()
+        else []
+    )
+    with tracing.continuing("route step", orders_traces):
+        for event in events:
+            await outbox.add(tx, event, key=route.mall_id)
 
 
 async def take_into_pool(
@@ -158,6 +165,9 @@ async def take_into_pool(
     """Into the mall's pool; a shipment re-routed away from an accepted route joins that
     driver's route instead when the driver is still at the mall and every promise holds."""
     added = await shipments.add_to_pool(tx, ready, now)
+    order_trace = tracing.current_context()
+    if added and order_trace:
+        await shipments.set_trace_context(tx, ready.shipment_id, order_trace)
     log.info(
         "shipment_pooled" if added else "shipment_already_known",
         extra={"shipment_id": str(ready.shipment_id), "mall_id": ready.mall_id},

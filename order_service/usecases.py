@@ -39,7 +39,7 @@ from order_service.domain.selection import Candidate, choose_stores, merge_lines
 from order_service.store import directory, pos
 from order_service.store import orders as store
 from order_service.store.orders import TimelineEntry
-from shared import outbox
+from shared import outbox, tracing
 from shared.db import Tx
 from shared.events.order import OrderDelivered
 from shared.geo import Point, TravelModel, haversine_m
@@ -90,15 +90,25 @@ async def _save(
         await store.insert_order(tx, order)
     else:
         await store.save_order(tx, order, now)
+    # With tracing on, the checkout's trace goes on through every later step of the order.
+    checkout_trace: dict[str, str] | None = None
+    if tracing.enabled():
+        if is_new:
+            checkout_trace = tracing.current_context()
+            if checkout_trace:
+                await store.set_trace_context(tx, order.id, checkout_trace)
+        elif changes.events:
+            checkout_trace = await store.trace_context(tx, order.id)
     await directory.apply_moves(tx, changes.stock)
     for note in changes.timeline:
         await store.add_timeline(tx, order.id, now, note.status, note.message)
         if note.status in STATUSES:
             metrics.ORDERS.labels(order.mall_id, note.status).inc()
-    for event in changes.events:
-        await outbox.add(tx, event, key=_key(order))
-        if isinstance(event, OrderDelivered) and event.delivered_at > order.deliver_by:
-            metrics.PROMISE_MISSES.labels(order.mall_id).inc()
+    with tracing.continuing("order step", [checkout_trace]):
+        for event in changes.events:
+            await outbox.add(tx, event, key=_key(order))
+            if isinstance(event, OrderDelivered) and event.delivered_at > order.deliver_by:
+                metrics.PROMISE_MISSES.labels(order.mall_id).inc()
     for notice in changes.notices:
         shipment = order.shipment(notice.shipment_id)
         if shipment is not None:

@@ -106,8 +106,15 @@ async def add_many(
             {"cls": _WRITER_LOCK_CLASS, "key": key},
         )
     rows = []
+    trace_context = tracing.current_context()
     for payload, key in events:
-        envelope = wrap(payload, key=key, producer=_producer_name, occurred_at=occurred_at)
+        envelope = wrap(
+            payload,
+            key=key,
+            producer=_producer_name,
+            occurred_at=occurred_at,
+            trace_context=trace_context,
+        )
         rows.append(
             {
                 "event_id": envelope.event_id,

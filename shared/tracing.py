@@ -32,7 +32,7 @@ from opentelemetry.sdk.trace.export import (
     SimpleSpanProcessor,
     SpanExporter,
 )
-from opentelemetry.trace import Span, SpanKind, Tracer
+from opentelemetry.trace import Link, Span, SpanKind, Tracer
 
 log = logging.getLogger(__name__)
 
@@ -161,3 +161,21 @@ def consuming(
         },
     ) as span:
         yield span
+
+
+@contextlib.contextmanager
+def continuing(name: str, stored: Sequence[Mapping[str, str] | None]) -> Iterator[None]:
+    """Events written inside go on in the trace of the first stored context (the checkout that
+    placed an order), linked to the other stored ones and to the current span (the request of
+    the store or the driver that took the step). So a checkout is one trace to the door."""
+    contexts = [context for context in stored if context]
+    if _tracer is None or not contexts:
+        yield
+        return
+    linked = [trace.get_current_span().get_span_context()] + [
+        trace.get_current_span(propagate.extract(context)).get_span_context()
+        for context in contexts[1:]
+    ]
+    links = [Link(span_context) for span_context in linked if span_context.is_valid]
+    with _tracer.start_as_current_span(name, context=propagate.extract(contexts[0]), links=links):
+        yield

@@ -13,7 +13,6 @@ from typing import Any, ClassVar, Generic, TypeVar
 import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from shared import tracing
 from shared.logging import current_trace_id
 
 
@@ -78,6 +77,7 @@ def wrap(
     producer: str,
     occurred_at: datetime | None = None,
     event_id: uuid.UUID | None = None,
+    trace_context: dict[str, str] | None = None,
 ) -> Envelope[P]:
     return Envelope[P](
         event_id=event_id or uuid.uuid4(),
@@ -87,7 +87,7 @@ def wrap(
         producer=producer,
         key=key,
         trace_id=current_trace_id(),
-        trace_context=tracing.current_context(),
+        trace_context=trace_context,
         payload=payload,
     )
 
