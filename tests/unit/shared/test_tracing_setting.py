@@ -27,9 +27,16 @@ def parts(settings: ServiceSettings) -> ServiceParts:
     )
 
 
-def test_without_the_endpoint_nothing_is_traced(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
+# Unset, or empty as the Kubernetes config map ships it.
+@pytest.mark.parametrize("endpoint", [None, ""])
+def test_without_the_endpoint_nothing_is_traced(
+    monkeypatch: pytest.MonkeyPatch, endpoint: str | None
+) -> None:
     monkeypatch.delenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", raising=False)
+    if endpoint is None:
+        monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
+    else:
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
     create_service_app(parts(ServiceSettings(database_url=DATABASE)))
     assert not tracing.enabled()
     assert tracing.current_context() is None
