@@ -25,6 +25,7 @@ from order_service.domain.checkout import (
 )
 from order_service.domain.errors import IllegalTransition, SoldOut
 from order_service.domain.order import (
+    CANCELLABLE_BY_CUSTOMER,
     DROPPED,
     HOLDING_STOCK,
     ShipmentStatus,
@@ -322,6 +323,40 @@ async def cancel_by_customer(tx: Tx, order_id: UUID, customer_id: str, now: date
     )
     log.info("order_cancelled", extra={"order_id": str(order.id), "by": "customer"})
     return True
+
+
+async def cancel_shipment_by_operator(
+    tx: Tx, shipment_id: UUID, reason: str, now: datetime
+) -> tuple[Order, Shipment] | None:
+    """One store's part of an order, cancelled by an operator (from dispatch's console): its
+    stock is released, its lines are dropped and its store told. None for an unknown shipment;
+    NotCancellable once it left the store. Cancelling it again changes nothing."""
+    order_id = await store.order_id_of_shipment(tx, shipment_id)
+    order = await store.get_order(tx, order_id, for_update=True) if order_id else None
+    shipment = order.shipment(shipment_id) if order else None
+    if order is None or shipment is None:
+        return None
+    if shipment.status in DROPPED:
+        return order, shipment
+    if shipment.status not in CANCELLABLE_BY_CUSTOMER:
+        raise NotCancellable
+    await _release_holds(tx, order, shipment)
+    shipment.status = transition(shipment.status, S.CANCELLED)
+    await _drop_lines(tx, order, order.lines_of(shipment.id), now)
+    await _notify_store(tx, order, shipment, "order.cancelled", now)
+    await _settle(tx, order, now)
+    await outbox.add(
+        tx,
+        OrderCancelled(
+            order_id=order.id,
+            mall_id=order.mall_id,
+            shipment_ids=[shipment.id],
+            reason=f"operator_cancelled: {reason}",
+        ),
+        key=order.mall_id,
+    )
+    log.info("shipment_cancelled", extra={"shipment_id": str(shipment.id), "by": "operator"})
+    return order, shipment
 
 
 # --- retailer side ---------------------------------------------------------------------------

@@ -10,14 +10,25 @@ from shared import clock
 from shared.consumer import Handler
 from shared.db import Tx
 from shared.events import topics
+from shared.events.catalog import StoreUpserted
 from shared.events.driver import (
     DriverAvailabilityChanged,
     DriverLocationUpdated,
     OfferAccepted,
     OfferDeclined,
+    RouteStopDelivered,
+    RouteStopFailed,
+    RouteStopPickedUp,
+    RouteStopReturned,
 )
 from shared.events.envelope import Envelope
-from shared.events.order import OrderCancelled, OrderReadyForPickup
+from shared.events.order import (
+    OrderAccepted,
+    OrderCancelled,
+    OrderLineRerouted,
+    OrderPlaced,
+    OrderReadyForPickup,
+)
 from shared.service import ConsumerSpec
 
 
@@ -48,12 +59,35 @@ def on_offer_declined(policies: Policies) -> Handler:
     return handle
 
 
+# The operator console's read models: stores, and each shipment's way to the door.
+
+
+async def on_store_upserted(tx: Tx, envelope: Envelope[Any]) -> None:
+    await usecases.record_store(tx, envelope.payload, clock.now())
+
+
+async def on_order_placed(tx: Tx, envelope: Envelope[Any]) -> None:
+    await usecases.record_order_placed(tx, envelope.payload, envelope.occurred_at)
+
+
+async def on_order_accepted(tx: Tx, envelope: Envelope[Any]) -> None:
+    await usecases.record_order_accepted(tx, envelope.payload, envelope.occurred_at)
+
+
+async def on_line_rerouted(tx: Tx, envelope: Envelope[Any]) -> None:
+    await usecases.record_line_rerouted(tx, envelope.payload, envelope.occurred_at)
+
+
+async def on_stop_done(tx: Tx, envelope: Envelope[Any]) -> None:
+    await usecases.record_stop_done(tx, envelope.payload, clock.now())
+
+
 def consumers(policies: Policies) -> list[ConsumerSpec]:
-    # One group for all three topics: fewer members to join and rebalance at start.
+    # One group for all the topics: fewer members to join and rebalance at start.
     return [
         ConsumerSpec(
             purpose="dispatch",
-            topics=[topics.ORDERS, topics.DRIVERS, topics.DRIVER_ACTIVITY],
+            topics=[topics.ORDERS, topics.DRIVERS, topics.DRIVER_ACTIVITY, topics.STORES],
             handlers={
                 OrderReadyForPickup.TYPE: on_ready_for_pickup,
                 OrderCancelled.TYPE: on_order_cancelled,
@@ -61,6 +95,14 @@ def consumers(policies: Policies) -> list[ConsumerSpec]:
                 DriverLocationUpdated.TYPE: on_location_updated,
                 OfferAccepted.TYPE: on_offer_accepted,
                 OfferDeclined.TYPE: on_offer_declined(policies),
+                StoreUpserted.TYPE: on_store_upserted,
+                OrderPlaced.TYPE: on_order_placed,
+                OrderAccepted.TYPE: on_order_accepted,
+                OrderLineRerouted.TYPE: on_line_rerouted,
+                RouteStopPickedUp.TYPE: on_stop_done,
+                RouteStopDelivered.TYPE: on_stop_done,
+                RouteStopFailed.TYPE: on_stop_done,
+                RouteStopReturned.TYPE: on_stop_done,
             },
         )
     ]

@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from dispatch_service.domain.offers import Candidate
 from dispatch_service.domain.pay import Quote
@@ -398,3 +398,24 @@ async def visibility_log(tx: Tx, route_id: UUID) -> list[ViewRecord]:
         )
         for row in result.all()
     ]
+
+
+async def on_board(tx: Tx, mall_id: str, assigned_since: datetime) -> list[RouteRecord]:
+    """The operator console's routes of a mall: every one still looking for a driver, and those
+    assigned since `assigned_since` (a finished route stays assigned: the day's figures count it).
+    """
+    result = await tx.execute(
+        select(routes)
+        .where(
+            routes.c.mall_id == mall_id,
+            or_(
+                routes.c.status == RouteStatus.OFFERING,
+                and_(
+                    routes.c.status == RouteStatus.ASSIGNED,
+                    routes.c.assigned_at >= assigned_since,
+                ),
+            ),
+        )
+        .order_by(routes.c.created_at, routes.c.route_id)
+    )
+    return [_route(row) for row in result.all()]

@@ -1,0 +1,178 @@
+"""The operator console's picture of one mall, loaded from dispatch's own tables.
+
+A read use case: load in one transaction, then let domain/console.py decide phases, exceptions
+and the day's figures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from dispatch_service.domain.console import (
+    DaySummary,
+    ExceptionItem,
+    ExceptionPolicy,
+    Milestones,
+    RouteOnBoard,
+    RoutePhase,
+    SameDayState,
+    StoreInfo,
+    at_risk_in_pool,
+    by_urgency,
+    day_summary,
+    dead_letter_items,
+    failed_deliveries,
+    is_stale,
+    late_on_routes,
+    mall_outline,
+    off_route_drivers,
+    route_ended_at,
+    route_phase,
+    same_day_state,
+    slow_stores,
+    stale_drivers,
+    stop_state,
+    unaccepted_routes,
+)
+from dispatch_service.domain.offers import DriverState
+from dispatch_service.domain.pool import PooledShipment
+from dispatch_service.store import console, drivers, malls, routes, shipments
+from dispatch_service.store.routes import RouteRecord
+from dispatch_service.usecases import Policies
+from shared.db import Db
+from shared.geo import Point, haversine_m
+from shared.malls import WEEKDAYS, Mall
+
+
+@dataclass(frozen=True, slots=True)
+class BoardRoute:
+    record: RouteRecord
+    view: RouteOnBoard
+
+
+@dataclass(frozen=True, slots=True)
+class Board:
+    mall: Mall
+    outline: list[Point]
+    stores: list[StoreInfo]
+    now: datetime
+    same_day: SameDayState
+    day: DaySummary
+    # Waiting for a route, soonest promise first.
+    pool: list[PooledShipment]
+    # On the map: every route not withdrawn and not finished.
+    routes: list[BoardRoute]
+    drivers: list[DriverState]
+    stale_driver_ids: frozenset[UUID]
+    exceptions: list[ExceptionItem]
+
+
+def day_start(mall: Mall, now: datetime) -> datetime:
+    zone = ZoneInfo(mall.timezone)
+    return datetime.combine(now.astimezone(zone).date(), time(0), zone)
+
+
+async def load_board(
+    db: Db, mall: Mall, now: datetime, policies: Policies, policy: ExceptionPolicy
+) -> Board:
+    since = day_start(mall, now)
+    async with db.begin() as tx:
+        stores = await console.stores_of(tx, mall.id)
+        pool = await shipments.pooled(tx, mall.id)
+        records = await routes.on_board(tx, mall.id, assigned_since=since)
+        offers = await console.offer_summaries(tx, [r.route_id for r in records])
+        progress = await console.progress_of_mall(tx, mall.id, since)
+        online = await drivers.online(tx)
+        state = await malls.console_state(tx, mall.id)
+        dead_letters = await console.dead_letter_groups(tx, mall.id)
+
+    by_shipment = {m.shipment_id: m for m in progress}
+    board_routes = [
+        r for r in (_on_board(record, offers, by_shipment) for record in records) if r is not None
+    ]
+    views = [r.view for r in board_routes]
+    route_ids = {r.view.route_id for r in board_routes}
+    reach = policies.surge.max_radius_m
+    near = [
+        d
+        for d in online
+        if d.current_route_id in route_ids
+        or (d.position is not None and haversine_m(d.position, mall.point) <= reach)
+    ]
+    stale = frozenset(d.driver_id for d in near if is_stale(d, now, policy.position_fresh))
+    timing = policies.planning.timing
+    exceptions = by_urgency(
+        [
+            *at_risk_in_pool(pool, mall.point, now, timing, policy),
+            *late_on_routes([v for v in views if v.phase is not RoutePhase.DONE], now),
+            *unaccepted_routes(views, now, policy),
+            *failed_deliveries(progress),
+            *slow_stores(progress, {s.store_id: s for s in stores}, now, policy),
+            *stale_drivers(near, now, policy),
+            *off_route_drivers(near, {v.route_id: v for v in views}, mall.point, now, policy),
+            *dead_letter_items(dead_letters),
+        ]
+    )
+    local_now = now.astimezone(ZoneInfo(mall.timezone))
+    return Board(
+        mall=mall,
+        outline=mall_outline(mall.point, [s.point for s in stores if s.is_active]),
+        stores=stores,
+        now=now,
+        same_day=same_day_state(
+            capacity=state.capacity,
+            is_paused=state.is_paused,
+            paused_by=state.paused_by,
+            delay_minutes=policies.capacity.promise_delay_minutes,
+            local_now=local_now,
+            hours=mall.hours.get(WEEKDAYS[local_now.weekday()]),
+        ),
+        day=day_summary(
+            progress,
+            views,
+            drivers_online=sum(1 for d in near if d.driver_id not in stale),
+            day_start=since,
+            now=now,
+        ),
+        pool=pool,
+        routes=[r for r in board_routes if r.view.phase is not RoutePhase.DONE],
+        drivers=near,
+        stale_driver_ids=stale,
+        exceptions=exceptions,
+    )
+
+
+def _on_board(
+    record: RouteRecord,
+    offers: dict[UUID, console.OfferSummary],
+    progress: dict[UUID, Milestones],
+) -> BoardRoute | None:
+    states = tuple(stop_state(stop, progress.get(stop.shipment_id)) for stop in record.stops)
+    summary = offers.get(record.route_id)
+    phase = route_phase(
+        record.status.value,
+        has_open_offer=summary is not None and summary.has_open,
+        stop_states=list(zip(record.stops, states, strict=True)),
+    )
+    if phase is None:
+        return None
+    pay = record.pay_cents or (summary.last_pay_cents if summary else record.base_pay_cents)
+    return BoardRoute(
+        record,
+        RouteOnBoard(
+            route_id=record.route_id,
+            phase=phase,
+            stops=record.stops,
+            stop_states=states,
+            depart_at=record.depart_at,
+            latest_start_at=record.latest_start_at,
+            driver_id=record.driver_id,
+            offer_rounds=summary.rounds if summary else 0,
+            pay_cents=pay,
+            assigned_at=record.assigned_at,
+            ended_at=route_ended_at(phase, record.stops, progress),
+        ),
+    )
