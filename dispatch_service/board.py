@@ -172,6 +172,7 @@ def _on_board(
             driver_id=record.driver_id,
             offer_rounds=summary.rounds if summary else 0,
             pay_cents=pay,
+            block_minutes=record.block_minutes,
             assigned_at=record.assigned_at,
             ended_at=route_ended_at(phase, record.stops, progress),
         ),

@@ -18,6 +18,7 @@ const PHASES = {
   returning: { name: "returning", colour: "#b3261e", order: 0 },
 };
 const BOOST_PCT = 20;
+const MIN_VIEW_M = 6000;
 
 const state = {
   session: null,
@@ -226,7 +227,13 @@ async function loadBoard(fit) {
   renderAll();
   if (!state.hasMarkedLoad) {
     state.hasMarkedLoad = true;
-    performance.mark("board-rendered");
+    // After the browser has drawn it: what an operator waits for (the benchmark reads this).
+    requestAnimationFrame(() =>
+      requestAnimationFrame(() => {
+        performance.mark("board-rendered");
+        document.body.dataset.rendered = "yes";
+      }),
+    );
   }
 }
 
@@ -371,9 +378,11 @@ function drawAll(fit) {
 }
 
 function fitBoard() {
-  const points = [];
   const mall = state.board.mall;
-  points.push([mall.lat, mall.lng], ...mall.outline);
+  // At least the nearby streets: a quiet mall's board still shows where deliveries go.
+  const bounds = L.latLng(mall.lat, mall.lng).toBounds(MIN_VIEW_M);
+  const points = [bounds.getSouthWest(), bounds.getNorthEast()];
+  points.push(...mall.outline);
   for (const s of state.board.shipments.values()) points.push([s.lat, s.lng]);
   for (const r of state.board.routes.values()) for (const s of r.stops) points.push([s.lat, s.lng]);
   for (const d of state.board.drivers.values()) if (d.lat !== null) points.push([d.lat, d.lng]);

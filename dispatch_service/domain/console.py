@@ -98,6 +98,8 @@ class RouteOnBoard:
     driver_id: UUID | None
     offer_rounds: int
     pay_cents: int
+    # The paid block: how long the route is expected to take the driver.
+    block_minutes: int
     assigned_at: datetime | None
     ended_at: datetime | None
 
@@ -471,8 +473,9 @@ def day_summary(
     day_start: datetime,
     now: datetime,
 ) -> DaySummary:
-    """Orders first seen since `day_start`; driver hours are hours on this mall's routes, from
-    accepting one to its last stop (or now), and pay is what those routes pay."""
+    """Orders first seen since `day_start`. Driver hours are the hours of this mall's accepted
+    routes: a finished one from accepting it to its last stop, one under way as long as its
+    paid block (or longer, when it already took longer); pay is what those routes pay."""
     orders: dict[UUID, list[Milestones]] = defaultdict(list)
     for m in shipments:
         orders[m.order_id].append(m)
@@ -498,7 +501,10 @@ def day_summary(
         if route.assigned_at is None:
             continue
         start = max(route.assigned_at, day_start)
-        end = min(route.ended_at or now, now)
+        if route.ended_at is not None:
+            end = min(route.ended_at, now)
+        else:
+            end = max(now, route.assigned_at + timedelta(minutes=route.block_minutes))
         if end <= start:
             continue
         hours += (end - start).total_seconds() / 3600
