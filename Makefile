@@ -19,7 +19,7 @@ help:
 	@echo "make down       stop everything the project started"
 	@echo "make test       install, start infrastructure, lint, run the whole test suite"
 	@echo "make lint       ruff + mypy"
-	@echo "make bench      catalog, Li & Lim PDPTW and batching benchmarks"
+	@echo "make bench      catalog, Li & Lim PDPTW, batching and console benchmarks"
 	@echo "make demo       a simulated same-day at the four pilot malls"
 	@echo "make browser    install Debian's chromium for the console's browser test (apt-get)"
 
@@ -82,12 +82,13 @@ test: venv console-assets infra-up lint
 test-unit: venv
 	@$(VENV)/bin/pytest tests/unit
 
-bench: venv infra-up
+bench: venv console-assets browser infra-up
 	@$(PY) -m bench.catalog
 	@$(PY) -m bench.pdptw
 	@$(PY) -m bench.batching
+	@$(PY) -m bench.console
 
-demo: venv infra-up
+demo: venv console-assets infra-up
 	@$(PY) -m services.demo
 
 clean: down

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -49,7 +50,8 @@ def create_app(
 
         async def load(mall_id: str) -> dict[str, Any]:
             board = await load_board(app.state.db, malls[mall_id], clock.now(), policies, policy)
-            return console.render_board(board)
+            # Rendering a busy mall's board is plain CPU: off the event loop.
+            return await asyncio.to_thread(console.render_board, board)
 
         app.state.console_feeds = ConsoleFeeds(
             load, refresh_seconds=settings.console_refresh_seconds

@@ -19,6 +19,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 log = logging.getLogger(__name__)
 
 Json = dict[str, Any]
@@ -82,6 +84,7 @@ class MallFeed:
     wanted_at: float = field(default_factory=time.monotonic)
     loaded: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
+    encoded: tuple[str, bytes] | None = None
 
     @property
     def version(self) -> str:
@@ -92,8 +95,8 @@ class MallFeed:
         instance, _, number = (version or "").rpartition(".")
         return int(number) if instance == self.instance and number.isdigit() else None
 
-    def publish(self, board: Json) -> None:
-        changes = diff(self.board, board)
+    def publish(self, board: Json, changes: Json | None) -> None:
+        """Takes the next board, and its changes from the one before (see `diff`)."""
         self.board, self.now = board, board["now"]
         if changes is None:
             return
@@ -152,6 +155,15 @@ class ConsoleFeeds:
         assert feed.board is not None
         return feed.version, {**feed.board, "version": feed.version}
 
+    async def snapshot_json(self, mall_id: str) -> bytes:
+        """The latest board as JSON, encoded once per version: a busy mall's board is large,
+        and every page that opens it asks for the same one."""
+        feed = await self._feed(mall_id)
+        if feed.encoded is None or feed.encoded[0] != feed.version:
+            assert feed.board is not None
+            feed.encoded = (feed.version, orjson.dumps({**feed.board, "version": feed.version}))
+        return feed.encoded[1]
+
     async def stream(
         self, mall_id: str, after: str | None, seconds: float
     ) -> AsyncIterator[Message]:
@@ -204,7 +216,11 @@ class ConsoleFeeds:
         while True:
             started = time.monotonic()
             try:
-                feed.publish(await self._load(feed.mall_id))
+                board = await self._load(feed.mall_id)
+                # Comparing two large boards is plain CPU: off the event loop, which keeps
+                # answering requests meanwhile.
+                changes = await asyncio.to_thread(diff, feed.board, board)
+                feed.publish(board, changes)
                 feed.loaded.set()
             except asyncio.CancelledError:
                 raise

@@ -247,7 +247,8 @@ async def rendered_counts(page: Page, routes: int) -> dict[str, Any]:
         """() => ({
             "routes on the map": document.querySelectorAll("#map path.route").length,
             "routes listed": document.querySelectorAll("#routes tbody tr").length,
-            "drop-offs on the map": document.querySelectorAll("#map path.stop").length,
+            // Drawn on a canvas (hundreds of them): the page counts its markers.
+            "drop-offs on the map": Number(document.getElementById("map").dataset.dropoffs),
             "waiting on the map": document.querySelectorAll("#map path.shipment").length,
             "waiting listed": document.querySelectorAll("#waiting tbody tr").length,
             "drivers on the map": document.querySelectorAll("#map path.driver").length,
