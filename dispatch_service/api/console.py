@@ -25,6 +25,7 @@ from dispatch_service.auth import InvalidToken, operator_subject
 from dispatch_service.board import Board
 from dispatch_service.console_feed import BoardUnavailable, ConsoleFeeds
 from dispatch_service.peers import PeerRefused, Peers, PeerUnavailable
+from dispatch_service.settings import DispatchSettings
 from dispatch_service.store import console, routes
 from dispatch_service.store.console import ActionRecord
 from shared import clock
@@ -63,7 +64,7 @@ def _token_of(request: Request) -> str:
     return request.cookies.get(COOKIE, "")
 
 
-def _subject(settings: SettingsDep, token: str) -> str:
+def _subject(settings: DispatchSettings, token: str) -> str:
     if not token:
         raise Unauthorized(
             "unauthorized",
@@ -705,7 +706,7 @@ async def sign_in(
     return _session(settings, operator)
 
 
-def _session(settings: SettingsDep, operator: str) -> SessionView:
+def _session(settings: DispatchSettings, operator: str) -> SessionView:
     return SessionView(
         operator=operator,
         tile_url=settings.console_tile_url,

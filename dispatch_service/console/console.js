@@ -174,7 +174,11 @@ async function enter(session, early = null) {
   if (!state.map) initMap();
   await loadMalls();
   clearInterval(state.mallsTimer);
-  state.mallsTimer = setInterval(() => loadMalls().catch(() => {}), 10000);
+  // The tabs' figures, and what other operators did, every few seconds.
+  state.mallsTimer = setInterval(() => {
+    loadMalls().catch(() => {});
+    if (state.mallId) loadAudit().catch(() => {});
+  }, 10000);
   const wanted = wantedMall();
   const first = state.malls.find((m) => m.id === wanted) || state.malls[0];
   if (first) await selectMall(first.id, first.id === wanted ? early : null);
