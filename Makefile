@@ -18,7 +18,7 @@ help:
 	@echo "make up         install, start Kafka + PostgreSQL + the four services (foreground)"
 	@echo "make down       stop everything the project started"
 	@echo "make test       install, start infrastructure, lint, run the whole test suite"
-	@echo "make lint       ruff + mypy"
+	@echo "make lint       ruff + mypy + import-linter"
 	@echo "make bench      catalog, Li & Lim PDPTW, batching and console benchmarks"
 	@echo "make demo       a simulated same-day at the four pilot malls"
 	@echo "make browser    install Debian's chromium for the console's browser test (apt-get)"
@@ -73,6 +73,8 @@ lint: venv
 	@$(VENV)/bin/ruff check .
 	@echo "[make] mypy"
 	@$(VENV)/bin/mypy shared services catalog_service order_service dispatch_service driver_service bench tests
+	@echo "[make] import-linter"
+	@$(VENV)/bin/lint-imports
 
 test: venv console-assets infra-up lint
 	@$(MAKE) --no-print-directory browser || echo "[make] chromium could not be installed;" \

@@ -39,8 +39,8 @@ from dispatch_service.domain.console import (
 )
 from dispatch_service.domain.offers import DriverState
 from dispatch_service.domain.pool import PooledShipment
+from dispatch_service.domain.route import Route
 from dispatch_service.store import console, drivers, malls, routes, shipments
-from dispatch_service.store.routes import RouteRecord
 from dispatch_service.usecases import Policies
 from shared.db import Db
 from shared.geo import Point, haversine_m
@@ -49,7 +49,7 @@ from shared.malls import WEEKDAYS, Mall
 
 @dataclass(frozen=True, slots=True)
 class BoardRoute:
-    record: RouteRecord
+    route: Route
     view: RouteOnBoard
 
 
@@ -82,8 +82,7 @@ async def load_board(
     async with db.begin() as tx:
         stores = await console.stores_of(tx, mall.id)
         pool = await shipments.pooled(tx, mall.id)
-        records = await routes.on_board(tx, mall.id, assigned_since=since)
-        offers = await console.offer_summaries(tx, [r.route_id for r in records])
+        found = await routes.on_board(tx, mall.id, taken_since=since)
         progress = await console.progress_of_mall(tx, mall.id, since)
         online = await drivers.online(tx)
         state = await malls.console_state(tx, mall.id)
@@ -91,7 +90,7 @@ async def load_board(
 
     by_shipment = {m.shipment_id: m for m in progress}
     board_routes = [
-        r for r in (_on_board(record, offers, by_shipment) for record in records) if r is not None
+        r for r in (_on_board(route, by_shipment) for route in found) if r is not None
     ]
     views = [r.view for r in board_routes]
     route_ids = {r.view.route_id for r in board_routes}
@@ -145,35 +144,40 @@ async def load_board(
     )
 
 
-def _on_board(
-    record: RouteRecord,
-    offers: dict[UUID, console.OfferSummary],
-    progress: dict[UUID, Milestones],
-) -> BoardRoute | None:
-    states = tuple(stop_state(stop, progress.get(stop.shipment_id)) for stop in record.stops)
-    summary = offers.get(record.route_id)
+def _on_board(route: Route, progress: dict[UUID, Milestones]) -> BoardRoute | None:
+    # Once a driver took it, the driver service's copy is the route: its stops (returns and
+    # added pickups too) and how far each got.
+    follows_driver = route.revision > 0
+    states = tuple(
+        stop_state(
+            stop,
+            progress.get(stop.shipment_id),
+            route.status_of(stop) if follows_driver else None,
+        )
+        for stop in route.stops
+    )
     phase = route_phase(
-        record.status.value,
-        has_open_offer=summary is not None and summary.has_open,
-        stop_states=list(zip(record.stops, states, strict=True)),
+        route.status,
+        has_open_offer=route.open_offer is not None,
+        stop_states=list(zip(route.stops, states, strict=True)),
     )
     if phase is None:
         return None
-    pay = record.pay_cents or (summary.last_pay_cents if summary else record.base_pay_cents)
+    offered = max((o.pay_cents for o in route.offers), default=route.base_pay_cents)
     return BoardRoute(
-        record,
+        route,
         RouteOnBoard(
-            route_id=record.route_id,
+            route_id=route.route_id,
             phase=phase,
-            stops=record.stops,
+            stops=route.stops,
             stop_states=states,
-            depart_at=record.depart_at,
-            latest_start_at=record.latest_start_at,
-            driver_id=record.driver_id,
-            offer_rounds=summary.rounds if summary else 0,
-            pay_cents=pay,
-            block_minutes=record.block_minutes,
-            assigned_at=record.assigned_at,
-            ended_at=route_ended_at(phase, record.stops, progress),
+            depart_at=route.depart_at,
+            latest_start_at=route.latest_start_at,
+            driver_id=route.driver_id,
+            offer_rounds=len(route.offers),
+            pay_cents=route.pay_cents or offered,
+            block_minutes=route.block_minutes,
+            assigned_at=route.assigned_at,
+            ended_at=route_ended_at(phase, route.stops, progress, route.completed_at),
         ),
     )

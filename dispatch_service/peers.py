@@ -16,10 +16,10 @@ from dispatch_service.settings import DispatchSettings
 class PeerRefused(Exception):
     """The owning service answered no (4xx); `detail` is its reason."""
 
-    def __init__(self, service: str, status: int, detail: str) -> None:
-        super().__init__(f"{service}: {status} {detail}")
+    def __init__(self, service: str, status_code: int, detail: str) -> None:
+        super().__init__(f"{service}: {status_code} {detail}")
         self.service = service
-        self.status = status
+        self.status_code = status_code
         self.detail = detail
 
 

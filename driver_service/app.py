@@ -7,17 +7,12 @@ from fastapi.responses import JSONResponse
 
 from driver_service.accept_gate import AcceptGate
 from driver_service.api import admin, drivers, earnings, offers, routes
-from driver_service.domain.errors import (
-    DomainError,
-    IllegalStep,
-    OutsideGeofence,
-    ScanMismatch,
-    WrongPin,
-)
+from driver_service.api.problems import domain_problem
+from driver_service.domain.errors import DomainError
 from driver_service.events.handlers import CONSUMERS
 from driver_service.offer_hub import OfferHub
 from driver_service.settings import DriverSettings
-from shared.problems import FieldError, ProblemError, Unprocessable, problem_response
+from shared.problems import problem_response
 from shared.service import ServiceParts, create_service_app
 
 MIGRATIONS = Path(__file__).parent / "store" / "migrations"
@@ -32,29 +27,6 @@ async def start_offer_hub(app: FastAPI) -> None:
 async def stop_offer_hub(app: FastAPI) -> None:
     hub: OfferHub = app.state.offer_hub
     await hub.stop()
-
-
-def domain_problem(error: DomainError) -> ProblemError:
-    if isinstance(error, ScanMismatch):
-        return Unprocessable(
-            error.detail,
-            [FieldError(field="barcodes", message=f"unknown label {x}") for x in error.unknown]
-            + [FieldError(field="barcodes", message=f"missing label {x}") for x in error.missing],
-            code=error.code,
-        )
-    if isinstance(error, OutsideGeofence):
-        return Unprocessable(
-            error.detail,
-            [FieldError(field="position", message=f"must be within {error.radius_m:.0f} m")],
-            code=error.code,
-        )
-    if isinstance(error, WrongPin):
-        return Unprocessable(
-            error.detail, [FieldError(field="pin", message="does not match")], code=error.code
-        )
-    if isinstance(error, IllegalStep):
-        return ProblemError(409, error.code, error.detail)
-    return Unprocessable(error.detail, [], code=error.code)
 
 
 def create_app(settings: DriverSettings) -> FastAPI:

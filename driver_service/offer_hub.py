@@ -17,6 +17,7 @@ from uuid import UUID
 
 import asyncpg
 
+from driver_service.domain.offer import OfferStatus
 from driver_service.store import offers as offer_store
 from shared import clock
 from shared.db import Db, asyncpg_dsn
@@ -154,7 +155,7 @@ class OfferHub:
         async with self.db.begin() as tx:
             row = await offer_store.get_offer(tx, offer_id)
             drivers = await offer_store.active_driver_ids(tx, offer_id)
-        if row is None or row.status != "open":
+        if row is None or row.status != OfferStatus.OPEN.value:
             self._put(offer_id, None)
             return
         stops = [RouteStop.model_validate(s) for s in row.stops]

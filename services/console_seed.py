@@ -4,7 +4,8 @@ The console's browser test and its benchmark (`bench/console.py`) load the page 
 many things on the map. Planning 200 routes through the solver would take minutes and give a
 different count each time, so this writes the day straight into the suite's dispatch database
 through dispatch's own store code (the rows the service itself would write): stores, shipments
-waiting and on routes, routes in every phase, drivers on them and a few silent ones. The
+waiting and on routes, routes in every phase (each planned, offered, accepted and followed
+through dispatch's `Route`, as the service would), drivers on them and a few silent ones. The
 service then reads, streams and draws them like any other. `remove_busy_mall` takes it all out.
 """
 
@@ -20,7 +21,9 @@ from uuid import UUID
 from sqlalchemy import delete
 
 from dispatch_service.domain import pay
+from dispatch_service.domain.offers import Candidate
 from dispatch_service.domain.planning import PlannedRoute, stop_id
+from dispatch_service.domain.route import Route
 from dispatch_service.settings import DispatchSettings
 from dispatch_service.store import console, drivers, routes, shipments
 from dispatch_service.store import tables as t
@@ -29,7 +32,12 @@ from shared.db import Db
 from shared.events.catalog import StoreUpserted
 from shared.events.common import GeoPoint
 from shared.events.dispatch import RouteStop, StopKind
-from shared.events.driver import DriverAvailabilityChanged
+from shared.events.driver import (
+    DriverAvailabilityChanged,
+    RouteStopsChanged,
+    RouteStopState,
+    StopStatus,
+)
 from shared.events.order import OrderReadyForPickup
 from shared.geo import Point, TravelModel, haversine_m, meters_to_miles
 from shared.malls import Mall, pilot_malls
@@ -156,10 +164,11 @@ async def seed_busy_mall(
                     stop_count=len(planned.stops),
                     miles=planned.planned_miles,
                 )
-                await routes.add(
-                    tx, planned, mall_id=mall.id, mall_name=mall.name, quote=quote,
+                route, _ = Route.plan(
+                    planned, mall_id=mall.id, mall_name=mall.name, quote=quote,
                     currency="USD", now=now,
                 )  # fmt: skip
+                await routes.insert(tx, route, now)
                 await shipments.mark_routed(tx, planned.shipment_ids, planned.route_id, now)
                 seeded.route_ids.append(planned.route_id)
                 # One route in ten still looks for a driver; the others are on their way.
@@ -182,12 +191,38 @@ async def seed_busy_mall(
                     now,
                 )
                 assigned_at = now - timedelta(minutes=20)
-                await routes.assign(
-                    tx, planned.route_id, driver_id=driver_id, offer_id=uuid.uuid4(),
-                    pay_cents=quote.pay_cents, at=assigned_at,
+                offer_id = uuid.uuid4()
+                route.offer_to(
+                    offer_id=offer_id, round_number=1, pay_cents=quote.pay_cents,
+                    surge_level=0, radius_m=settings.offer_radius_m,
+                    candidates=[Candidate(driver_id, 500.0)], pickup_area=mall.name,
+                    now=assigned_at - timedelta(minutes=1), expires_at=assigned_at,
                 )  # fmt: skip
+                route.accept(offer_id, driver_id, quote.pay_cents, at=assigned_at)
+                # Accepted, picking up, on the road, delivering: pickups done in order, as
+                # the driver service's copy of the route says.
+                done = {s.shipment_id for s in part[:progress]}
+                route.follow_driver(
+                    RouteStopsChanged(
+                        route_id=route.route_id,
+                        mall_id=mall.id,
+                        driver_id=driver_id,
+                        revision=1,
+                        stops=[
+                            RouteStopState(
+                                **stop.model_dump(),
+                                status=StopStatus.PICKED_UP
+                                if stop.kind is StopKind.PICKUP and stop.shipment_id in done
+                                else StopStatus.PENDING,
+                            )
+                            for stop in route.stops
+                        ],
+                        is_completed=False,
+                        at=now - timedelta(minutes=5),
+                    )
+                )
+                await routes.save(tx, route, now)
                 await drivers.assign_route(tx, driver_id, planned.route_id, assigned_at)
-                # Accepted, picking up, on the road, delivering: pickups done in order.
                 for shipment in part[:progress]:
                     await console.record_progress(
                         tx,

@@ -606,12 +606,12 @@ def render_board(board: Board, version: str = "") -> dict[str, Any]:
                 phase=r.view.phase.value,
                 driver_id=r.view.driver_id,
                 pay_cents=r.view.pay_cents,
-                currency=r.record.currency,
+                currency=r.route.currency,
                 offer_rounds=r.view.offer_rounds,
-                planned_miles=r.record.planned_miles,
-                planned_minutes=r.record.planned_minutes,
-                depart_at=r.record.depart_at,
-                latest_start_at=r.record.latest_start_at,
+                planned_miles=r.route.planned_miles,
+                planned_minutes=r.route.planned_minutes,
+                depart_at=r.route.depart_at,
+                latest_start_at=r.route.latest_start_at,
                 stops=[
                     BoardStopView(
                         sequence=stop.sequence,
@@ -1095,7 +1095,7 @@ async def _through_peer(
             db, operator, action, mall_id=mall_id, target_id=target_id, detail=detail,
             outcome="refused", message=f"The {refused.service} refused: {refused.detail}",
         )  # fmt: skip
-        if refused.status == 404:
+        if refused.status_code == 404:
             raise NotFound(thing, refused.detail) from None
         raise ProblemError(
             409, "refused", f"The {refused.service} refused: {refused.detail}"
@@ -1116,7 +1116,8 @@ async def _through_peer(
 
 @router.post(
     "/shipments/{shipment_id}/cancel",
-    summary="Cancel a shipment, through the order service (its store is told, stock released)",
+    summary="Cancel a shipment, through the order service (its store is told, stock released; "
+    "after the pickup scan it is returned to its store)",
     responses={**ACTION_RESPONSES, 502: PROBLEM},
 )
 async def cancel_shipment(
@@ -1135,7 +1136,10 @@ async def cancel_shipment(
         mall_id=mall_id,
         target_id=str(shipment_id),
         detail={"reason": body.reason},
-        done_message="Shipment cancelled by the order service; its store is told.",
+        done_message=(
+            "Shipment cancelled by the order service (returned to its store if already picked "
+            "up); its store is told."
+        ),
         thing="shipment",
         call=peers.cancel_shipment(shipment_id, body.reason),
     )

@@ -17,7 +17,9 @@ from uuid import UUID
 from dispatch_service.domain.capacity import CapacityStatus
 from dispatch_service.domain.offers import DriverState
 from dispatch_service.domain.pool import PooledShipment, Timing, slack
+from dispatch_service.domain.route import RouteStatus
 from shared.events.dispatch import RouteStop, StopKind
+from shared.events.driver import StopStatus
 from shared.geo import Point, haversine_m
 
 METERS_PER_DEGREE = 111_320.0
@@ -104,13 +106,21 @@ class RouteOnBoard:
     ended_at: datetime | None
 
 
-def stop_state(stop: RouteStop, shipment: Milestones | None) -> StopState:
+def stop_state(
+    stop: RouteStop, shipment: Milestones | None, reported: StopStatus | None = None
+) -> StopState:
+    """`reported`: the driver service's own status of the stop, once a driver took the route
+    (dispatch follows its copy); before that, what dispatch heard of the shipment."""
+    if reported is not None:
+        return StopState(reported.value)
     if shipment is None:
         return StopState.PENDING
     if shipment.is_cancelled:
         return StopState.CANCELLED
     if stop.kind is StopKind.PICKUP:
         return StopState.PICKED_UP if shipment.picked_up_at is not None else StopState.PENDING
+    if stop.kind is StopKind.RETURN:
+        return StopState.RETURNED if shipment.returned_at is not None else StopState.PENDING
     if shipment.delivered_at is not None:
         return StopState.DELIVERED
     if shipment.returned_at is not None:
@@ -121,33 +131,47 @@ def stop_state(stop: RouteStop, shipment: Milestones | None) -> StopState:
 
 
 def route_phase(
-    status: str, *, has_open_offer: bool, stop_states: Sequence[tuple[RouteStop, StopState]]
+    status: RouteStatus,
+    *,
+    has_open_offer: bool,
+    stop_states: Sequence[tuple[RouteStop, StopState]],
 ) -> RoutePhase | None:
     """The phase of a route of dispatch's status `status`; None for a route off the board
     (withdrawn: its shipments are back in the pool)."""
-    if status == "offering":
+    if status is RouteStatus.OFFERING:
         return RoutePhase.OFFERED if has_open_offer else RoutePhase.PLANNED
-    if status != "assigned":
+    if status is RouteStatus.COMPLETED:
+        return RoutePhase.DONE
+    if status is not RouteStatus.ASSIGNED:
         return None
     live = [(stop, state) for stop, state in stop_states if state is not StopState.CANCELLED]
     pickups = [state for stop, state in live if stop.kind is StopKind.PICKUP]
     dropoffs = [state for stop, state in live if stop.kind is StopKind.DROPOFF]
+    returns = [state for stop, state in live if stop.kind is StopKind.RETURN]
     if pickups and all(state is StopState.PENDING for state in pickups):
         return RoutePhase.ACCEPTED
     if StopState.PENDING in pickups:
         return RoutePhase.PICKING_UP
     if StopState.PENDING in dropoffs:
         return RoutePhase.ON_THE_ROAD
-    if StopState.FAILED in dropoffs:
+    # The driver's copy adds a return stop for a failed or cancelled drop-off; before that copy
+    # arrives, a failed drop-off not yet back at its store is the return.
+    if StopState.PENDING in returns or (not returns and StopState.FAILED in dropoffs):
         return RoutePhase.RETURNING
     return RoutePhase.DONE
 
 
 def route_ended_at(
-    phase: RoutePhase, stops: Sequence[RouteStop], shipments: Mapping[UUID, Milestones]
+    phase: RoutePhase,
+    stops: Sequence[RouteStop],
+    shipments: Mapping[UUID, Milestones],
+    completed_at: datetime | None = None,
 ) -> datetime | None:
+    """`completed_at`: when the driver service finished the route, once it says so."""
     if phase is not RoutePhase.DONE:
         return None
+    if completed_at is not None:
+        return completed_at
     moments = [
         moment
         for stop in stops

@@ -20,6 +20,8 @@ from shared.events.driver import (
     RouteStopFailed,
     RouteStopPickedUp,
     RouteStopReturned,
+    RouteStopsChanged,
+    RouteStopsRefused,
 )
 from shared.events.envelope import Envelope
 from shared.events.order import (
@@ -32,8 +34,23 @@ from shared.events.order import (
 from shared.service import ConsumerSpec
 
 
-async def on_ready_for_pickup(tx: Tx, envelope: Envelope[Any]) -> None:
-    await usecases.take_into_pool(tx, envelope.payload, clock.now())
+def on_ready_for_pickup(policies: Policies) -> Handler:
+    async def handle(tx: Tx, envelope: Envelope[Any]) -> None:
+        await usecases.take_into_pool(tx, envelope.payload, clock.now(), policies)
+
+    return handle
+
+
+async def on_line_rerouted(tx: Tx, envelope: Envelope[Any]) -> None:
+    await usecases.record_reroute(tx, envelope.payload, clock.now())
+
+
+async def on_stops_changed(tx: Tx, envelope: Envelope[Any]) -> None:
+    await usecases.follow_driver(tx, envelope.payload, clock.now())
+
+
+async def on_stops_refused(tx: Tx, envelope: Envelope[Any]) -> None:
+    await usecases.take_back_refused(tx, envelope.payload, clock.now())
 
 
 async def on_order_cancelled(tx: Tx, envelope: Envelope[Any]) -> None:
@@ -78,10 +95,6 @@ async def on_order_accepted(tx: Tx, envelope: Envelope[Any]) -> None:
     await usecases.record_order_accepted(tx, envelope.payload, clock.now())
 
 
-async def on_line_rerouted(tx: Tx, envelope: Envelope[Any]) -> None:
-    await usecases.record_line_rerouted(tx, envelope.payload, clock.now())
-
-
 async def on_stop_done(tx: Tx, envelope: Envelope[Any]) -> None:
     await usecases.record_stop_done(tx, envelope.payload, clock.now())
 
@@ -93,7 +106,10 @@ def consumers(policies: Policies) -> list[ConsumerSpec]:
             purpose="dispatch",
             topics=[topics.ORDERS, topics.DRIVERS, topics.DRIVER_ACTIVITY, topics.STORES],
             handlers={
-                OrderReadyForPickup.TYPE: on_ready_for_pickup,
+                OrderReadyForPickup.TYPE: on_ready_for_pickup(policies),
+                OrderLineRerouted.TYPE: on_line_rerouted,
+                RouteStopsChanged.TYPE: on_stops_changed,
+                RouteStopsRefused.TYPE: on_stops_refused,
                 OrderCancelled.TYPE: on_order_cancelled,
                 DriverAvailabilityChanged.TYPE: on_availability_changed,
                 DriverLocationUpdated.TYPE: on_location_updated,
@@ -102,7 +118,6 @@ def consumers(policies: Policies) -> list[ConsumerSpec]:
                 StoreUpserted.TYPE: on_store_upserted,
                 OrderPlaced.TYPE: on_order_placed,
                 OrderAccepted.TYPE: on_order_accepted,
-                OrderLineRerouted.TYPE: on_line_rerouted,
                 RouteStopPickedUp.TYPE: on_stop_done,
                 RouteStopDelivered.TYPE: on_stop_done,
                 RouteStopFailed.TYPE: on_stop_done,

@@ -13,10 +13,8 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 
 from dispatch_service.domain.console import DeadLetterGroup, Milestones, StoreInfo
-from dispatch_service.store.routes import OfferStatus
 from dispatch_service.store.tables import (
     dead_letters,
-    offers,
     operator_actions,
     shipment_progress,
     stores,
@@ -128,33 +126,6 @@ async def progress_of_mall(tx: Tx, mall_id: str, since: datetime) -> list[Milest
         )
     )
     return [_milestones(r) for r in result.all()]
-
-
-@dataclass(frozen=True, slots=True)
-class OfferSummary:
-    rounds: int
-    has_open: bool
-    last_pay_cents: int
-
-
-async def offer_summaries(tx: Tx, route_ids: Collection[UUID]) -> dict[UUID, OfferSummary]:
-    if not route_ids:
-        return {}
-    last_pay = func.max(offers.c.pay_cents)
-    result = await tx.execute(
-        select(
-            offers.c.route_id,
-            func.count(),
-            func.bool_or(offers.c.status == OfferStatus.OPEN),
-            last_pay,
-        )
-        .where(offers.c.route_id.in_(list(route_ids)))
-        .group_by(offers.c.route_id)
-    )
-    return {
-        route_id: OfferSummary(int(rounds), bool(has_open), int(pay))
-        for route_id, rounds, has_open, pay in result.all()
-    }
 
 
 async def add_action(

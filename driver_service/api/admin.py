@@ -10,9 +10,8 @@ from fastapi import APIRouter, Depends, Path
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from driver_service import usecases
-from driver_service.api.deps import DbDep, SettingsDep
+from driver_service.api.deps import DbDep, SettingsDep, Unauthorized
 from driver_service.api.drivers import DriverView
-from driver_service.usecases import Unauthorized
 from shared import clock
 from shared.problems import PROBLEM
 

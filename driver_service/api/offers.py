@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from driver_service import usecases
 from driver_service.api.deps import DbDep, DriverDep, GateDep, HubDep, SettingsDep
+from driver_service.domain.errors import OfferTaken
 from driver_service.offer_hub import OfferCard, offer_etag
 from shared import clock
 from shared.problems import PROBLEM
@@ -151,7 +152,7 @@ async def accept(offer_id: OfferId, db: DbDep, gate: GateDep, driver: DriverDep)
     """The first driver to accept wins the route; everyone after gets 409 `already_taken`."""
     async with gate.turn(offer_id):
         if gate.is_lost_by(offer_id, driver.id):
-            raise usecases.already_taken()
+            raise OfferTaken()
         async with db.begin() as tx:
             win = await usecases.accept_offer(tx, offer_id, driver.id, clock.now())
         gate.record(offer_id, win)

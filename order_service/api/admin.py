@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
 from order_service import usecases
 from order_service.api.deps import DbDep, OperatorDep, SettingsDep
+from order_service.domain.errors import NotCancellable
 from shared import clock
 from shared.problems import PROBLEM, Conflict, NotFound
 
@@ -99,7 +100,8 @@ class CancelledShipmentView(BaseModel):
 @router.post(
     "/shipments/{shipment_id}/cancel",
     summary="Cancel one shipment of an order (an operator's decision, e.g. from dispatch's "
-    "console): its stock is released and its store told; again changes nothing",
+    "console): its stock is released and its store told; after the pickup it is returned to "
+    "its store; again changes nothing",
     responses={
         200: {
             "content": {
@@ -130,10 +132,10 @@ async def cancel_shipment(
             found = await usecases.cancel_shipment_by_operator(
                 tx, shipment_id, body.reason, clock.now()
             )
-    except usecases.NotCancellable:
+    except NotCancellable:
         raise Conflict(
             "not_cancellable",
-            "The shipment has left its store; it can no longer be cancelled.",
+            "The shipment was already delivered or could not be; it can no longer be cancelled.",
             title="Not cancellable",
         ) from None
     if found is None:

@@ -39,8 +39,10 @@ from dispatch_service.domain.console import (
 )
 from dispatch_service.domain.offers import DriverState
 from dispatch_service.domain.pool import PooledShipment, Timing
+from dispatch_service.domain.route import RouteStatus
 from shared.events.common import GeoPoint
 from shared.events.dispatch import RouteStop, StopKind
+from shared.events.driver import StopStatus
 from shared.geo import Point, TravelModel, haversine_m
 
 NOON = datetime(2026, 11, 25, 20, 0, tzinfo=UTC)
@@ -104,7 +106,10 @@ def progress(shipment_id: UUID, **moments: datetime | str) -> Milestones:
 
 
 def phase_of(
-    status: str, stops: tuple[RouteStop, ...], facts: list[Milestones], has_open_offer: bool = False
+    status: RouteStatus,
+    stops: tuple[RouteStop, ...],
+    facts: list[Milestones],
+    has_open_offer: bool = False,
 ) -> RoutePhase | None:
     by_id = {m.shipment_id: m for m in facts}
     states = [(s, stop_state(s, by_id.get(s.shipment_id))) for s in stops]
@@ -116,20 +121,21 @@ def test_a_route_goes_from_planned_to_done_as_its_stops_are_done() -> None:
     stops = (*pair(a), *pair(b))
     picked = NOON + timedelta(minutes=12)
 
-    assert phase_of("offering", stops, []) is RoutePhase.PLANNED
-    assert phase_of("offering", stops, [], has_open_offer=True) is RoutePhase.OFFERED
-    assert phase_of("assigned", stops, []) is RoutePhase.ACCEPTED
-    assert phase_of("assigned", stops, [progress(a, picked_up_at=picked)]) is RoutePhase.PICKING_UP
+    assert phase_of(RouteStatus.OFFERING, stops, []) is RoutePhase.PLANNED
+    assert phase_of(RouteStatus.OFFERING, stops, [], has_open_offer=True) is RoutePhase.OFFERED
+    assert phase_of(RouteStatus.ASSIGNED, stops, []) is RoutePhase.ACCEPTED
+    one = [progress(a, picked_up_at=picked)]
+    assert phase_of(RouteStatus.ASSIGNED, stops, one) is RoutePhase.PICKING_UP
     both = [progress(a, picked_up_at=picked), progress(b, picked_up_at=picked)]
-    assert phase_of("assigned", stops, both) is RoutePhase.ON_THE_ROAD
+    assert phase_of(RouteStatus.ASSIGNED, stops, both) is RoutePhase.ON_THE_ROAD
     failed = [
         progress(a, picked_up_at=picked, delivered_at=picked),
         progress(b, picked_up_at=picked, failed_at=picked, failure_reason="nobody home"),
     ]
-    assert phase_of("assigned", stops, failed) is RoutePhase.RETURNING
+    assert phase_of(RouteStatus.ASSIGNED, stops, failed) is RoutePhase.RETURNING
     returned = [failed[0], progress(b, picked_up_at=picked, failed_at=picked, returned_at=picked)]
-    assert phase_of("assigned", stops, returned) is RoutePhase.DONE
-    assert phase_of("withdrawn", stops, []) is None
+    assert phase_of(RouteStatus.ASSIGNED, stops, returned) is RoutePhase.DONE
+    assert phase_of(RouteStatus.WITHDRAWN, stops, []) is None
 
 
 def test_a_cancelled_shipment_drops_out_of_its_route_unless_it_was_picked_up() -> None:
@@ -140,9 +146,46 @@ def test_a_cancelled_shipment_drops_out_of_its_route_unless_it_was_picked_up() -
     only_b_left = [progress(a, cancelled_at=picked), progress(b, picked_up_at=picked)]
     in_the_car = progress(a, picked_up_at=picked, cancelled_at=picked)
 
-    assert phase_of("assigned", stops, only_b_left) is RoutePhase.ON_THE_ROAD
+    assert phase_of(RouteStatus.ASSIGNED, stops, only_b_left) is RoutePhase.ON_THE_ROAD
     assert stop_state(stops[1], in_the_car) is StopState.PENDING
     assert stop_state(stops[1], only_b_left[0]) is StopState.CANCELLED
+
+
+def reported(
+    stops: tuple[RouteStop, ...], statuses: list[StopStatus]
+) -> list[tuple[RouteStop, StopState]]:
+    return [
+        (stop, stop_state(stop, None, status)) for stop, status in zip(stops, statuses, strict=True)
+    ]
+
+
+def test_an_accepted_route_follows_the_driver_services_copy_of_its_stops() -> None:
+    a, b = uuid.uuid4(), uuid.uuid4()
+    stops = (*pair(a), *pair(b))
+    back = a_stop(StopKind.RETURN, b, sequence=4, km=0.05)
+    p, d, f, c, x = (
+        StopStatus.PENDING,
+        StopStatus.DELIVERED,
+        StopStatus.FAILED,
+        StopStatus.CANCELLED,
+        StopStatus.PICKED_UP,
+    )
+
+    def phase(stop_states: list[tuple[RouteStop, StopState]]) -> RoutePhase | None:
+        return route_phase(RouteStatus.ASSIGNED, has_open_offer=False, stop_states=stop_states)
+
+    # What dispatch heard of the shipment does not count once the driver's copy says otherwise.
+    assert stop_state(stops[0], progress(a), StopStatus.PICKED_UP) is StopState.PICKED_UP
+    assert phase(reported(stops, [x, d, x, p])) is RoutePhase.ON_THE_ROAD
+    # A failed drop-off, or one cancelled after pickup, gets a return stop to its store.
+    assert phase(reported((*stops, back), [x, d, x, f, p])) is RoutePhase.RETURNING
+    assert phase(reported((*stops, back), [x, d, x, c, p])) is RoutePhase.RETURNING
+    returned = reported((*stops, back), [x, d, x, f, StopStatus.RETURNED])
+    assert phase(returned) is RoutePhase.DONE
+    # Cancelled before pickup: it just comes off the route.
+    assert phase(reported(stops, [c, c, x, p])) is RoutePhase.ON_THE_ROAD
+    completed = route_phase(RouteStatus.COMPLETED, has_open_offer=False, stop_states=returned)
+    assert completed is RoutePhase.DONE
 
 
 def a_pooled(due_in: timedelta, *, flagged: bool = False) -> PooledShipment:

@@ -1,7 +1,7 @@
 """operator console: read models, audit log, dead letters, operator pause
 
-Revision ID: dispatch_0004
-Revises: dispatch_0003
+Revision ID: dispatch_0005
+Revises: dispatch_0004
 Create Date: 2026-12-02
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "dispatch_0004"
-down_revision: str | None = "dispatch_0003"
+revision: str = "dispatch_0005"
+down_revision: str | None = "dispatch_0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
