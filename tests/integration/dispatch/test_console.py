@@ -20,7 +20,13 @@ from shared import clock
 from shared.events import topics
 from shared.events.catalog import StoreUpserted
 from shared.events.common import GeoPoint
-from shared.events.dispatch import RouteOffered, RouteOfferExpired, ZoneCapacityChanged
+from shared.events.dispatch import (
+    RouteOffered,
+    RouteOfferExpired,
+    RouteStop,
+    StopKind,
+    ZoneCapacityChanged,
+)
 from shared.events.driver import (
     DriverLocationUpdated,
     OfferAccepted,
@@ -28,6 +34,9 @@ from shared.events.driver import (
     RouteStopFailed,
     RouteStopPickedUp,
     RouteStopReturned,
+    RouteStopsChanged,
+    RouteStopState,
+    StopStatus,
 )
 from shared.events.envelope import Payload, encode, wrap
 from shared.events.order import OrderPlaced, OrderReadyForPickup, PlacedShipment, ShipmentLine
@@ -74,7 +83,10 @@ class Peers:
                 orjson.loads(raw) if raw else None,
             )
         )
-        problem = {"detail": "The shipment has left its store; it can no longer be cancelled."}
+        problem = {
+            "detail": "The shipment was already delivered or could not be; "
+            "it can no longer be cancelled."
+        }
         payload = body if self.answer == 200 else problem
         return Response(orjson.dumps(payload), self.answer, media_type="application/json")
 
@@ -358,6 +370,81 @@ async def test_a_route_moves_through_its_phases_and_the_day_counts_what_was_deli
     assert day["median_minutes_to_door"] is not None and 0 <= day["median_minutes_to_door"] < 5
     assert day["pay_cents"] == offered.payload.pay_cents
     assert day["driver_hours"] >= 0
+
+
+async def test_an_accepted_route_shows_the_driver_services_copy_of_its_stops(
+    dispatch: Dispatch, tap: EventTap
+) -> None:
+    driver = a_driver(km_north=0.5)
+    await dispatch.add_drivers(driver)
+    kept, called_off = a_ready_shipment(km_north=2.0), a_ready_shipment(km_north=2.5)
+    await dispatch.add_shipments(kept, called_off)
+    report = await usecases.plan_mall(dispatch.db, MALL.id, clock.now(), dispatch.policies)
+    offered = await tap.next(RouteOffered, within=10)
+    route_id = report.planned[0]
+    await dispatch.publish(
+        OfferAccepted(
+            offer_id=offered.payload.offer_id,
+            route_id=route_id,
+            mall_id=MALL.id,
+            driver_id=driver.driver_id,
+            pay_cents=offered.payload.pay_cents,
+            at=clock.now(),
+        ),
+        key=str(route_id),
+    )
+    await board_where(dispatch, lambda b: b["routes"][0]["phase"] == "accepted")
+    planned = list(offered.payload.stops)
+    pickup = next(
+        s for s in planned if s.kind is StopKind.PICKUP and s.shipment_id == called_off.shipment_id
+    )
+    back = pickup.model_copy(
+        update={"stop_id": uuid.uuid4(), "sequence": len(planned), "kind": StopKind.RETURN}
+    )
+
+    def copy(revision: int, *, returned: bool) -> RouteStopsChanged:
+        """Both picked up, one delivered; the other's order was cancelled on the way: the
+        driver service replaced its drop-off with a return to its store."""
+
+        def status(stop: RouteStop) -> StopStatus:
+            if stop.kind is StopKind.PICKUP:
+                return StopStatus.PICKED_UP
+            if stop.kind is StopKind.RETURN:
+                return StopStatus.RETURNED if returned else StopStatus.PENDING
+            if stop.shipment_id == kept.shipment_id:
+                return StopStatus.DELIVERED
+            return StopStatus.CANCELLED
+
+        return RouteStopsChanged(
+            route_id=route_id,
+            mall_id=MALL.id,
+            driver_id=driver.driver_id,
+            revision=revision,
+            stops=[
+                RouteStopState(**stop.model_dump(), status=status(stop))
+                for stop in [*planned, back]
+            ],
+            is_completed=returned,
+            at=clock.now(),
+        )
+
+    await dispatch.publish(copy(1, returned=False), key=str(route_id))
+    returning = await board_where(dispatch, lambda b: b["routes"][0]["phase"] == "returning")
+    await dispatch.publish(copy(2, returned=True), key=str(route_id))
+    done = await board_where(dispatch, lambda b: b["routes"] == [])
+
+    states = {(s["kind"], s["shipment_id"]): s["state"] for s in returning["routes"][0]["stops"]}
+    assert states == {
+        ("pickup", str(kept.shipment_id)): "picked_up",
+        ("pickup", str(called_off.shipment_id)): "picked_up",
+        ("dropoff", str(kept.shipment_id)): "delivered",
+        ("dropoff", str(called_off.shipment_id)): "cancelled",
+        ("return", str(called_off.shipment_id)): "pending",
+    }
+    # A completed route is off the map; the day counts its pay, and its driver's time ends when
+    # the driver service completed it (moments after the accept here), not after a whole block.
+    assert done["day"]["pay_cents"] == offered.payload.pay_cents
+    assert done["day"]["driver_hours"] < 0.05
 
 
 # No grace past a store's usual packing time, and a store that usually packs at once: an order
