@@ -12,14 +12,15 @@ CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: help venv console-assets browser up down status infra-up infra-down lint test test-unit \
-	bench demo clean
+	bench bench-tools demo clean
 
 help:
 	@echo "make up         install, start Kafka + PostgreSQL + the four services (foreground)"
 	@echo "make down       stop everything the project started"
 	@echo "make test       install, start infrastructure, lint, run the whole test suite"
 	@echo "make lint       ruff + mypy + import-linter"
-	@echo "make bench      catalog, Li & Lim PDPTW, batching and console benchmarks"
+	@echo "make bench      catalog, checkout, relay, long-poll and flow benchmarks (one BENCH line"
+	@echo "                each), the Li & Lim PDPTW table, the batching figure, console load time"
 	@echo "make demo       a simulated same-day at the four pilot malls"
 	@echo "make browser    install Debian's chromium for the console's browser test (apt-get)"
 
@@ -84,8 +85,21 @@ test: venv console-assets infra-up lint
 test-unit: venv
 	@$(VENV)/bin/pytest tests/unit
 
-bench: venv console-assets browser infra-up
+# wrk and hey load the servers from their own core; Debian ships both.
+bench-tools:
+	@if ! command -v wrk >/dev/null || ! command -v hey >/dev/null \
+	  || ! command -v taskset >/dev/null; then \
+	  echo "[make] installing wrk and hey (apt-get)"; \
+	  SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq wrk hey util-linux >/dev/null; \
+	fi
+
+bench: venv console-assets browser infra-up bench-tools
 	@$(PY) -m bench.catalog
+	@$(PY) -m bench.checkout
+	@$(PY) -m bench.relay
+	@$(PY) -m bench.longpoll
+	@$(PY) -m bench.flow
 	@$(PY) -m bench.pdptw
 	@$(PY) -m bench.batching
 	@$(PY) -m bench.console

@@ -26,11 +26,15 @@ from dataclasses import dataclass, field
 
 from aiokafka.admin import AIOKafkaAdminClient
 
+from bench.harness import BenchError, check_ports, free_port_base
 from services.browser import BrowserMissing, chromium_page
 from services.console_seed import BUSY_MALL, seed_busy_mall
 from services.suite import SERVICES, Suite
 from shared.events import topics
 
+# Beside the other benchmarks' suites in the free port block (checkout +10, long polls +20,
+# flow +30).
+PORT_OFFSET = 40
 UI_MS = 60_000
 
 
@@ -69,13 +73,23 @@ async def measure(suite: Suite, token: str, loads: int, routes: int) -> Loads:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.console", description=__doc__)
-    parser.add_argument("--base-port", type=int, default=18300, help="the suite's ports: +1..+4")
+    parser.add_argument(
+        "--base-port",
+        type=int,
+        default=free_port_base() + PORT_OFFSET,
+        help="the suite's ports: +1..+4 (default: MTH_FREE_PORT_BASE + 40)",
+    )
     parser.add_argument("--routes", type=int, default=200)
     parser.add_argument("--shipments", type=int, default=500)
     parser.add_argument("--loads", type=int, default=5, help="timed loads after the first")
     args = parser.parse_args(argv)
     if args.loads < 1 or args.shipments < 2 * args.routes:
         parser.error("need --loads >= 1 and --shipments >= 2 x --routes")
+    try:
+        check_ports([args.base_port + i for i in range(1, 5)])
+    except BenchError as error:
+        say(f"cannot measure: {error}")
+        return 1
     suite = Suite(label="bench_console", base_port=args.base_port)
     began = time.monotonic()
     try:
