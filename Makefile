@@ -14,8 +14,13 @@ export UV_PYTHON_DOWNLOADS := never
 CKSUM := $(shell cat pyproject.toml uv.lock 2>/dev/null | cksum | cut -d' ' -f1)
 STAMP := $(VENV)/.installed-$(CKSUM)
 STALE_LOCK := uv.lock does not match pyproject.toml: run \`make lock\` (it needs PyPI) and commit uv.lock
+# The operator console's map library, from npm into node_modules/ (served by dispatch, no CDN).
+NODE_STAMP := node_modules/.installed-$(shell cksum package-lock.json | cut -d' ' -f1)
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help venv lock up down status infra-up infra-down lint test test-unit bench bench-tools demo clean
+.PHONY: help venv lock console-assets browser up down status infra-up infra-down lint test \
+	test-unit bench bench-tools demo clean
 
 help:
 	@echo "make up         install, start Kafka + PostgreSQL + the four services (foreground)"
@@ -24,8 +29,9 @@ help:
 	@echo "make lint       ruff + mypy + import-linter"
 	@echo "make lock       resolve pyproject.toml's dependencies again into uv.lock"
 	@echo "make bench      catalog, checkout, relay, long-poll and flow benchmarks (one BENCH line"
-	@echo "                each), then the Li & Lim PDPTW table and the batching figure"
+	@echo "                each), the Li & Lim PDPTW table, the batching figure, console load time"
 	@echo "make demo       a simulated same-day at the four pilot malls"
+	@echo "make browser    install Debian's chromium for the console's browser test (apt-get)"
 
 # Every target that starts Kafka, PostgreSQL or the services first names all that is missing.
 # (A pattern rule, so not .PHONY, which would skip it; no file of that name is ever made.)
@@ -62,7 +68,27 @@ $(VENV)/.extra-%-$(CKSUM): $(STAMP)
 	@$(UV) sync --frozen --inexact -q --extra dev --extra $*
 	@touch $@
 
-up: prereqs-up venv
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "[make] npm is missing: install Node.js and npm" \
+		"(Debian: apt-get install nodejs npm), then run make again"; exit 1; }
+	@echo "[make] installing the console's map library (npm ci)"
+	@npm ci --no-audit --no-fund --loglevel=error
+	@rm -f node_modules/.installed-*
+	@touch $@
+
+console-assets: $(NODE_STAMP)
+
+# Playwright's own browser download cannot work here: the tests drive Debian's chromium.
+browser:
+	@if [ -x $(CHROMIUM) ]; then exit 0; fi; \
+	if ! command -v apt-get >/dev/null; then \
+		echo "[make] no apt-get: install Chromium at $(CHROMIUM) by hand"; exit 1; fi; \
+	echo "[make] installing Debian's chromium (apt-get, first run only)"; \
+	$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+		--no-install-recommends chromium fonts-liberation >/dev/null \
+		&& echo "[make] chromium installed: $$($(CHROMIUM) --version)"
+
+up: prereqs-up venv console-assets
 	@$(PY) -m services up
 
 down:
@@ -85,7 +111,9 @@ lint: venv
 	@echo "[make] import-linter"
 	@$(VENV)/bin/lint-imports
 
-test: prereqs-test venv infra-up lint
+test: prereqs-test venv console-assets infra-up lint
+	@$(MAKE) --no-print-directory browser || echo "[make] chromium could not be installed;" \
+		"the console's browser test will fail and say so"
 	@$(VENV)/bin/pytest
 
 test-unit: venv
@@ -100,7 +128,8 @@ bench-tools:
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq wrk hey util-linux >/dev/null; \
 	fi
 
-bench: prereqs-bench venv $(VENV)/.extra-bench-$(CKSUM) infra-up bench-tools
+bench: prereqs-bench venv $(VENV)/.extra-bench-$(CKSUM) console-assets browser infra-up \
+	bench-tools
 	@$(PY) -m bench.catalog
 	@$(PY) -m bench.checkout
 	@$(PY) -m bench.relay
@@ -108,8 +137,9 @@ bench: prereqs-bench venv $(VENV)/.extra-bench-$(CKSUM) infra-up bench-tools
 	@$(PY) -m bench.flow
 	@$(PY) -m bench.pdptw
 	@$(PY) -m bench.batching
+	@$(PY) -m bench.console
 
-demo: prereqs-demo venv $(VENV)/.extra-demo-$(CKSUM) infra-up
+demo: prereqs-demo venv $(VENV)/.extra-demo-$(CKSUM) console-assets infra-up
 	@$(PY) -m services.demo
 
 clean: down

@@ -28,6 +28,9 @@ MIN_POSTGRES = 15
 SERVICE_PREFIXES = ("CATALOG", "ORDER", "DISPATCH", "DRIVER")
 # Targets whose tests also run the README's quickstart, which speaks curl and jq.
 QUICKSTART_TARGETS = frozenset({"test"})
+# The targets that install the operator console's assets with npm first (Makefile: console-assets).
+CONSOLE_TARGETS = frozenset({"up", "test", "bench", "demo"})
+NODE_MODULES = ROOT / "node_modules"
 
 
 @dataclass(frozen=True)
@@ -258,6 +261,26 @@ def check_quickstart_tools(env: dict[str, str]) -> list[Missing]:
     ]
 
 
+# ---------------------------------------------------------------- the console's assets
+
+
+def check_npm(env: dict[str, str]) -> list[Missing]:
+    # The operator console's map library comes from npm (package-lock.json) into node_modules/;
+    # once there, npm is needed again only when the lock changes.
+    if (NODE_MODULES / "leaflet").is_dir():
+        return []
+    if shutil.which("npm", path=env.get("PATH", "")) is not None:
+        return []
+    return [
+        Missing(
+            what="Node.js and npm (install the operator console's map library, first run only)",
+            found="`npm` is not on PATH",
+            debian=_sudo("apt-get install nodejs npm"),
+            macos="brew install node",
+        )
+    ]
+
+
 # ---------------------------------------------------------------- all at once
 
 
@@ -271,6 +294,8 @@ def missing_for(target: str, env: dict[str, str]) -> list[Missing]:
         problems += check_postgres(env) + check_postgres_user(env)
     if target in QUICKSTART_TARGETS:
         problems += check_quickstart_tools(env)
+    if target in CONSOLE_TARGETS:
+        problems += check_npm(env)
     return problems
 
 

@@ -41,7 +41,8 @@ SETTINGS: dict[str, type[ServiceSettings]] = {
 }
 APPS = {"catalog": catalog_app, "order": order_app, "dispatch": dispatch_app, "driver": driver_app}
 # OpenAPI tags of what stays inside the cluster.
-PRIVATE_TAGS = {"internal", "operations"}
+# Not on the public Ingress: store-naming internals, probes and metrics, the operator console.
+PRIVATE_TAGS = {"internal", "operations", "console"}
 
 
 def doc_id(doc: dict[str, Any]) -> str:

@@ -98,8 +98,9 @@ def test_without_java_on_path_make_up_prints_one_message_and_starts_nothing(
 def test_everything_missing_is_named_at_once_with_how_to_install_it(
     tmp_path: Path, local_infra_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Not fetched yet, as on a fresh clone: Maven is needed too.
+    # Not fetched yet, as on a fresh clone: Maven and npm are needed too.
     monkeypatch.setattr(prereqs, "KAFKA_JARS", tmp_path / "no-jars")
+    monkeypatch.setattr(prereqs, "NODE_MODULES", tmp_path / "no-node-modules")
     empty = tmp_path / "empty"
     empty.mkdir()
 
@@ -109,6 +110,7 @@ def test_everything_missing_is_named_at_once_with_how_to_install_it(
     assert "Java 17 or newer" in named
     assert "Maven" in named
     assert "curl" in named and "jq" in named
+    assert "Node.js and npm" in named
     message = report("test", problems)
     assert message.count("Debian/Ubuntu: ") == len(problems)
     assert message.count("macOS: ") == len(problems)
@@ -155,10 +157,11 @@ def test_java_home_wins_over_path(tmp_path: Path, local_infra_env: dict[str, str
     assert prereqs.check_java(env) == []
 
 
-def test_an_external_broker_and_databases_need_no_java_maven_or_postgresql(
+def test_an_external_broker_and_databases_need_no_java_maven_or_postgresql_only_npm(
     tmp_path: Path, local_infra_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(prereqs, "KAFKA_JARS", tmp_path / "no-jars")
+    monkeypatch.setattr(prereqs, "NODE_MODULES", tmp_path / "no-node-modules")
     empty = tmp_path / "empty"
     empty.mkdir()
     env = {
@@ -168,7 +171,8 @@ def test_an_external_broker_and_databases_need_no_java_maven_or_postgresql(
         **{f"{p}_DATABASE_URL": "postgresql+asyncpg://u@db/x" for p in prereqs.SERVICE_PREFIXES},
     }
 
-    assert missing_for("up", env) == []
+    # The console's assets still come from npm, wherever Kafka and PostgreSQL run.
+    assert whats(missing_for("up", env)) == ["Node.js and npm"]
 
 
 def test_a_venv_built_with_another_python_is_named_with_how_to_rebuild_it(

@@ -1,7 +1,7 @@
 """the order's trace context on each pooled shipment
 
-Revision ID: dispatch_0005
-Revises: dispatch_0004
+Revision ID: dispatch_0006
+Revises: dispatch_0005
 Create Date: 2026-12-02
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "dispatch_0005"
-down_revision: str | None = "dispatch_0004"
+revision: str = "dispatch_0006"
+down_revision: str | None = "dispatch_0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
