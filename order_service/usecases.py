@@ -15,6 +15,7 @@ from uuid import UUID
 
 import orjson
 
+from order_service import metrics
 from order_service.catalog_client import Offer
 from order_service.domain.checkout import (
     Address,
@@ -26,6 +27,7 @@ from order_service.domain.checkout import (
 )
 from order_service.domain.errors import IllegalTransition, UnknownShipment
 from order_service.domain.order import (
+    DROPPED,
     MALL_GEOFENCE_M,
     Changes,
     Order,
@@ -37,14 +39,17 @@ from order_service.domain.selection import Candidate, choose_stores, merge_lines
 from order_service.store import directory, pos
 from order_service.store import orders as store
 from order_service.store.orders import TimelineEntry
-from shared import outbox
+from shared import outbox, tracing
 from shared.db import Tx
+from shared.events.order import OrderDelivered
 from shared.geo import Point, TravelModel, haversine_m
 from shared.malls import pilot_malls
 
 log = logging.getLogger(__name__)
 
 S = ShipmentStatus
+# A timeline note with one of these is a change of the order's status (others are notices).
+STATUSES = frozenset(status.value for status in ShipmentStatus)
 
 
 class WebhookReplayed(Exception):
@@ -85,11 +90,25 @@ async def _save(
         await store.insert_order(tx, order)
     else:
         await store.save_order(tx, order, now)
+    # With tracing on, the checkout's trace goes on through every later step of the order.
+    checkout_trace: dict[str, str] | None = None
+    if tracing.enabled():
+        if is_new:
+            checkout_trace = tracing.current_context()
+            if checkout_trace:
+                await store.set_trace_context(tx, order.id, checkout_trace)
+        elif changes.events:
+            checkout_trace = await store.trace_context(tx, order.id)
     await directory.apply_moves(tx, changes.stock)
     for note in changes.timeline:
         await store.add_timeline(tx, order.id, now, note.status, note.message)
-    for event in changes.events:
-        await outbox.add(tx, event, key=_key(order))
+        if note.status in STATUSES:
+            metrics.ORDERS.labels(order.mall_id, note.status).inc()
+    with tracing.continuing("order step", [checkout_trace]):
+        for event in changes.events:
+            await outbox.add(tx, event, key=_key(order))
+            if isinstance(event, OrderDelivered) and event.delivered_at > order.deliver_by:
+                metrics.PROMISE_MISSES.labels(order.mall_id).inc()
     for notice in changes.notices:
         shipment = order.shipment(notice.shipment_id)
         if shipment is not None:
@@ -286,6 +305,30 @@ async def tip(tx: Tx, order_id: UUID, customer_id: str, tip_cents: int, now: dat
     return True
 
 
+async def cancel_shipment_by_operator(
+    tx: Tx, shipment_id: UUID, reason: str, now: datetime
+) -> tuple[Order, Shipment] | None:
+    """One store's part of an order called off by an operator (from dispatch's console), as a
+    customer cancel would: after the pickup it becomes a return. None for an unknown shipment;
+    NotCancellable once it was delivered or failed. Calling it off again changes nothing."""
+    order = await _locked(tx, await store.order_id_of_shipment(tx, shipment_id))
+    shipment = order.shipment(shipment_id) if order else None
+    if order is None or shipment is None:
+        return None
+    changes = order.cancel_shipment(shipment_id, reason, at=now)
+    if changes != Changes():
+        await _save(tx, order, changes, now)
+        log.info(
+            "shipment_cancelled",
+            extra={
+                "shipment_id": str(shipment.id),
+                "status": shipment.status.value,
+                "by": "operator",
+            },
+        )
+    return order, shipment
+
+
 # --- retailer side ---------------------------------------------------------------------------
 
 
@@ -308,6 +351,14 @@ async def provision_pos(
     )
     log.info("pos_credentials_issued", extra={"store_id": store_id})
     return api_key, webhook_secret
+
+
+async def filling_stores(tx: Tx, order_id: UUID) -> list[tuple[str, UUID]]:
+    """(store, shipment) of each shipment still filling the order; for operators only."""
+    order = await store.get_order(tx, order_id)
+    if order is None:
+        return []
+    return [(s.store_id, s.id) for s in order.shipments if s.status not in DROPPED]
 
 
 async def webhook_secrets(tx: Tx, store_id: str, now: datetime) -> list[str]:
@@ -339,6 +390,10 @@ async def retailer_orders(
     return views
 
 
+# A store is shown the lines of a part called off as a whole: they come back to it.
+_CALLED_OFF = frozenset({S.CANCELLED, S.RETURNING, S.RETURNED_TO_STORE})
+
+
 def _retailer_view(order: Order, shipment: Shipment) -> RetailerOrder:
     return RetailerOrder(
         shipment_id=shipment.id,
@@ -352,7 +407,7 @@ def _retailer_view(order: Order, shipment: Shipment) -> RetailerOrder:
             RetailerLine(sku=line.sku, title=line.title, quantity=line.quantity)
             for line in order.lines
             if line.shipment_id == shipment.id
-            and (not line.is_cancelled or shipment.status == S.CANCELLED)
+            and (not line.is_cancelled or shipment.status in _CALLED_OFF)
         ],
         package_count=shipment.package_count,
         labels=shipment.labels,

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from standardwebhooks import Webhook
 
+from order_service import metrics
 from order_service.settings import OrderSettings
 from order_service.store import pos
 from shared import clock
@@ -90,6 +91,9 @@ class WebhookSender:
             new_status = "failed"
         else:
             new_status = "pending"
+        if new_status != "delivered":
+            outcome = "gave_up" if new_status == "failed" else "will_retry"
+            metrics.WEBHOOK_FAILURES.labels(outcome).inc()
         # The schedule lives in the deliveries table (it survives a restart): tenacity's
         # capped exponential backoff with jitter gives the wait, not a running retry loop.
         wait = delay_before_attempt(

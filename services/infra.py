@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import glob
 import os
 import pwd
 import shutil
@@ -26,7 +25,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from services import kafka_security
+from services import kafka_security, prereqs
+from shared.local import DATABASES, LocalRuntime
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = ROOT / ".local"
@@ -34,20 +34,16 @@ KAFKA_DIR = ROOT / "deploy" / "kafka"
 KAFKA_JARS = KAFKA_DIR / ".jars"
 KAFKA_HOME = LOCAL / "kafka"
 PG_HOME = LOCAL / "pg"
-PG_PORT = int(os.environ.get("MTH_PG_PORT", "55432"))
-KAFKA_PORT = int(os.environ.get("MTH_KAFKA_PORT", "9092"))
+LOCAL_RUNTIME = LocalRuntime()
+PG_PORT = LOCAL_RUNTIME.pg_port
+KAFKA_PORT = LOCAL_RUNTIME.kafka_port
 # KRaft's controller listener; beside the broker's port so two checkouts can each run their own.
 KAFKA_CONTROLLER_PORT = int(os.environ.get("MTH_KAFKA_CONTROLLER_PORT", str(KAFKA_PORT + 10001)))
 # A fixed cluster id keeps re-formatting reproducible; the log dir is ours alone.
 KAFKA_CLUSTER_ID = "bWFsbC10by1ob21lLWthZg"
 KAFKA_HEAP = os.environ.get("MTH_KAFKA_HEAP", "512m")
 
-SERVICE_DATABASES = {
-    "CATALOG": "catalog",
-    "ORDER": "orders",
-    "DISPATCH": "dispatch",
-    "DRIVER": "drivers",
-}
+SERVICE_DATABASES = DATABASES
 
 
 def say(message: str) -> None:
@@ -74,16 +70,12 @@ def wait_until(check: object, timeout: float, what: str) -> None:
 
 
 def _pg_bin() -> Path:
-    # Debian keeps the server binaries off PATH, one folder per major version.
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
-    if candidates:
-        return Path(candidates[0])
-    on_path = shutil.which("initdb")
-    if on_path is None:
+    found = prereqs.find_pg_bin(dict(os.environ))
+    if found is None:
         raise InfraError(
-            "PostgreSQL server binaries not found: install them (apt-get install postgresql-15)"
+            "PostgreSQL server binaries not found: `make up` says how to install them"
         )
-    return Path(on_path).parent
+    return found
 
 
 def _as_postgres_user(cmd: list[str]) -> list[str]:
@@ -122,12 +114,9 @@ def ensure_kafka_jars() -> None:
 
 
 def _java() -> str:
-    java_home = os.environ.get("JAVA_HOME")
-    if java_home and (Path(java_home) / "bin" / "java").exists():
-        return str(Path(java_home) / "bin" / "java")
-    java = shutil.which("java")
+    java = prereqs.find_java(dict(os.environ))
     if java is None:
-        raise InfraError("Java 17 or newer is needed to run Kafka: install openjdk-17-jre")
+        raise InfraError("Java 17 or newer runs Kafka: `make up` says how to install it")
     return java
 
 

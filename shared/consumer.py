@@ -38,6 +38,7 @@ from aiokafka.errors import IllegalStateError, KafkaError
 from sqlalchemy import text
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential
 
+from shared import tracing
 from shared.db import Db, Tx
 from shared.events import topics
 from shared.events.envelope import Envelope, Payload, decode
@@ -304,8 +305,34 @@ class ConsumerRunner:
         except (ValueError, TypeError) as error:
             await self._dead_letter(tp, record, f"undecodable event: {error}", 0, released)
             return
-        # Each partition runs in its own task, so this trace id stays with this record only.
-        trace_id_var.set(envelope.trace_id)
+        if not tracing.enabled():
+            # Each partition runs in its own task, so this trace id stays with this record only.
+            trace_id_var.set(envelope.trace_id)
+            await self._handle_with_retries(tp, record, handler, envelope, released)
+            return
+        attributes = {
+            "messaging.consumer.group.name": self.group_id,
+            "messaging.message.id": str(envelope.event_id),
+            "messaging.kafka.message.key": envelope.key,
+            "messaging.kafka.offset": record.offset,
+            "messaging.destination.partition.id": str(record.partition),
+        }
+        # The CONSUMER span covers the retries and a dead letter too: the handler's queries
+        # and whatever became of the record are its children.
+        with tracing.consuming(
+            record.topic, record.headers or (), attributes, envelope.trace_context
+        ):
+            trace_id_var.set(tracing.current_trace_id() or envelope.trace_id)
+            await self._handle_with_retries(tp, record, handler, envelope, released)
+
+    async def _handle_with_retries(
+        self,
+        tp: TopicPartition,
+        record: ConsumerRecord[bytes, bytes],
+        handler: Handler,
+        envelope: Envelope[Payload],
+        released: asyncio.Event,
+    ) -> None:
         attempts = 0
         try:
             async for attempt in self._retrying(tp, released, give_up=True):

@@ -40,6 +40,7 @@ from aiokafka.errors import (
     RecordTooLargeError,
     TopicAuthorizationFailedError,
 )
+from opentelemetry.trace import Span, StatusCode
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -54,6 +55,7 @@ from sqlalchemy import (
     text,
 )
 
+from shared import tracing
 from shared.db import Db, Tx, asyncpg_dsn
 from shared.events import topics
 from shared.events.envelope import Payload, encode, wrap
@@ -155,8 +157,15 @@ async def add_many(
             {"cls": _WRITER_LOCK_CLASS, "key": key},
         )
     rows = []
+    trace_context = tracing.current_context()
     for payload, key in events:
-        envelope = wrap(payload, key=key, producer=_producer_name, occurred_at=occurred_at)
+        envelope = wrap(
+            payload,
+            key=key,
+            producer=_producer_name,
+            occurred_at=occurred_at,
+            trace_context=trace_context,
+        )
         rows.append(
             {
                 "event_id": envelope.event_id,
@@ -181,6 +190,22 @@ async def backlog(db: Db) -> int:
     async with db.begin() as tx:
         result = await tx.execute(text("SELECT count(*) FROM outbox WHERE sent_at IS NULL"))
         return int(result.scalar_one())
+
+
+async def unsent(db: Db) -> tuple[int, float]:
+    """Rows not yet published, and the age in seconds of the oldest of them (0 when none).
+
+    Both by the database's clock, which also stamped `created_at`."""
+    async with db.begin() as tx:
+        row = (
+            await tx.execute(
+                text(
+                    "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)"
+                    " FROM outbox WHERE sent_at IS NULL"
+                )
+            )
+        ).one()
+        return int(row[0]), float(row[1])
 
 
 async def dead_count(db: Db) -> int:
@@ -262,6 +287,19 @@ class _Send:
     row_id: int
     key: str
     future: asyncio.Future[Any]
+    # Tracing's PRODUCER span (None when tracing is off): ended when Kafka answers.
+    span: Span | None = None
+
+    def __post_init__(self) -> None:
+        if self.span is not None:
+            self.future.add_done_callback(lambda _: self.end_span())
+
+    def end_span(self) -> None:
+        """Ends the span with Kafka's answer, or as failed if the relay stopped waiting."""
+        span, self.span = self.span, None
+        if span is not None:
+            answered = self.future.done()
+            _end_span(span, self.failure if answered else TimeoutError("no answer from Kafka"))
 
     @property
     def is_acked(self) -> bool:
@@ -279,6 +317,15 @@ class _Send:
 
 
 _WAIT = "wait"
+
+
+def _end_span(span: Span | None, failure: BaseException | None) -> None:
+    if span is None:
+        return
+    if failure is not None:
+        span.record_exception(failure)
+        span.set_status(StatusCode.ERROR)
+    span.end()
 
 
 class OutboxRelay:
@@ -427,29 +474,31 @@ class OutboxRelay:
                 if problem != _WAIT:
                     refused.append((row.id, problem))
                 continue
+            headers = [
+                ("event_type", row.event_type.encode()),
+                ("event_id", str(row.event_id).encode()),
+            ]
+            # The PRODUCER span puts its context in the headers; it ends when Kafka answers.
+            span = tracing.start_publish(topic, row.event, headers)
             try:
                 async with asyncio.timeout(remaining):
                     future = await producer.send(
-                        topic,
-                        value=row.event,
-                        key=row.key.encode(),
-                        headers=[
-                            ("event_type", row.event_type.encode()),
-                            ("event_id", str(row.event_id).encode()),
-                        ],
+                        topic, value=row.event, key=row.key.encode(), headers=headers
                     )
             except PERMANENT_SEND_ERRORS as error:
+                _end_span(span, error)
                 stopped.add(row.key)
                 refused.append((row.id, describe(error)))
                 continue
             except (KafkaError, TimeoutError) as error:
+                _end_span(span, error)
                 stopped.add(row.key)
                 log.warning(
                     "outbox_send_failed",
                     extra={"relay": self.name, "key": row.key, "error": describe(error)},
                 )
                 continue
-            sends.append(_Send(row.id, row.key, future))
+            sends.append(_Send(row.id, row.key, future, span))
         if sends:
             await asyncio.wait(
                 [s.future for s in sends], timeout=max(0.0, deadline - time.monotonic())
@@ -496,6 +545,8 @@ class OutboxRelay:
             if pending:
                 # The producer stopped answering: start over with a new one.
                 log.warning("outbox_producer_stuck", extra={"relay": self.name})
+                for send in pending:
+                    send.end_span()
                 await self._close_producer()
             self._in_flight = []
         return len(sent)

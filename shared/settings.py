@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
+    AliasChoices,
+    BeforeValidator,
     Field,
     SecretStr,
     ValidationError,
@@ -18,6 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from shared.kafka import KafkaConfig
+from shared.local import DATABASES, LocalRuntime
 
 
 def _at_least_32_bytes(value: SecretStr) -> SecretStr:
@@ -93,6 +97,18 @@ class KafkaSettings(BaseSettings):
         )
 
 
+LogLevel = Annotated[
+    Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
+    BeforeValidator(lambda value: value.upper() if isinstance(value, str) else value),
+]
+
+
+def log_level_setting(env_prefix: str) -> Any:
+    """`<SERVICE>_LOG_LEVEL`, else the deployment-wide `LOG_LEVEL` (the Kubernetes config map
+    sets it for every service), else INFO."""
+    return Field("INFO", validation_alias=AliasChoices(f"{env_prefix}LOG_LEVEL", "LOG_LEVEL"))
+
+
 class ServiceSettings(KafkaSettings):
     model_config = SettingsConfigDict(extra="ignore")
 
@@ -104,7 +120,7 @@ class ServiceSettings(KafkaSettings):
     consumer_group: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
-    log_level: str = "INFO"
+    log_level: LogLevel = "INFO"
     db_pool_size: int = 10
     relay_poll_seconds: float = Field(0.5, gt=0)
     relay_send_timeout_seconds: float = Field(10.0, gt=0)
@@ -121,6 +137,14 @@ class ServiceSettings(KafkaSettings):
     consumer_concurrency: int = Field(1, ge=1)
     # Writes one row per applied event to `consumer_effects`: what `make chaos` counts.
     consumer_effect_log: bool = False
+    # Tracing is on when this is set (the standard OpenTelemetry variable; the exporter reads
+    # it and its OTEL_EXPORTER_OTLP_* siblings itself), e.g. http://otel-collector:4318.
+    otel_exporter_otlp_endpoint: str = Field(
+        "",
+        validation_alias=AliasChoices(
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"
+        ),
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -153,18 +177,39 @@ def describe_settings_error(error: ValidationError, env_prefix: str) -> str:
             # A check across several variables: its message names them.
             problems.append(message)
             continue
-        # The Kafka variables are shared by every service: they carry no prefix.
+        # An aliased field reports the variable's own name, already upper case; the Kafka
+        # variables are shared by every service, so they carry no prefix.
         upper = field.upper()
-        variable = upper if upper.startswith("KAFKA_") else f"{env_prefix}{upper}"
+        variable = (
+            field
+            if field.isupper()
+            else upper
+            if upper.startswith("KAFKA_")
+            else f"{env_prefix}{upper}"
+        )
+        if variable == f"{env_prefix}LOG_LEVEL":
+            variable += " (or LOG_LEVEL)"
         problems.append(f"{variable} {message}")
     return "invalid settings: " + "; ".join(problems)
 
 
-def load_settings(cls: type[S]) -> S:
-    """Builds settings from the environment; a bad value prints one line and exits non-zero."""
+def load_settings(cls: type[S], **defaults: Any) -> S:
+    """Builds settings from the environment; a bad value prints one line and exits non-zero.
+
+    `defaults` fill fields whose variable is not set (the environment still wins).
+    """
+    prefix = str(cls.model_config.get("env_prefix", ""))
+    unset = {k: v for k, v in defaults.items() if f"{prefix}{k}".upper() not in os.environ}
     try:
-        return cls()
+        return cls(**unset)
     except ValidationError as error:
-        prefix = str(cls.model_config.get("env_prefix", ""))
         print(describe_settings_error(error, prefix), file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def load_dev_settings(cls: type[S]) -> S:
+    """For the dev commands: the service's settings, its database defaulting to the one on the
+    local runtime's PostgreSQL, so nothing needs setting while `make up` runs."""
+    prefix = str(cls.model_config.get("env_prefix", "")).removesuffix("_")
+    database = LocalRuntime().database_url(DATABASES[prefix])
+    return load_settings(cls, database_url=database)
