@@ -6,7 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from driver_service.accept_gate import AcceptGate
-from driver_service.api import drivers, earnings, offers, routes
+from driver_service.api import drivers, earnings, offers, proofs, routes
 from driver_service.api.problems import domain_problem
 from driver_service.domain.errors import DomainError
 from driver_service.events.handlers import CONSUMERS
@@ -38,7 +38,7 @@ def create_app(settings: DriverSettings) -> FastAPI:
                 "The driver app's API: offers, acceptance, pickup, proof of delivery, earnings."
             ),
             settings=settings,
-            routers=[drivers.router, offers.router, routes.router, earnings.router],
+            routers=[drivers.router, offers.router, routes.router, earnings.router, proofs.router],
             migrations=MIGRATIONS,
             consumers=CONSUMERS,
             on_startup=[start_offer_hub],

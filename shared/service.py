@@ -52,6 +52,8 @@ class ServiceParts:
     on_startup: Sequence[Hook] = ()
     on_shutdown: Sequence[Hook] = ()
     openapi_tags: list[dict[str, Any]] = field(default_factory=list)
+    # Requests the service sends to others, for the OpenAPI document's `webhooks` section.
+    webhooks: APIRouter | None = None
 
 
 class Health(BaseModel):
@@ -130,6 +132,8 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
     app.include_router(health_router(settings))
     for router in parts.routers:
         app.include_router(router)
+    if parts.webhooks is not None:
+        app.webhooks.include_router(parts.webhooks)
     return app
 
 

@@ -134,7 +134,7 @@ def listing_view(
     runtime: CatalogRuntime, cell: str, listing: Listing, promise_text: tuple[str, str]
 ) -> dict[str, Any]:
     product, promise = listing.product, listing.promise
-    offer = OfferRef(product.sku, promise.mall_id, cell, promise.deliver_by.date())
+    offer = OfferRef(product.sku, promise.mall_id, cell, promise.day)
     low = listing.quantity <= runtime.settings.low_stock_threshold
     return {
         "offer_id": runtime.offer_id(offer),

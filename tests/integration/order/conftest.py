@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -151,28 +151,63 @@ class CatalogStandIn:
 
 @dataclass
 class PosReceiver:
-    """Stores' webhook endpoints: records each request, fails the first `failures` ones."""
+    """The webhook endpoints of stores (/hooks/{store_id}) and of the storefront
+    (/storefront/{name}): records each request; a store's fail the first `failures` ones, any
+    path answers what `answer` says when set, and a path in `hold` waits for its event first."""
 
     received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    storefront: dict[str, list[tuple[dict[str, str], bytes]]] = field(default_factory=dict)
     failures: int = 0
+    answer: Callable[[str], int] | None = None
+    hold: dict[str, asyncio.Event] = field(default_factory=dict)
+    in_flight: set[str] = field(default_factory=set)
     app: FastAPI = field(default_factory=FastAPI)
 
     def __post_init__(self) -> None:
         @self.app.post("/hooks/{store_id}")
         async def hook(store_id: str, request: Request) -> Response:
-            self.received.append((dict(request.headers), await request.body()))
+            path = f"/hooks/{store_id}"
+            headers, body = dict(request.headers), await request.body()
+            await self._wait(path)
+            self.received.append((headers, body))
+            if self.answer is not None:
+                return Response(status_code=self.answer(path))
             if self.failures > 0:
                 self.failures -= 1
                 return Response(status_code=500)
             return Response(status_code=204)
 
+        @self.app.post("/storefront/{name}")
+        async def storefront(name: str, request: Request) -> Response:
+            path = f"/storefront/{name}"
+            headers, body = dict(request.headers), await request.body()
+            await self._wait(path)
+            self.storefront.setdefault(name, []).append((headers, body))
+            return Response(status_code=self.answer(path) if self.answer else 204)
+
+    async def _wait(self, path: str) -> None:
+        gate = self.hold.get(path)
+        if gate is None:
+            return
+        self.in_flight.add(path)
+        try:
+            await gate.wait()
+        finally:
+            self.in_flight.discard(path)
+
     def reset(self) -> None:
         self.received.clear()
+        self.storefront.clear()
         self.failures = 0
+        self.answer = None
+        for gate in self.hold.values():
+            gate.set()
+        self.hold.clear()
 
 
 @dataclass
 class OrderEnv:
+    app: FastAPI
     client: httpx.AsyncClient
     db: Db
     settings: OrderSettings
@@ -298,7 +333,9 @@ async def order_session() -> AsyncIterator[OrderEnv]:
     await tap.start()
     try:
         async with running_app(app) as client:
-            yield OrderEnv(client, app.state.db, settings, catalog, receiver, suffix, tap, producer)
+            yield OrderEnv(
+                app, client, app.state.db, settings, catalog, receiver, suffix, tap, producer
+            )
     finally:
         await tap.stop()
         await producer.stop()
