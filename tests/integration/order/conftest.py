@@ -84,6 +84,22 @@ ELSEWHERE = StoreInfo(
 ALL_STORES = (NORTH, SOUTH, ELSEWHERE)
 
 
+# The catalog's windows, relative to the test's now: as soon as possible, a slot this evening,
+# one tomorrow.
+EVENING = timedelta(hours=6)
+TOMORROW = timedelta(hours=23)
+SLOT = timedelta(hours=2)
+
+
+def window(kind: str, starts_at: datetime, ends_at: datetime, label: str) -> dict[str, str]:
+    return {
+        "kind": kind,
+        "starts_at": starts_at.isoformat(),
+        "ends_at": ends_at.isoformat(),
+        "label": label,
+    }
+
+
 # Not the settings' default: a checkout that passes proves the order service sends its setting.
 CATALOG_INTERNAL_TOKEN = "order-tests-catalog-internal-token-0123456789"
 
@@ -125,13 +141,19 @@ class CatalogStandIn:
     def add_offer(
         self, offer_id: str, sku: str, stock: dict[StoreInfo, int], price_cents: int = 2500
     ) -> None:
+        now = datetime.now(UTC).replace(microsecond=0)
         self.offers[offer_id] = {
             "offer_id": offer_id,
             "sku": sku,
             "title": f"Item {sku}",
             "price_cents": price_cents,
             "currency": "USD",
-            "deliver_by": (datetime.now(UTC) + timedelta(hours=4)).isoformat(),
+            "deliver_by": (now + timedelta(hours=4)).isoformat(),
+            "windows": [
+                window("asap", now, now + timedelta(minutes=45), "by soon"),
+                window("scheduled", now + EVENING, now + EVENING + SLOT, "this evening"),
+                window("scheduled", now + TOMORROW, now + TOMORROW + SLOT, "tomorrow"),
+            ],
             "stores": [
                 {
                     "store_id": s.store_id,
