@@ -15,7 +15,7 @@ help:
 	@echo "make test       install, start infrastructure, lint, run the whole test suite"
 	@echo "make lint       ruff + mypy + import-linter"
 	@echo "make bench      catalog, Li & Lim PDPTW and batching benchmarks"
-	@echo "make demo       a simulated same-day at the four pilot malls"
+	@echo "make demo       a simulated same-day at the four pilot malls (ARGS=\"--demand 2\")"
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -61,8 +61,9 @@ bench: venv infra-up
 	@$(PY) -m bench.pdptw
 	@$(PY) -m bench.batching
 
+# Options go in ARGS, e.g. make demo ARGS="--demand 2" (python -m services.demo --help).
 demo: venv infra-up
-	@$(PY) -m services.demo
+	@$(PY) -m services.demo $(ARGS)
 
 clean: down
 	rm -rf .local $(VENV) deploy/kafka/.jars
