@@ -272,7 +272,9 @@ async def _fleet(tx: Tx, mall_id: str, policy: QuotePolicy) -> tuple[list[Booked
         Booked(b.starts_at, b.ends_at, b.orders) for b in await store.open_windows(tx, mall_id)
     ]
     rate = await directory.mall_orders_per_hour(tx, mall_id)
-    return booked, policy.default_orders_per_hour if rate is None else rate
+    # No drivers serving the mall right now (a rate of 0) says nothing of the next hours: a mall
+    # nobody serves is paused by dispatch's own signal, through the catalog's windows.
+    return booked, rate if rate else policy.default_orders_per_hour
 
 
 def _mall_of(lines: Sequence[CartLine], offers: Mapping[str, Offer], dropoff: Point) -> str:

@@ -177,6 +177,10 @@ class PlacedOrder:
     def deliver_by(self) -> datetime:
         return datetime.fromisoformat(self.view["deliver_by"])
 
+    @property
+    def window_opens(self) -> datetime:
+        return datetime.fromisoformat(self.view["window"]["starts_at"])
+
 
 @dataclass(frozen=True)
 class Choice:
@@ -762,9 +766,9 @@ class Demo:
         try:
             while True:
                 print(self.progress(len(customers)), end="", file=sys.stderr, flush=True)
-                # Orders promised after the day are not waited for: they are tomorrow's work.
+                # Orders promised for after the day are not waited for: they are later work.
                 finished = all_shopped.done() and all(
-                    o.status in TERMINAL or o.deliver_by > self.day_ends_at
+                    o.status in TERMINAL or o.window_opens >= self.day_ends_at
                     for o in self.orders.values()
                 )
                 if finished or time.monotonic() > drain_until:
@@ -1020,6 +1024,8 @@ def suite_env(o: Options, real_start: float) -> dict[str, str]:
         # Timeouts meant for people and shops, in simulated seconds, scaled for the compressed
         # clock: a 15-minute accept window would be 15 real seconds on a busy machine at x60.
         "ORDER_RESERVATION_TTL_SECONDS": f"{max(900.0, 60 * o.speed):g}",
+        # A 5-minute quote lasts 15 real seconds at x20: a queued checkout would find it gone.
+        "ORDER_QUOTE_TTL_SECONDS": f"{max(300.0, 60 * o.speed):g}",
         # A 60-second offer lasts one real second at x60, less than a busy round trip.
         "DISPATCH_OFFER_TTL_SECONDS": f"{max(60.0, 10 * o.speed):g}",
         # Idle drivers report every 15 real seconds to keep the event load down.

@@ -17,7 +17,8 @@ Conventions (all times on the suite's simulated clock):
                           the orders that are due: delivered ones plus any not delivered (nor
                           cancelled) whose deliver_by has passed when the demo stops; orders
                           still within their window are left out, and so are orders promised
-                          for a window ending after the simulated day (the chart's extra bar)
+                          for a window opening after the simulated day ends (the chart's
+                          extra bar: tonight's and tomorrow's slots)
   later_window_pct        orders placed in a later window than the shopper's first choice (the
                           listing's "today by" promise, or tonight's evening slot), over orders
   turned_away_pct         shoppers who got no window today or tomorrow, over shoppers
@@ -66,7 +67,9 @@ class OrderOutcome:
 
     @property
     def is_after_day(self) -> bool:
-        return self.day_ends_at is not None and self.deliver_by > self.day_ends_at
+        """Promised for a window opening after the simulated day ends: not the demo's to judge."""
+        opens = self.window_start or self.placed_at
+        return self.day_ends_at is not None and opens >= self.day_ends_at
 
     @property
     def is_overdue(self) -> bool:

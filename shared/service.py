@@ -127,6 +127,8 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
     )
     app.state.settings = settings
     app.state.metrics = metrics
+    # What the service consumes, for the event docs (services/asyncapi.py) as much as the lifespan.
+    app.state.consumer_specs = list(parts.consumers)
     install_problem_handlers(app)
     app.add_middleware(RequestObserver, metrics=metrics)
     app.include_router(health_router(settings))

@@ -150,17 +150,16 @@ def windows_for(
             delay = timedelta(0)
             packing_starts = opens
         earliest = packing_starts + prep + delay + travel
-        asap_end: datetime | None = None
         if offset == 0:
             cutoff = closes - timedelta(minutes=mall.cutoff_minutes_before_close)
             candidate = _round_up(earliest)
             if local_now < cutoff and candidate.date() == day:
-                asap_end = candidate
                 windows.append(Window(WindowKind.ASAP, local_now, candidate))
         for start in _slot_starts(opens, closes):
             end = start + SLOT
-            # A slot must be reachable in time, and not overlap the as-soon-as-possible one.
-            if end < earliest or (asap_end is not None and start < asap_end):
+            # A slot is offered while most of it is ahead (less is what "as soon as possible"
+            # is for), and only if an order placed now can reach the door before it ends.
+            if end - local_now <= SLOT / 2 or end < earliest:
                 continue
             windows.append(Window(WindowKind.SCHEDULED, start, end, is_from_opening=start == opens))
     if windows:

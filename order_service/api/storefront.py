@@ -438,7 +438,8 @@ class ProofPhoto(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: str = Field(
-        description="Signed; stops working at expires_at. GET the order for a new one."
+        description="Signed; stops working at expires_at. The tracking status"
+        " (/t/{token}/status) has fresh ones."
     )
     expires_at: AwareDatetime
 

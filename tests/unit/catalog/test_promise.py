@@ -116,6 +116,21 @@ def test_paused_with_no_hours_tomorrow_gives_the_paused_reason() -> None:
     assert promise_for(today_only, STRIP, NOW, OPEN) != NoPromise.PAUSED
 
 
+def test_a_slot_is_offered_beside_the_sooner_promise_while_most_of_it_is_ahead() -> None:
+    before_six = datetime(2026, 11, 26, 1, 59, tzinfo=UTC)  # 17:59 in Las Vegas
+    begun = datetime(2026, 11, 26, 2, 30, tzinfo=UTC)  # 18:30
+    half_gone = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)  # 19:00
+
+    def labels(now: datetime) -> list[str]:
+        windows = windows_for(mall(LAS_VEGAS), STRIP, now, OPEN)
+        assert isinstance(windows, list)
+        return [w.label(now.astimezone(mall(LAS_VEGAS).zone).date()) for w in windows][:3]
+
+    assert labels(before_six) == ["by 6:45 PM", "6–8 PM", "8–10 PM"]
+    assert labels(begun) == ["by 7:15 PM", "6–8 PM", "8–10 PM"]
+    assert labels(half_gone)[:2] == ["by 7:45 PM", "8–10 PM"]
+
+
 def test_windows_are_the_asap_one_then_two_hour_slots_today_and_tomorrow() -> None:
     windows = windows_for(mall(LAS_VEGAS), STRIP, NOW, OPEN)
 
@@ -158,9 +173,14 @@ def test_a_delay_drops_today_s_slots_it_cannot_reach() -> None:
 
     assert isinstance(windows, list)
     today = at_five.astimezone(mall(LAS_VEGAS).zone).date()
-    # 17:00 + 30 min prep + 2 h delay + the drive: by 7:45 PM, then the 8-10 PM slot today;
-    # the 6-8 PM slot would overlap the sooner promise.
-    assert [w.label(today) for w in windows][:3] == ["by 7:45 PM", "8–10 PM", "tomorrow by 12 PM"]
+    # 17:00 + 30 min prep + 2 h delay + the drive: by 7:45 PM; the 6-8 PM slot is still
+    # reachable before it ends, the 4-6 PM one (begun) is not offered.
+    assert [w.label(today) for w in windows][:4] == [
+        "by 7:45 PM",
+        "6–8 PM",
+        "8–10 PM",
+        "tomorrow by 12 PM",
+    ]
 
 
 def test_a_cell_rule_adds_to_the_whole_area_rule() -> None:
