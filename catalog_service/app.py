@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
+from starlette.middleware import Middleware
 
 from catalog_service.api import catalog, internal, retailer
 from catalog_service.events.handlers import build_consumers
@@ -15,7 +16,7 @@ MIGRATIONS = Path(__file__).parent / "store" / "migrations"
 
 
 def create_app(settings: CatalogSettings) -> FastAPI:
-    runtime = CatalogRuntime(settings)
+    runtime = CatalogRuntime(settings, fragment=catalog.product_fragment)
 
     async def load_read_model(app: FastAPI) -> None:
         db: Db = app.state.db
@@ -36,6 +37,7 @@ def create_app(settings: CatalogSettings) -> FastAPI:
             migrations=MIGRATIONS,
             consumers=build_consumers(runtime),
             on_startup=[load_read_model],
+            middleware=[Middleware(catalog.SameDayFastPath, runtime=runtime)],
             openapi_tags=[
                 {"name": "catalog", "description": "For customers: never names a store."},
                 {"name": "retailer", "description": "For retailers, with their API key."},

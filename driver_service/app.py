@@ -4,6 +4,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.middleware import Middleware
 
 from driver_service.accept_gate import AcceptGate
 from driver_service.api import drivers, earnings, offers, proofs, routes
@@ -19,7 +20,7 @@ MIGRATIONS = Path(__file__).parent / "store" / "migrations"
 
 
 async def start_offer_hub(app: FastAPI) -> None:
-    hub = OfferHub(app.state.db)
+    hub = OfferHub(app.state.db, render=offers.render_offer)
     app.state.offer_hub = hub
     await hub.start()
 
@@ -43,6 +44,7 @@ def create_app(settings: DriverSettings) -> FastAPI:
             consumers=CONSUMERS,
             on_startup=[start_offer_hub],
             on_shutdown=[stop_offer_hub],
+            middleware=[Middleware(offers.OffersFastPath)],
         )
     )
 

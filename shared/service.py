@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
+from starlette.middleware import Middleware
 
 from shared import outbox
 from shared.consumer import ConsumerRunner, Handler
@@ -52,6 +53,8 @@ class ServiceParts:
     on_startup: Sequence[Hook] = ()
     on_shutdown: Sequence[Hook] = ()
     openapi_tags: list[dict[str, Any]] = field(default_factory=list)
+    # Inside the request observer, so what they answer is counted, timed and traced.
+    middleware: Sequence[Middleware] = ()
     # Requests the service sends to others, for the OpenAPI document's `webhooks` section.
     webhooks: APIRouter | None = None
 
@@ -130,6 +133,8 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
     # What the service consumes, for the event docs (services/asyncapi.py) as much as the lifespan.
     app.state.consumer_specs = list(parts.consumers)
     install_problem_handlers(app)
+    for middleware in parts.middleware:
+        app.add_middleware(middleware.cls, *middleware.args, **middleware.kwargs)
     app.add_middleware(RequestObserver, metrics=metrics)
     app.include_router(health_router(settings))
     for router in parts.routers:

@@ -113,7 +113,9 @@ class Promise:
     def human(self) -> str:
         if self.window.kind is WindowKind.ASAP:
             hour = self.deliver_by.hour % 12 or 12
-            return f"Arrives today by {hour}:{self.deliver_by.minute:02d} {self.deliver_by:%p}"
+            # AM/PM spelled out: strftime's %p costs more than the rest of the page's promise.
+            half = "AM" if self.deliver_by.hour < 12 else "PM"
+            return f"Arrives today by {hour}:{self.deliver_by.minute:02d} {half}"
         label = self.window.label(self.day)
         return f"Arrives {label}" if label.startswith("tomorrow") else f"Arrives today {label}"
 
