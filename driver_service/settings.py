@@ -12,6 +12,11 @@ class DriverSettings(ServiceSettings):
     service_name: str = "driver"
     port: int = 8004
     jwt_secret: str = Field("dev-driver-secret-change-me-in-production", min_length=32)
+    # Operators (dispatch's console) send it to the /v1/admin/ endpoints: taking a driver who
+    # stopped reporting offline. Dispatch holds the same value as DISPATCH_DRIVER_OPERATOR_TOKEN.
+    operator_token: SharedSecret = Field(
+        SecretStr("dev-driver-operator-token-change-me-in-production")
+    )
     access_token_seconds: int = Field(900, gt=0)
     refresh_token_seconds: int = Field(30 * 86_400, gt=0)
     # At most one accepted position per driver in this many seconds; more is 429.
