@@ -481,7 +481,7 @@ async def tip(
 
 
 async def cancel_shipment_by_operator(
-    tx: Tx, shipment_id: UUID, reason: str, now: datetime
+    tx: Tx, shipment_id: UUID, reason: str, now: datetime, outgoing: Outgoing
 ) -> tuple[Order, Shipment] | None:
     """One store's part of an order called off by an operator (from dispatch's console), as a
     customer cancel would: after the pickup it becomes a return. None for an unknown shipment;
@@ -492,7 +492,7 @@ async def cancel_shipment_by_operator(
         return None
     changes = order.cancel_shipment(shipment_id, reason, at=now)
     if changes != Changes():
-        await _save(tx, order, changes, now)
+        await _save(tx, order, changes, now, outgoing)
         log.info(
             "shipment_cancelled",
             extra={

@@ -689,7 +689,8 @@ class Order:
                 reason=f"operator_cancelled: {reason}",
             )
         )
-        return self._settle(changes, at)
+        # The storefront gets a reason of ours: the operator's words may name the store.
+        return self._settle(changes, at, reason="cancelled_by_support")
 
     def tip(self, tip_cents: int, *, at: datetime) -> Changes:
         """Once per order, within a day of delivery; the same tip again changes nothing."""
