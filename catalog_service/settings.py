@@ -3,7 +3,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import ServiceSettings, SharedSecret
+from shared.settings import LogLevel, ServiceSettings, SharedSecret, log_level_setting
 
 
 class CatalogSettings(ServiceSettings):
@@ -11,6 +11,7 @@ class CatalogSettings(ServiceSettings):
 
     service_name: str = "catalog"
     port: int = 8001
+    log_level: LogLevel = log_level_setting("CATALOG_")
     # Keys offer ids and cursors; every catalog instance must share it, and production sets it.
     token_secret: str = Field("dev-only-catalog-token-secret", min_length=16)
     # The bearer token of the internal endpoints (`/v1/stores`, `/v1/offers/{id}`), which name

@@ -5,7 +5,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.settings import ServiceSettings, SharedSecret
+from shared.settings import LogLevel, ServiceSettings, SharedSecret, log_level_setting
 
 # The advertised hourly floor must stay within the market's promise to drivers.
 MIN_HOURLY_CENTS = 1800
@@ -29,6 +29,7 @@ class DispatchSettings(ServiceSettings, OperatorAuthSettings):
 
     service_name: str = "dispatch"
     port: int = 8003
+    log_level: LogLevel = log_level_setting("DISPATCH_")
 
     # Timers, in simulated seconds (shared.clock): how often each loop wakes up.
     batch_tick_seconds: float = Field(5.0, gt=0)

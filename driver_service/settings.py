@@ -3,7 +3,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import ServiceSettings, SharedSecret
+from shared.settings import LogLevel, ServiceSettings, SharedSecret, log_level_setting
 
 
 class DriverSettings(ServiceSettings):
@@ -11,6 +11,7 @@ class DriverSettings(ServiceSettings):
 
     service_name: str = "driver"
     port: int = 8004
+    log_level: LogLevel = log_level_setting("DRIVER_")
     jwt_secret: str = Field("dev-driver-secret-change-me-in-production", min_length=32)
     # Operators (dispatch's console) send it to the /v1/admin/ endpoints: taking a driver who
     # stopped reporting offline. Dispatch holds the same value as DISPATCH_DRIVER_OPERATOR_TOKEN.

@@ -5,6 +5,7 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 
+from order_service import metrics
 from order_service.api import admin, orders, quotes, retailer, storefront, tracking
 from order_service.catalog_client import CatalogClient
 from order_service.events.handlers import build_consumers
@@ -63,6 +64,7 @@ def create_app(
                 admin.router,
             ],
             migrations=MIGRATIONS,
+            metrics=metrics.COLLECTORS,
             consumers=build_consumers(outgoing),
             on_startup=[start_clients],
             on_shutdown=[stop_clients],

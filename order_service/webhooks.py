@@ -19,6 +19,7 @@ from uuid import UUID
 import httpx
 from standardwebhooks import Webhook
 
+from order_service import metrics
 from order_service.settings import OrderSettings
 from order_service.store import pos
 from order_service.store import webhooks as queue
@@ -182,6 +183,9 @@ class WebhookSender:
             new_status = DeliveryStatus.FAILED
         else:
             new_status = DeliveryStatus.PENDING
+        if new_status is not DeliveryStatus.DELIVERED:
+            outcome = "gave_up" if new_status is DeliveryStatus.FAILED else "will_retry"
+            metrics.WEBHOOK_FAILURES.labels(outcome).inc()
         wait = next_wait_seconds(self.settings, attempts, self._rng)
         async with self.db.begin() as tx:
             await queue.record_attempt(

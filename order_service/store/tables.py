@@ -82,6 +82,8 @@ orders = Table(
     # The delivery window is [window_starts_at, deliver_by]; NULL: from created_at.
     Column("window_starts_at", DateTime(timezone=True)),
     Column("delivery_fee_cents", Integer, nullable=False, server_default="0"),
+    # The checkout's W3C trace context when tracing is on: the order's later events continue it.
+    Column("trace_context", JSON),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("ix_orders_customer_id", "customer_id"),

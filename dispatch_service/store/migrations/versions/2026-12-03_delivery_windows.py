@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "dispatch_windows"
-down_revision: str | None = "dispatch_0005"
+down_revision: str | None = "dispatch_0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
