@@ -29,3 +29,8 @@ class DriverSettings(ServiceSettings):
     mall_geofence_m: float = Field(400.0, gt=0)
     free_pickup_wait_minutes: float = Field(10.0, ge=0)
     max_photo_bytes: int = Field(5_000_000, gt=0)
+    # Proof photos are served at links the order service signs with the same secret
+    # (ORDER_PROOF_URL_SECRET); a link works until the expiry it carries.
+    proof_url_secret: SharedSecret = Field(
+        SecretStr("dev-only-proof-url-secret-change-me-in-production")
+    )

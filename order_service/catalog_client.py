@@ -32,6 +32,17 @@ class OfferStore(BaseModel):
     pickup_instructions: str = ""
 
 
+class OfferWindow(BaseModel):
+    """A delivery window of the offer's mall: mall-level, the same for each of its stores."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    kind: str
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    label: str
+
+
 class Offer(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
@@ -41,6 +52,7 @@ class Offer(BaseModel):
     price_cents: int = Field(ge=0)
     currency: str
     deliver_by: AwareDatetime
+    windows: list[OfferWindow] = Field(default_factory=list)
     stores: list[OfferStore]
 
 
@@ -81,7 +93,9 @@ class CatalogClient:
     async def close(self) -> None:
         await self._client.aclose()
 
-    async def resolve(self, offer_id: str) -> Offer:
+    async def resolve(self, offer_id: str, at: tuple[float, float] | None = None) -> Offer:
+        """The offer, with its mall's windows for the (lat, lng) `at` when given."""
+
         def note(state: RetryCallState) -> None:
             error = state.outcome.exception() if state.outcome else None
             log.warning(
@@ -99,14 +113,15 @@ class CatalogClient:
         try:
             async for attempt in retrying:
                 with attempt:
-                    return await self._resolve_once(offer_id)
+                    return await self._resolve_once(offer_id, at)
         except _CatalogBlip as error:
             raise CatalogUnavailable(str(error)) from None
         raise AssertionError("unreachable: tenacity returns or raises")
 
-    async def _resolve_once(self, offer_id: str) -> Offer:
+    async def _resolve_once(self, offer_id: str, at: tuple[float, float] | None) -> Offer:
+        params = {} if at is None else {"lat": at[0], "lng": at[1]}
         try:
-            response = await self._client.get(f"/v1/offers/{offer_id}")
+            response = await self._client.get(f"/v1/offers/{offer_id}", params=params)
         except httpx.HTTPError as error:
             raise _CatalogBlip(type(error).__name__) from error
         if response.status_code == 404:
@@ -128,7 +143,9 @@ class CatalogClient:
         except ValidationError as error:
             raise CatalogUnavailable(f"malformed offer: {error}") from None
 
-    async def resolve_all(self, offer_ids: list[str]) -> dict[str, Offer]:
+    async def resolve_all(
+        self, offer_ids: list[str], at: tuple[float, float] | None = None
+    ) -> dict[str, Offer]:
         unique = list(dict.fromkeys(offer_ids))
-        offers = await asyncio.gather(*(self.resolve(offer_id) for offer_id in unique))
+        offers = await asyncio.gather(*(self.resolve(offer_id, at) for offer_id in unique))
         return dict(zip(unique, offers, strict=True))

@@ -58,6 +58,8 @@ class ServiceParts:
     metrics: Sequence[Collector] = ()
     # Inside the request observer, so what they answer is counted, timed and traced.
     middleware: Sequence[Middleware] = ()
+    # Requests the service sends to others, for the OpenAPI document's `webhooks` section.
+    webhooks: APIRouter | None = None
 
 
 class Health(BaseModel):
@@ -143,6 +145,8 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
     )
     app.state.settings = settings
     app.state.metrics = metrics
+    # What the service consumes, for the event docs (services/asyncapi.py) as much as the lifespan.
+    app.state.consumer_specs = list(parts.consumers)
     install_problem_handlers(app)
     for middleware in parts.middleware:
         app.add_middleware(middleware.cls, *middleware.args, **middleware.kwargs)
@@ -152,6 +156,8 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
     app.include_router(health_router(settings))
     for router in parts.routers:
         app.include_router(router)
+    if parts.webhooks is not None:
+        app.webhooks.include_router(parts.webhooks)
     return app
 
 

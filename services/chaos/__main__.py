@@ -142,6 +142,7 @@ def chaos_infra(o: ChaosOptions) -> infra.Infra:
 def demo_options(o: ChaosOptions) -> Options:
     return Options(
         customers=o.orders,
+        demand=1.0,
         stores_per_mall=o.stores_per_mall,
         drivers_per_mall=o.drivers_per_mall,
         skus=o.skus,

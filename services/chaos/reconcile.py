@@ -38,7 +38,8 @@ from catalog_service.usecases import CatalogRuntime
 from dispatch_service.events.handlers import consumers as dispatch_consumers
 from dispatch_service.usecases import Policies
 from driver_service.events.handlers import CONSUMERS as DRIVER_CONSUMERS
-from order_service.events.handlers import CONSUMERS as ORDER_CONSUMERS
+from order_service.events.handlers import build_consumers as order_consumers
+from order_service.outgoing import Outgoing
 from services.suite import SERVICES, Suite
 from shared.db import asyncpg_dsn
 from shared.events import topics
@@ -50,11 +51,12 @@ HOLDING = ("placed", "accepted")
 
 
 def consumer_specs() -> dict[str, list[ConsumerSpec]]:
-    """Each service's consumer groups as the services wire them. The catalog and dispatch
-    handlers only close over their runtime: none is needed to read which types they take."""
+    """Each service's consumer groups as the services wire them. The catalog, order and
+    dispatch handlers only close over their runtime: none is needed to read which types they
+    take."""
     return {
         "catalog": build_consumers(cast(CatalogRuntime, None)),
-        "order": list(ORDER_CONSUMERS),
+        "order": order_consumers(cast(Outgoing, None)),
         "dispatch": dispatch_consumers(cast(Policies, None)),
         "driver": list(DRIVER_CONSUMERS),
     }

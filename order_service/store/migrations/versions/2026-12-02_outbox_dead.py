@@ -1,7 +1,7 @@
 """parked outbox rows and the consumers' effect log
 
 Revision ID: order_outbox_dead
-Revises: order_0004
+Revises: order_storefront
 Create Date: 2026-12-02
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from shared.migrations import create_outbox_dead_and_effect_log, drop_outbox_dead_and_effect_log
 
 revision: str = "order_outbox_dead"
-down_revision: str | None = "order_0004"
+down_revision: str | None = "order_storefront"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
