@@ -3,7 +3,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import ServiceSettings, SharedSecret
+from shared.settings import ServiceSettings, SharedSecret, development_secret
 
 
 class CatalogSettings(ServiceSettings):
@@ -12,10 +12,10 @@ class CatalogSettings(ServiceSettings):
     service_name: str = "catalog"
     port: int = 8001
     # Keys offer ids and cursors; every catalog instance must share it, and production sets it.
-    token_secret: str = Field("dev-only-catalog-token-secret", min_length=16)
+    token_secret: str = development_secret("dev-only-catalog-token-secret", min_length=16)
     # The bearer token of the internal endpoints (`/v1/stores`, `/v1/offers/{id}`), which name
     # stores: the order service sends the same value as ORDER_CATALOG_INTERNAL_TOKEN.
-    internal_token: SharedSecret = Field(
+    internal_token: SharedSecret = development_secret(
         SecretStr("dev-only-catalog-internal-token-change-me-in-production")
     )
     # Resolution 7 cells are about 5 km2: fine enough for capacity areas, few per mall.

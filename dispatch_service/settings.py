@@ -1,22 +1,27 @@
 from __future__ import annotations
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from shared.settings import ServiceSettings, SharedSecret
+from shared.settings import (
+    DevelopmentSecrets,
+    ServiceSettings,
+    SharedSecret,
+    development_secret,
+)
 
 # The advertised hourly floor must stay within the market's promise to drivers.
 MIN_HOURLY_CENTS = 1800
 MAX_HOURLY_CENTS = 2500
 
 
-class OperatorAuthSettings(BaseSettings):
+class OperatorAuthSettings(DevelopmentSecrets):
     """Apart, so `python -m dispatch_service.dev token` needs no database URL."""
 
-    model_config = SettingsConfigDict(env_prefix="DISPATCH_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="DISPATCH_", extra="ignore", populate_by_name=True)
 
     # Operator tokens are HS256 JWTs with role "operator" (`python -m dispatch_service.dev token`).
-    operator_jwt_secret: SharedSecret = Field(
+    operator_jwt_secret: SharedSecret = development_secret(
         SecretStr("dev-dispatch-operator-secret-change-me-in-production")
     )
     operator_token_seconds: int = Field(12 * 3600, gt=0)

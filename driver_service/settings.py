@@ -3,7 +3,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import ServiceSettings
+from shared.settings import ServiceSettings, development_secret
 
 
 class DriverSettings(ServiceSettings):
@@ -11,7 +11,9 @@ class DriverSettings(ServiceSettings):
 
     service_name: str = "driver"
     port: int = 8004
-    jwt_secret: str = Field("dev-driver-secret-change-me-in-production", min_length=32)
+    jwt_secret: str = development_secret(
+        "dev-driver-secret-change-me-in-production", min_length=32
+    )
     access_token_seconds: int = Field(900, gt=0)
     refresh_token_seconds: int = Field(30 * 86_400, gt=0)
     # At most one accepted position per driver in this many seconds; more is 429.

@@ -3,7 +3,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import ServiceSettings, SharedSecret
+from shared.settings import ServiceSettings, SharedSecret, development_secret
 
 
 class OrderSettings(ServiceSettings):
@@ -12,12 +12,12 @@ class OrderSettings(ServiceSettings):
     service_name: str = "order"
     port: int = 8002
 
-    jwt_secret: str = Field("dev-only-jwt-secret-change-me-0123456789", min_length=32)
-    operator_token: str = Field("dev-operator-token", min_length=8)
+    jwt_secret: str = development_secret("dev-only-jwt-secret-change-me-0123456789", min_length=32)
+    operator_token: str = development_secret("dev-operator-token", min_length=8)
 
     catalog_url: str = "http://127.0.0.1:8001"
     # The catalog's CATALOG_INTERNAL_TOKEN: its offer resolution names stores.
-    catalog_internal_token: SharedSecret = Field(
+    catalog_internal_token: SharedSecret = development_secret(
         SecretStr("dev-only-catalog-internal-token-change-me-in-production")
     )
     catalog_timeout_seconds: float = Field(2.0, gt=0)

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import AfterValidator, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -22,8 +29,51 @@ def _at_least_32_bytes(value: SecretStr) -> SecretStr:
 SharedSecret = Annotated[SecretStr, AfterValidator(_at_least_32_bytes)]
 
 
-class ServiceSettings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore")
+DEVELOPMENT_MODE_VARIABLE = "MTH_DEVELOPMENT_MODE"
+
+
+def development_secret(default: str | SecretStr, **constraints: Any) -> Any:
+    """A secret field whose default is written in this repository: fine on a developer's
+    machine, refused at start unless development mode is on."""
+    return Field(default, json_schema_extra={"development_default": True}, **constraints)
+
+
+class DevelopmentSecrets(BaseSettings):
+    """Refuses the repository's development default secrets unless development mode is on."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    # `make up`, `make test`, `make demo` and the suites set it; nothing deployed should.
+    development_mode: bool = Field(False, validation_alias=DEVELOPMENT_MODE_VARIABLE)
+
+    @model_validator(mode="after")
+    def _no_development_secrets_in_production(self) -> DevelopmentSecrets:
+        if self.development_mode:
+            return self
+        prefix = str(self.model_config.get("env_prefix", ""))
+        defaults = []
+        for name, info in type(self).model_fields.items():
+            extra = info.json_schema_extra
+            if not isinstance(extra, dict) or not extra.get("development_default"):
+                continue
+            if _plain(getattr(self, name)) == _plain(info.default):
+                defaults.append(f"{prefix}{name.upper()}")
+        if defaults:
+            raise ValueError(
+                f"{', '.join(defaults)} still hold{'s' if len(defaults) == 1 else ''} the "
+                "development default written in the repository: set "
+                f"{'it' if len(defaults) == 1 else 'each'} to a secret of your own (python -c 'import secrets; print(secrets.token_urlsafe(32))'), or set "
+                f"{DEVELOPMENT_MODE_VARIABLE}=1 on a development machine"
+            )
+        return self
+
+
+def _plain(value: object) -> object:
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
+
+
+class ServiceSettings(DevelopmentSecrets):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
     service_name: str = "service"
     database_url: str
@@ -74,10 +124,16 @@ S = TypeVar("S", bound=ServiceSettings)
 def describe_settings_error(error: ValidationError, env_prefix: str) -> str:
     problems = []
     for item in error.errors():
-        field = str(item["loc"][0]) if item["loc"] else "?"
+        if not item["loc"]:
+            # A check across fields (development secrets) names its variables itself.
+            problems.append(str(item["msg"]).removeprefix("Value error, "))
+            continue
+        field = str(item["loc"][0])
         variable = (
             "KAFKA_BOOTSTRAP_SERVERS"
             if field in {"kafka_bootstrap_servers", "KAFKA_BOOTSTRAP_SERVERS"}
+            else DEVELOPMENT_MODE_VARIABLE
+            if field in {"development_mode", DEVELOPMENT_MODE_VARIABLE}
             else f"{env_prefix}{field.upper()}"
         )
         message = (
