@@ -191,6 +191,7 @@ async def update_location(
 # Scheduled blocks
 
 MAX_BLOCK_HOURS = 8
+MAX_DAYS_AHEAD = 30
 
 
 async def schedule_block(
@@ -201,6 +202,10 @@ async def schedule_block(
         errors.append(FieldError(field="mall_id", message="not a mall we serve"))
     if starts_at <= now:
         errors.append(FieldError(field="starts_at", message="must be in the future"))
+    elif starts_at > now + timedelta(days=MAX_DAYS_AHEAD):
+        errors.append(
+            FieldError(field="starts_at", message=f"must be within {MAX_DAYS_AHEAD} days")
+        )
     if not 1 <= hours <= MAX_BLOCK_HOURS:
         errors.append(FieldError(field="hours", message=f"must be between 1 and {MAX_BLOCK_HOURS}"))
     if errors:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 
 import httpx
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 log = logging.getLogger(__name__)
+
+# An offer id travels in the catalog's URL: only url-safe base64 may go there, never "../".
+OFFER_ID = re.compile(r"[A-Za-z0-9_-]{1,200}")
 
 
 class OfferStore(BaseModel):
@@ -71,6 +75,8 @@ class CatalogClient:
         await self._client.aclose()
 
     async def resolve(self, offer_id: str) -> Offer:
+        if OFFER_ID.fullmatch(offer_id) is None:
+            raise OfferNotFound(offer_id)
         for attempt in range(1, self.attempts + 1):
             try:
                 response = await self._client.get(f"/v1/offers/{offer_id}")

@@ -22,6 +22,7 @@ from order_service.domain.checkout import (
     RetailerEventType,
     RetailerLine,
     RetailerOrder,
+    first_name,
 )
 from order_service.domain.errors import IllegalTransition, SoldOut
 from order_service.domain.order import (
@@ -379,9 +380,7 @@ def _retailer_view(order: Order, shipment: Shipment) -> RetailerOrder:
         status=shipment.status.value,
         placed_at=order.created_at,
         deliver_by=order.deliver_by,
-        customer_first_name=Contact(
-            name=order.contact_name, phone=order.contact_phone
-        ).first_name(),
+        customer_first_name=first_name(order.contact_name),
         lines=[
             RetailerLine(sku=line.sku, title=line.title, quantity=line.quantity)
             for line in order.lines
@@ -483,9 +482,7 @@ async def _packaged(
             dropoff=GeoPoint(lat=order.dropoff_lat, lng=order.dropoff_lng),
             dropoff_address=address.one_line(),
             dropoff_area=address.area(),
-            customer_first_name=Contact(
-                name=order.contact_name, phone=order.contact_phone
-            ).first_name(),
+            customer_first_name=first_name(order.contact_name),
             pin_sha256=order.pin_sha256,
         ),
         key=order.mall_id,

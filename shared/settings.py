@@ -62,8 +62,9 @@ class DevelopmentSecrets(BaseSettings):
             raise ValueError(
                 f"{', '.join(defaults)} still hold{'s' if len(defaults) == 1 else ''} the "
                 "development default written in the repository: set "
-                f"{'it' if len(defaults) == 1 else 'each'} to a secret of your own (python -c 'import secrets; print(secrets.token_urlsafe(32))'), or set "
-                f"{DEVELOPMENT_MODE_VARIABLE}=1 on a development machine"
+                f"{'it' if len(defaults) == 1 else 'each'} to a secret of your own "
+                "(python -c 'import secrets; print(secrets.token_urlsafe(32))'), "
+                f"or set {DEVELOPMENT_MODE_VARIABLE}=1 on a development machine"
             )
         return self
 

@@ -17,6 +17,7 @@ from shared import clock
 from shared.events.common import GeoPoint
 from shared.malls import pilot_malls
 from shared.problems import PROBLEM, NotFound
+from shared.text import NonBlank, RequestModel
 
 router = APIRouter(tags=["drivers"])
 
@@ -72,14 +73,14 @@ def _ok(example: Any, status: int = 200) -> dict[int | str, dict[str, Any]]:
     return {status: {"content": {"application/json": {"example": example}}}}
 
 
-class RegisterRequest(BaseModel):
+class RegisterRequest(RequestModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [{"name": "Marisol Ortega", "phone": "+17025550123", "vehicle_type": "car"}]
         }
     )
 
-    name: str = Field(min_length=1, max_length=100)
+    name: NonBlank = Field(max_length=100)
     phone: str = Field(pattern=r"^\+[1-9][0-9]{7,14}$", examples=["+17025550123"])
     vehicle_type: VehicleType
 
@@ -141,10 +142,10 @@ class RegisteredView(BaseModel):
     tokens: TokenView
 
 
-class RefreshRequest(BaseModel):
+class RefreshRequest(RequestModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"refresh_token": _REFRESH_TOKEN}]})
 
-    refresh_token: str = Field(min_length=1)
+    refresh_token: str = Field(min_length=1, max_length=4000)
 
 
 class OnlineRequest(BaseModel):
@@ -155,7 +156,7 @@ class OnlineRequest(BaseModel):
     location: GeoPoint | None = None
 
 
-class BlockRequest(BaseModel):
+class BlockRequest(RequestModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -168,7 +169,7 @@ class BlockRequest(BaseModel):
         }
     )
 
-    mall_id: str = Field(examples=["fashion-show-las-vegas"])
+    mall_id: str = Field(max_length=100, examples=["fashion-show-las-vegas"])
     starts_at: AwareDatetime
     hours: float = Field(examples=[3])
 

@@ -11,11 +11,12 @@ from order_service import usecases
 from order_service.api.deps import DbDep, OperatorDep, SettingsDep
 from shared import clock
 from shared.problems import PROBLEM
+from shared.text import ID_PATTERN, RequestModel
 
 router = APIRouter(prefix="/v1/admin", tags=["internal"])
 
 
-class PosCredentialsRequest(BaseModel):
+class PosCredentialsRequest(RequestModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [{"webhook_url": "https://pos.northwind.example/mth/events"}]
@@ -60,7 +61,9 @@ async def issue_pos_credentials(
     db: DbDep,
     settings: SettingsDep,
     _: OperatorDep,
-    store_id: str = Path(min_length=1, max_length=100, examples=["store-0a1b2c3d4e5f"]),
+    store_id: str = Path(
+        min_length=1, max_length=100, pattern=ID_PATTERN, examples=["store-0a1b2c3d4e5f"]
+    ),
     body: PosCredentialsRequest | None = None,
 ) -> PosCredentialsView:
     url = str(body.webhook_url) if body and body.webhook_url else None

@@ -67,9 +67,15 @@ def get_customer(credentials: BearerDep, settings: SettingsDep) -> Customer:
         )
     except jwt.PyJWTError:
         raise Unauthorized("Your sign-in token is invalid or expired; sign in again.") from None
-    if claims.get("role") != "customer" or not str(claims["sub"]).strip():
+    subject = claims["sub"]
+    if (
+        claims.get("role") != "customer"
+        or not isinstance(subject, str)
+        or not subject.strip()
+        or "\x00" in subject
+    ):
         raise Unauthorized("This token is not a customer token; sign in as a customer.")
-    return Customer(id=str(claims["sub"]))
+    return Customer(id=subject)
 
 
 CustomerDep = Annotated[Customer, Depends(get_customer)]

@@ -18,6 +18,7 @@ from order_service.store import orders as order_store
 from shared import clock
 from shared.db import Tx
 from shared.problems import PROBLEM, Conflict, FieldError, NotFound, ProblemError, Unprocessable
+from shared.text import RequestModel
 
 router = APIRouter(tags=["orders"])
 
@@ -100,7 +101,7 @@ CANCELLED_EXAMPLE: dict[str, Any] = {
 OrderId = Annotated[UUID, Path(examples=[_ORDER_ID])]
 
 
-class CheckoutRequest(BaseModel):
+class CheckoutRequest(RequestModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [

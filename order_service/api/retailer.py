@@ -18,6 +18,7 @@ from order_service.domain.errors import IllegalTransition
 from order_service.domain.order import ShipmentStatus
 from shared import clock
 from shared.problems import PROBLEM, Conflict, FieldError, NotFound, ProblemError, Unprocessable
+from shared.text import RequestModel
 
 log = logging.getLogger(__name__)
 
@@ -95,14 +96,16 @@ async def list_orders(
         return await usecases.retailer_orders(tx, retailer.store_id, STATUS_FILTERS[status], limit)
 
 
-class RetailerEventLine(BaseModel):
-    sku: str = Field(min_length=1)
+class RetailerEventLine(RequestModel):
+    sku: str = Field(min_length=1, max_length=100)
 
 
-class RetailerEventRequest(BaseModel):
+class RetailerEventRequest(RequestModel):
     type: RetailerEventType
     shipment_id: UUID
-    labels: list[str] = Field(default_factory=list, max_length=50)
+    labels: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        default_factory=list, max_length=50
+    )
     package_count: int | None = Field(None, gt=0, le=50)
     lines: list[RetailerEventLine] = Field(default_factory=list, max_length=50)
     reason: str = Field("", max_length=200)

@@ -97,7 +97,15 @@ class CatalogStandIn:
         self.is_down = False
         self.gate: asyncio.Event | None = None
         self.calls = 0
+        # Every path asked for, matched by a route or not: "../stores" must never reach one.
+        self.requested: list[str] = []
         self.app = FastAPI()
+
+        @self.app.middleware("http")
+        async def record(request: Request, call_next: Any) -> Response:
+            self.requested.append(request.url.path)
+            response: Response = await call_next(request)
+            return response
 
         @self.app.get("/v1/offers/{offer_id}")
         async def offer(offer_id: str, request: Request) -> Response:
@@ -121,6 +129,7 @@ class CatalogStandIn:
         self.is_down = False
         self.gate = None
         self.calls = 0
+        self.requested.clear()
 
     def add_offer(
         self, offer_id: str, sku: str, stock: dict[StoreInfo, int], price_cents: int = 2500

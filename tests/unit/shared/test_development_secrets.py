@@ -40,7 +40,7 @@ def test_development_defaults_are_refused_naming_each_variable(
     settings: type[OperatorAuthSettings], prefix: str, variables: list[str]
 ) -> None:
     with pytest.raises(ValidationError) as refused:
-        settings(database_url=URL, development_mode=False)  # type: ignore[call-arg]
+        settings(database_url=URL, development_mode=False)
 
     message = describe_settings_error(refused.value, prefix)
     for variable in variables:
