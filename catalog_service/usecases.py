@@ -31,6 +31,7 @@ from shared.db import Db, Tx
 from shared.events.catalog import InventoryChanged, StoreUpserted
 from shared.events.common import GeoPoint
 from shared.events.dispatch import ZoneCapacityChanged
+from shared.geo import Point
 from shared.malls import pilot_malls
 
 log = logging.getLogger(__name__)
@@ -215,6 +216,9 @@ class ResolvedOffer:
     mall: MallRow
     promise: Promise
     stores: list[StockedStore]
+    # The mall's delivery area, so checkout can refuse an address outside it.
+    area_center: Point
+    area_radius_m: int
 
 
 async def resolve_offer(
@@ -234,7 +238,13 @@ async def resolve_offer(
         raise UnknownOffer()
     mall = next(m for m in await catalog.mall_rows(tx) if m.id == ref.mall_id)
     return ResolvedOffer(
-        offer_id, product, mall, outcome, await catalog.stocked_stores(tx, ref.mall_id, ref.sku)
+        offer_id,
+        product,
+        mall,
+        outcome,
+        await catalog.stocked_stores(tx, ref.mall_id, ref.sku),
+        rules.point,
+        rules.delivery_radius_m,
     )
 
 

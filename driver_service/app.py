@@ -11,6 +11,7 @@ from driver_service.domain.errors import (
     DomainError,
     IllegalStep,
     OutsideGeofence,
+    PinLocked,
     ScanMismatch,
     WrongPin,
 )
@@ -54,6 +55,8 @@ def domain_problem(error: DomainError) -> ProblemError:
         )
     if isinstance(error, IllegalStep):
         return ProblemError(409, error.code, error.detail)
+    if isinstance(error, PinLocked):
+        return ProblemError(429, error.code, error.detail, title="Too many requests")
     return Unprocessable(error.detail, [], code=error.code)
 
 

@@ -17,11 +17,12 @@ from driver_service import auth
 from driver_service.accept_gate import Win
 from driver_service.domain import earnings, limits
 from driver_service.domain import route as route_rules
-from driver_service.domain.errors import IllegalStep
+from driver_service.domain.errors import IllegalStep, PinMismatch
 from driver_service.domain.vehicles import CAPACITY_PACKAGES, VehicleType
 from driver_service.settings import DriverSettings
 from driver_service.store import drivers as driver_store
 from driver_service.store import offers as offer_store
+from driver_service.store import pins as pin_store
 from driver_service.store import routes as route_store
 from shared import outbox
 from shared.db import Tx
@@ -545,6 +546,8 @@ async def deliver(
     state = await route_for_driver(tx, route_id, driver_id, for_update=True)
     stop = _stop(state, stop_id, StopKind.DROPOFF)
     _require_picked_up(state, stop)
+    if stop.pin_sha256 is not None:
+        route_rules.check_pin_tries(await pin_store.wrong_pins_at(tx, stop_id))
     route_rules.check_within(
         Point(stop.lat, stop.lng), Point(position.lat, position.lng), settings.delivery_geofence_m
     )
@@ -570,6 +573,27 @@ async def deliver(
     )
     await _finish_if_done(tx, state, now)
     return digest
+
+
+async def record_wrong_pin(
+    tx: Tx, route_id: UUID, stop_id: UUID, driver_id: UUID, now: datetime
+) -> PinMismatch:
+    """Keeps a wrong PIN for fraud review (after the delivery attempt rolled back); returns the
+    answer for the driver."""
+    wrong = await pin_store.add_wrong_pin(
+        tx, stop_id=stop_id, route_id=route_id, driver_id=driver_id, at=now
+    )
+    log.warning(
+        "wrong_delivery_pin",
+        extra={
+            "route_id": str(route_id),
+            "stop_id": str(stop_id),
+            "driver_id": str(driver_id),
+            "wrong_pins": wrong,
+            "is_locked": wrong >= route_rules.MAX_WRONG_PINS,
+        },
+    )
+    return route_rules.after_wrong_pin(wrong)
 
 
 def _require_picked_up(state: RouteState, stop: Row[Any]) -> Row[Any]:

@@ -29,6 +29,16 @@ class OfferStore(BaseModel):
     pickup_instructions: str = ""
 
 
+class DeliveryArea(BaseModel):
+    """The offer's mall delivers within `radius_m` of this point."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    lat: float = Field(ge=-90, le=90)
+    lng: float = Field(ge=-180, le=180)
+    radius_m: int = Field(gt=0)
+
+
 class Offer(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
@@ -39,6 +49,7 @@ class Offer(BaseModel):
     currency: str
     deliver_by: AwareDatetime
     stores: list[OfferStore]
+    delivery_area: DeliveryArea
 
 
 class CatalogUnavailable(Exception):

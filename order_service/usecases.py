@@ -23,6 +23,7 @@ from order_service.domain.checkout import (
     RetailerLine,
     RetailerOrder,
     first_name,
+    is_within,
 )
 from order_service.domain.errors import IllegalTransition, SoldOut
 from order_service.domain.order import (
@@ -112,6 +113,18 @@ def new_pin() -> str:
 
 
 # --- checkout --------------------------------------------------------------------------------
+
+
+class OutsideDeliveryArea(Exception):
+    """The address is outside the delivery area of a mall whose offer is in the cart."""
+
+
+def check_delivery_area(address: Address, offers: Mapping[str, Offer]) -> None:
+    dropoff = Point(address.lat, address.lng)
+    for offer in offers.values():
+        area = offer.delivery_area
+        if not is_within(Point(area.lat, area.lng), area.radius_m, dropoff):
+            raise OutsideDeliveryArea
 
 
 async def seed_from_offers(tx: Tx, offers: Mapping[str, Offer]) -> None:

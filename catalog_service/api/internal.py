@@ -68,6 +68,7 @@ OFFER_EXAMPLE: dict[str, Any] = {
             "pickup_instructions": "Pickup desk by the east doors; show the order label.",
         }
     ],
+    "delivery_area": {"lat": 39.7817, "lng": -89.6501, "radius_m": 30000},
 }
 
 
@@ -140,6 +141,12 @@ class OfferStoreView(BaseModel):
     pickup_instructions: str
 
 
+class DeliveryAreaView(BaseModel):
+    lat: float
+    lng: float
+    radius_m: int
+
+
 class OfferView(BaseModel):
     offer_id: str
     sku: str
@@ -148,6 +155,7 @@ class OfferView(BaseModel):
     currency: str
     deliver_by: datetime
     stores: list[OfferStoreView]
+    delivery_area: DeliveryAreaView
 
 
 @router.get(
@@ -205,4 +213,7 @@ async def get_offer(
             )
             for s in offer.stores
         ],
+        delivery_area=DeliveryAreaView(
+            lat=offer.area_center.lat, lng=offer.area_center.lng, radius_m=offer.area_radius_m
+        ),
     )

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Row
 
 from driver_service import usecases
 from driver_service.api.deps import DbDep, DriverDep, SettingsDep
+from driver_service.domain.errors import PinMismatch
 from shared import clock
 from shared.events.common import GeoPoint
 from shared.problems import PROBLEM, FieldError, Unprocessable
@@ -257,7 +258,7 @@ async def pick_up(
 
 @router.post(
     "/{route_id}/stops/{stop_id}/deliver",
-    responses={**_ok(_DELIVERED), **STEP_ERRORS},
+    responses={**_ok(_DELIVERED), **STEP_ERRORS, 429: PROBLEM},
     openapi_extra={
         "requestBody": {
             "content": {
@@ -300,18 +301,24 @@ async def deliver(
         raise Unprocessable(
             "Take the proof photo again and retry.", [FieldError(field="photo", message=problem)]
         )
-    async with db.begin() as tx:
-        await usecases.deliver(
-            tx,
-            settings,
-            route_id,
-            stop_id,
-            driver.id,
-            position=GeoPoint(lat=lat, lng=lng),
-            photo=usecases.Photo(content, content_type),
-            pin=pin,
-            now=clock.now(),
-        )
+    try:
+        async with db.begin() as tx:
+            await usecases.deliver(
+                tx,
+                settings,
+                route_id,
+                stop_id,
+                driver.id,
+                position=GeoPoint(lat=lat, lng=lng),
+                photo=usecases.Photo(content, content_type),
+                pin=pin,
+                now=clock.now(),
+            )
+    except PinMismatch:
+        # The attempt rolled back; the wrong try is kept on its own.
+        async with db.begin() as tx:
+            answer = await usecases.record_wrong_pin(tx, route_id, stop_id, driver.id, clock.now())
+        raise answer from None
     return await _view(db, route_id, driver.id)
 
 

@@ -269,6 +269,7 @@ async def checkout(
     offers: dict[str, Offer] = {}
     try:
         offers = await _resolve(catalog, body.lines, settings.catalog_retry_after_seconds)
+        usecases.check_delivery_area(body.address, offers)
         async with db.begin() as tx:
             await usecases.seed_from_offers(tx, offers)
         async with db.begin() as tx:
@@ -289,6 +290,13 @@ async def checkout(
             await order_store.drop_idempotency_key(tx, customer.id, idempotency_key)
         if isinstance(error, SoldOut):
             raise _sold_out(body.lines, offers, error) from None
+        if isinstance(error, usecases.OutsideDeliveryArea):
+            raise Unprocessable(
+                "We cannot deliver these items to this address today; check the address "
+                "(and its map position), or browse again from it.",
+                [FieldError(field="address", message="outside the same-day delivery area")],
+                code="address_out_of_area",
+            ) from None
         raise
     assert found is not None
     response.headers["Location"] = f"/v1/orders/{order.id}"

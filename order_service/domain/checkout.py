@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from shared.geo import Point, haversine_m
 from shared.text import NonBlank, RequestModel
 
 # Offer ids are opaque url-safe base64: anything else never reaches the catalog's URL.
@@ -18,6 +19,11 @@ def first_name(name: str) -> str:
     """What a store sees of the customer; "" for a name with no word in it."""
     words = name.split()
     return words[0] if words else ""
+
+
+def is_within(area_center: Point, radius_m: float, dropoff: Point) -> bool:
+    """The catalog's own rule for a point it lists offers at, applied to the address itself."""
+    return haversine_m(area_center, dropoff) <= radius_m
 
 
 class Address(RequestModel):

@@ -81,7 +81,10 @@ async def test_deltas_that_add_up_past_the_largest_count_are_a_422(catalog: Cata
     assert more.status_code == 422, more.text
     assert [e["field"] for e in more.json()["errors"]] == ["rows[0]"]
     held = await scalar(
-        catalog, "SELECT quantity FROM inventory WHERE store_id = :s AND sku = :k", s=store_id, k=sku
+        catalog,
+        "SELECT quantity FROM inventory WHERE store_id = :s AND sku = :k",
+        s=store_id,
+        k=sku,
     )
     assert held == 1_000_000
 

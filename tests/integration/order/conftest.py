@@ -132,8 +132,15 @@ class CatalogStandIn:
         self.requested.clear()
 
     def add_offer(
-        self, offer_id: str, sku: str, stock: dict[StoreInfo, int], price_cents: int = 2500
+        self,
+        offer_id: str,
+        sku: str,
+        stock: dict[StoreInfo, int],
+        price_cents: int = 2500,
+        area: tuple[float, float, int] | None = None,
     ) -> None:
+        # By default the offer reaches every address the tests use; area tests pass their own.
+        lat, lng, radius_m = area or (MALL.lat, MALL.lng, 5_000_000)
         self.offers[offer_id] = {
             "offer_id": offer_id,
             "sku": sku,
@@ -155,6 +162,7 @@ class CatalogStandIn:
                 }
                 for s, quantity in stock.items()
             ],
+            "delivery_area": {"lat": lat, "lng": lng, "radius_m": radius_m},
         }
 
 

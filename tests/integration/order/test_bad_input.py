@@ -9,7 +9,7 @@ from uuid import UUID
 import pytest
 from sqlalchemy import text
 
-from tests.integration.order.conftest import NORTH, OrderEnv, a_checkout
+from tests.integration.order.conftest import MALL, NORTH, OrderEnv, a_checkout
 
 
 async def orders_count(env: OrderEnv) -> int:
@@ -107,3 +107,23 @@ async def test_the_admin_store_path_refuses_nul_and_odd_store_ids(env: OrderEnv)
 
     assert resp.status_code == 422, resp.text
     assert await env.scalar("SELECT count(*) FROM pos_credentials") == 0
+
+
+async def test_an_address_outside_the_malls_delivery_area_is_refused(env: OrderEnv) -> None:
+    area = (MALL.lat, MALL.lng, 30_000)
+    env.catalog.add_offer("off-1", "sku-1", {NORTH: 5}, area=area)
+    far = a_checkout(("off-1", 1))
+    far["address"].update(lat=MALL.lat + 2.0, lng=MALL.lng)  # about 220 km north
+    key = uuid.uuid4().hex
+    headers = {**env.customer(), "Idempotency-Key": key}
+
+    refused = await env.client.post("/v1/checkout", json=far, headers=headers)
+    near = await env.client.post("/v1/checkout", json=a_checkout(("off-1", 1)), headers=headers)
+
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["code"] == "address_out_of_area"
+    assert [e["field"] for e in refused.json()["errors"]] == ["address"]
+    assert NORTH.mall_name not in refused.text and MALL.id not in refused.text
+    # Nothing was kept of the refused attempt, not even its idempotency key.
+    assert near.status_code == 201, near.text
+    assert await orders_count(env) == 1
