@@ -3,7 +3,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import ServiceSettings, SharedSecret, development_secret
+from shared.settings import Rate, ServiceSettings, SharedSecret, development_secret
 
 
 class CatalogSettings(ServiceSettings):
@@ -18,6 +18,12 @@ class CatalogSettings(ServiceSettings):
     internal_token: SharedSecret = development_secret(
         SecretStr("dev-only-catalog-internal-token-change-me-in-production")
     )
+    # Same-day queries per client address (the storefront's visitors).
+    rate_limit_same_day: Rate = "300/minute"
+    # The storefront's origins, for browsers (JSON list): none by default.
+    cors_origins: list[str] = Field(default_factory=list)
+    # Retailer batches hold up to 10,000 rows.
+    retailer_max_body_bytes: int = Field(16 * 1_048_576, gt=0)
     # Resolution 7 cells are about 5 km2: fine enough for capacity areas, few per mall.
     h3_resolution: int = Field(7, ge=0, le=15)
     low_stock_threshold: int = Field(3, ge=0)

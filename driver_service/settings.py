@@ -3,7 +3,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import ServiceSettings, development_secret
+from shared.settings import Rate, ServiceSettings, development_secret
 
 
 class DriverSettings(ServiceSettings):
@@ -25,3 +25,5 @@ class DriverSettings(ServiceSettings):
     mall_geofence_m: float = Field(400.0, gt=0)
     free_pickup_wait_minutes: float = Field(10.0, ge=0)
     max_photo_bytes: int = Field(5_000_000, gt=0)
+    # Sign-ups and token refreshes per client address.
+    rate_limit_sign_in: Rate = "20/minute"

@@ -56,6 +56,11 @@ def create_app(
             consumers=CONSUMERS,
             on_startup=[start_clients],
             on_shutdown=[stop_clients],
+            rate_limits={
+                "checkout": settings.rate_limit_checkout,
+                "orders": settings.rate_limit_orders,
+            },
+            cors_origins=settings.cors_origins,
             openapi_tags=[
                 {"name": "orders", "description": "Customer API: checkout and order status."},
                 {"name": "retailer", "description": "Store POS: API key and signed events."},

@@ -3,7 +3,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import ServiceSettings, SharedSecret, development_secret
+from shared.settings import Rate, ServiceSettings, SharedSecret, development_secret
 
 
 class OrderSettings(ServiceSettings):
@@ -24,6 +24,12 @@ class OrderSettings(ServiceSettings):
     catalog_attempts: int = Field(3, ge=1)
     catalog_backoff_seconds: float = Field(0.2, ge=0)
     catalog_retry_after_seconds: int = Field(5, ge=1)
+
+    # Per customer: checkouts, and reads or cancels of their orders.
+    rate_limit_checkout: Rate = "30/minute"
+    rate_limit_orders: Rate = "300/minute"
+    # The storefront's origins, for browsers (JSON list): none by default.
+    cors_origins: list[str] = Field(default_factory=list)
 
     require_delivery_pin: bool = True
     # A store that has not accepted a shipment this long after it was placed loses it.

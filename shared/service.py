@@ -12,17 +12,19 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from shared import outbox
 from shared.consumer import ConsumerRunner, Handler
 from shared.db import Db
+from shared.http_limits import BodyLimit, RateLimits
 from shared.kafka import ensure_topics, kafka_reachable
 from shared.logging import configure_logging
 from shared.metrics import CONTENT_TYPE, RequestObserver, ServiceMetrics
 from shared.migrations import upgrade
-from shared.problems import install_problem_handlers
+from shared.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -52,6 +54,12 @@ class ServiceParts:
     on_startup: Sequence[Hook] = ()
     on_shutdown: Sequence[Hook] = ()
     openapi_tags: list[dict[str, Any]] = field(default_factory=list)
+    # (path regex, bytes) for routes whose bodies may exceed settings.max_body_bytes.
+    body_limits: Sequence[tuple[str, int]] = ()
+    # Per-caller rates by name ("60/minute"), checked by the routes' own dependencies.
+    rate_limits: Mapping[str, str] = field(default_factory=dict)
+    # Browser origins (the storefront) allowed to call this service; none by default.
+    cors_origins: Sequence[str] = ()
 
 
 class Health(BaseModel):
@@ -125,12 +133,52 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
     )
     app.state.settings = settings
     app.state.metrics = metrics
+    app.state.rate_limits = RateLimits(parts.rate_limits)
     install_problem_handlers(app)
+    # Innermost first: the body limit sits inside the observer, so 413s are counted and traced.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, overrides=parts.body_limits)
     app.add_middleware(RequestObserver, metrics=metrics)
+    if parts.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(parts.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "traceparent"],
+            expose_headers=["Location", "Retry-After", "x-trace-id"],
+            max_age=600,
+        )
     app.include_router(health_router(settings))
     for router in parts.routers:
         app.include_router(router)
+    document_body_limit(app)
     return app
+
+
+def document_body_limit(app: FastAPI) -> None:
+    """Every operation that takes a body may answer 413: say so in the OpenAPI document."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            for path_item in schema.get("paths", {}).values():
+                for operation in path_item.values():
+                    if isinstance(operation, dict) and "requestBody" in operation:
+                        operation["responses"].setdefault(
+                            "413",
+                            {
+                                "description": "The body is larger than this route takes",
+                                "content": {
+                                    PROBLEM_MEDIA_TYPE: {
+                                        "schema": {"$ref": "#/components/schemas/Problem"}
+                                    }
+                                },
+                            },
+                        )
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 METRICS_EXAMPLE = """\

@@ -17,6 +17,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from shared.http_limits import parse_rate
+
 
 def _at_least_32_bytes(value: SecretStr) -> SecretStr:
     # As long as a 256-bit key, and HS256's hash: a secret between machines, never a password.
@@ -27,6 +29,8 @@ def _at_least_32_bytes(value: SecretStr) -> SecretStr:
 
 # A secret shared between processes (service tokens, signing keys), refused at start if short.
 SharedSecret = Annotated[SecretStr, AfterValidator(_at_least_32_bytes)]
+# A per-caller request rate such as "60/minute".
+Rate = Annotated[str, AfterValidator(parse_rate)]
 
 
 DEVELOPMENT_MODE_VARIABLE = "MTH_DEVELOPMENT_MODE"
@@ -92,6 +96,8 @@ class ServiceSettings(DevelopmentSecrets):
     relay_poll_seconds: float = Field(0.5, gt=0)
     relay_send_timeout_seconds: float = Field(10.0, gt=0)
     consumer_max_attempts: int = Field(3, ge=1)
+    # Any request body; routes that take more (photos, retailer batches) say so themselves.
+    max_body_bytes: int = Field(1_048_576, gt=0)
 
     @field_validator("database_url")
     @classmethod

@@ -7,11 +7,11 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
 from catalog_service import usecases
-from catalog_service.api.deps import RuntimeDep
+from catalog_service.api.deps import RuntimeDep, limit_same_day
 from catalog_service.domain.listings import Listing, SameDayPage, SameDayQuery
 from catalog_service.domain.tokens import BadToken, OfferRef
 from catalog_service.usecases import CatalogRuntime
@@ -78,7 +78,9 @@ class SameDayView(BaseModel):
         200: {"content": {"application/json": {"example": SAME_DAY_EXAMPLE}}},
         400: PROBLEM,
         422: PROBLEM,
+        429: PROBLEM,
     },
+    dependencies=[Depends(limit_same_day)],
 )
 async def same_day(
     runtime: RuntimeDep,

@@ -4,12 +4,12 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Path, Response
+from fastapi import APIRouter, Body, Depends, Path, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Row
 
 from driver_service import usecases
-from driver_service.api.deps import DbDep, DriverDep, SettingsDep
+from driver_service.api.deps import DbDep, DriverDep, SettingsDep, limit_sign_in
 from driver_service.domain import limits
 from driver_service.domain.vehicles import VehicleType
 from driver_service.settings import DriverSettings
@@ -204,7 +204,9 @@ class BlockView(BaseModel):
         ),
         409: PROBLEM,
         422: PROBLEM,
+        429: PROBLEM,
     },
+    dependencies=[Depends(limit_sign_in)],
 )
 async def register(body: RegisterRequest, db: DbDep, settings: SettingsDep) -> RegisteredView:
     now = clock.now()
@@ -222,7 +224,9 @@ async def register(body: RegisterRequest, db: DbDep, settings: SettingsDep) -> R
         **_ok({**_TOKENS, "refresh_token": _NEXT_REFRESH_TOKEN}),
         401: PROBLEM,
         422: PROBLEM,
+        429: PROBLEM,
     },
+    dependencies=[Depends(limit_sign_in)],
 )
 async def refresh(body: RefreshRequest, db: DbDep, settings: SettingsDep) -> TokenView:
     """Trades a refresh token (single use) for a new access and refresh token."""

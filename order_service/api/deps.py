@@ -81,6 +81,14 @@ def get_customer(credentials: BearerDep, settings: SettingsDep) -> Customer:
 CustomerDep = Annotated[Customer, Depends(get_customer)]
 
 
+async def limit_checkout(request: Request, customer: CustomerDep) -> None:
+    request.app.state.rate_limits.check("checkout", customer.id)
+
+
+async def limit_orders(request: Request, customer: CustomerDep) -> None:
+    request.app.state.rate_limits.check("orders", customer.id)
+
+
 def require_operator(credentials: BearerDep, settings: SettingsDep) -> None:
     if credentials is None or not hmac.compare_digest(
         credentials.credentials.encode(), settings.operator_token.encode()

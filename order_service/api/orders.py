@@ -6,11 +6,18 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Path, Response
+from fastapi import APIRouter, Depends, Header, Path, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from order_service import usecases
-from order_service.api.deps import CatalogDep, CustomerDep, DbDep, SettingsDep
+from order_service.api.deps import (
+    CatalogDep,
+    CustomerDep,
+    DbDep,
+    SettingsDep,
+    limit_checkout,
+    limit_orders,
+)
 from order_service.catalog_client import CatalogClient, CatalogUnavailable, Offer, OfferNotFound
 from order_service.domain.checkout import Address, CartLine, Contact
 from order_service.domain.errors import SoldOut
@@ -230,8 +237,10 @@ IdempotencyKey = Annotated[
         401: PROBLEM,
         409: PROBLEM,
         422: PROBLEM,
+        429: PROBLEM,
         503: PROBLEM,
     },
+    dependencies=[Depends(limit_checkout)],
 )
 async def checkout(
     body: CheckoutRequest,
@@ -378,7 +387,9 @@ def _sold_out(lines: list[CartLine], offers: dict[str, Offer], error: SoldOut) -
         200: {"content": {"application/json": {"examples": ORDER_EXAMPLES}}},
         401: PROBLEM,
         404: PROBLEM,
+        429: PROBLEM,
     },
+    dependencies=[Depends(limit_orders)],
 )
 async def get_order(order_id: OrderId, db: DbDep, customer: CustomerDep) -> OrderView:
     async with db.begin() as tx:
@@ -396,7 +407,9 @@ async def get_order(order_id: OrderId, db: DbDep, customer: CustomerDep) -> Orde
         401: PROBLEM,
         404: PROBLEM,
         409: PROBLEM,
+        429: PROBLEM,
     },
+    dependencies=[Depends(limit_orders)],
 )
 async def cancel_order(order_id: OrderId, db: DbDep, customer: CustomerDep) -> OrderView:
     now = clock.now()

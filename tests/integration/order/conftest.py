@@ -302,6 +302,9 @@ async def order_session() -> AsyncIterator[OrderEnv]:
         catalog_backoff_seconds=0.01,
         webhook_poll_seconds=0.1,
         webhook_backoff_seconds=0.1,
+        # One app serves the whole session, mostly as one customer; the limits have own tests.
+        rate_limit_checkout="100000/minute",
+        rate_limit_orders="100000/minute",
     )
     catalog, receiver = CatalogStandIn(CATALOG_INTERNAL_TOKEN), PosReceiver()
     app = create_app(
