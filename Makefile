@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: help venv up down status infra-up infra-down lint test test-unit bench demo clean
+.PHONY: help venv up down status infra-up infra-down lint test test-unit bench demo fuzz clean
 
 help:
 	@echo "make up         install, start Kafka + PostgreSQL + the four services (foreground)"
@@ -16,6 +16,7 @@ help:
 	@echo "make lint       ruff + mypy"
 	@echo "make bench      catalog, Li & Lim PDPTW and batching benchmarks"
 	@echo "make demo       a simulated same-day at the four pilot malls"
+	@echo "make fuzz       schemathesis against the four services (own suite, >= 2,000 calls each)"
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -61,6 +62,10 @@ bench: venv infra-up
 
 demo: venv infra-up
 	@$(PY) -m services.demo
+
+# MTH_FREE_PORT_BASE moves the fuzzing suite's ports, next to another checkout's.
+fuzz: venv infra-up
+	@$(PY) -m services.fuzz --base-port $${MTH_FREE_PORT_BASE:-18200}
 
 clean: down
 	rm -rf .local $(VENV) deploy/kafka/.jars

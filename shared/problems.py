@@ -131,6 +131,8 @@ def install_problem_handlers(app: FastAPI) -> None:
         detail = (
             "No such resource; check the path."
             if status == 404
+            else "The body cannot be parsed: send UTF-8 JSON (or the form the route documents)."
+            if status == 400 and error.detail == "There was an error parsing the body"
             else str(error.detail)
             if isinstance(error.detail, str)
             else HTTPStatus(status).description

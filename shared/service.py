@@ -150,12 +150,18 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
     app.include_router(health_router(settings))
     for router in parts.routers:
         app.include_router(router)
-    document_body_limit(app)
+    document_problems(app)
     return app
 
 
-def document_body_limit(app: FastAPI) -> None:
-    """Every operation that takes a body may answer 413: say so in the OpenAPI document."""
+_PROBLEM_SCHEMA = {"$ref": "#/components/schemas/Problem"}
+_FASTAPI_422 = {"$ref": "#/components/schemas/HTTPValidationError"}
+
+
+def document_problems(app: FastAPI) -> None:
+    """Errors in the OpenAPI document as they are sent: `application/problem+json` with the
+    Problem schema (FastAPI would say `application/json`, and its own schema for 422), and 400
+    and 413 for every operation that takes a body."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -163,22 +169,34 @@ def document_body_limit(app: FastAPI) -> None:
             schema = build()
             for path_item in schema.get("paths", {}).values():
                 for operation in path_item.values():
-                    if isinstance(operation, dict) and "requestBody" in operation:
-                        operation["responses"].setdefault(
-                            "413",
-                            {
-                                "description": "The body is larger than this route takes",
-                                "content": {
-                                    PROBLEM_MEDIA_TYPE: {
-                                        "schema": {"$ref": "#/components/schemas/Problem"}
-                                    }
-                                },
-                            },
-                        )
+                    if isinstance(operation, dict):
+                        _document_operation_problems(operation)
             app.openapi_schema = schema
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _document_operation_problems(operation: dict[str, Any]) -> None:
+    responses: dict[str, Any] = operation.setdefault("responses", {})
+    if "requestBody" in operation:
+        for status, description in (
+            ("400", "The body cannot be parsed (not UTF-8, or not the declared media type)"),
+            ("413", "The body is larger than this route takes"),
+        ):
+            responses.setdefault(status, {"description": description})
+            responses[status].setdefault("content", {PROBLEM_MEDIA_TYPE: {}})
+    for status, response in responses.items():
+        content: dict[str, Any] = response.get("content", {})
+        is_default_422 = status == "422" and content.get("application/json", {}).get(
+            "schema"
+        ) == _FASTAPI_422
+        if PROBLEM_MEDIA_TYPE in content or is_default_422:
+            documented = dict(content.get(PROBLEM_MEDIA_TYPE, {}))
+            documented["schema"] = _PROBLEM_SCHEMA
+            response["content"] = {PROBLEM_MEDIA_TYPE: documented}
+            if is_default_422:
+                response["description"] = "The request is invalid; `errors` lists the fields"
 
 
 METRICS_EXAMPLE = """\

@@ -1,0 +1,614 @@
+"""Who may touch what: every route of the four services that takes an object id, called by every
+kind of caller. The owner gets 2xx; another principal of the route's kind gets 404, never 403
+(which would confirm the object exists); anyone else, and every bad token, gets 401.
+
+The routes come from the four OpenAPI documents, so a new object route without a row here fails
+the test. The matrix of statuses received is printed (pytest -s shows it).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import jwt
+from standardwebhooks import Webhook
+
+from services.leaks import LeakScanner
+from services.suite import ROOT, Suite
+from tests.e2e.actors import FASHION_SHOW, DriverApp, Json, Pos, Storefront, expect, stop_of
+from tests.e2e.conftest import JWT_SECRETS
+from tests.e2e.test_same_day_flow import (
+    HOME,
+    MALL,
+    a_first_name,
+    pack,
+    pick_up,
+    place_order,
+    shipment_at_its_store,
+    storefront_for,
+)
+from tests.support import eventually
+
+# Callers, as columns. "driver" and "store" are the row's owning driver and fulfilling store.
+PRINCIPALS = (
+    "customer",
+    "other customer",
+    "store",
+    "other store",
+    "driver",
+    "other driver",
+    "operator",
+    "service",
+    "none",
+)
+BAD_TOKENS = (
+    "alg none",
+    "wrong key",
+    "expired",
+    "no exp",
+    "wrong role",
+    "wrong aud",
+    "refresh as access",
+)
+CALLERS = PRINCIPALS + BAD_TOKENS
+# Which callers are principals of each kind of route: the one that owns it gets 2xx, the others
+# 404; any other caller is not a principal there at all (401).
+KINDS = {
+    "customer": ("customer", "other customer"),
+    "store": ("store", "other store"),
+    "driver": ("driver", "other driver"),
+    "operator": ("operator",),
+    "service": ("service",),
+}
+OWNER = {"customer": "customer", "store": "store", "driver": "driver"}
+
+
+@dataclass
+class World:
+    """The objects and the callers' credentials the matrix runs against."""
+
+    suite: Suite
+    http: httpx.AsyncClient
+    customers: list[str]
+    customer_ids: list[str]
+    pos: Pos
+    other_pos: Pos
+    retailer_keys: dict[str, str]
+    store_retailer: str
+    other_store_retailer: str
+    drivers: dict[str, DriverApp] = field(default_factory=dict)
+    refresh_token: str = ""
+    order_operator: str = ""
+    dispatch_operator: str = ""
+    dispatch_claims: dict[str, Any] = field(default_factory=dict)
+    ids: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One object route: how to call it, for whom, and what its owner gets."""
+
+    service: str
+    method: str
+    template: str
+    kind: str
+    owner_status: int
+    path: Callable[[World], str]
+    body: Callable[[World], dict[str, Any]] = lambda world: {}
+    # The driver who owns this row (the route's, or the offer's recipient).
+    owning_driver: str = "assigned"
+
+
+def jwt_none(claims: dict[str, Any]) -> str:
+    def part(value: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
+
+
+def forged(world: World, kind: str, defect: str, row: Row) -> dict[str, str]:
+    """A token for the route's kind of caller, wrong in exactly one way."""
+    if defect == "refresh as access":
+        return {"Authorization": f"Bearer {world.refresh_token}"}
+    if kind == "driver":
+        driver = world.drivers[row.owning_driver]
+        secret = JWT_SECRETS["DRIVER_JWT_SECRET"]
+        claims: dict[str, Any] = {
+            "sub": driver.driver_id,
+            "typ": "access",
+            "jti": str(uuid.uuid4()),
+            "exp": 4_102_444_800,
+        }
+        wrong_role = {**claims, "typ": "customer"}
+    elif kind == "operator" and row.service == "dispatch":
+        secret = JWT_SECRETS["DISPATCH_OPERATOR_JWT_SECRET"]
+        claims = {**world.dispatch_claims, "exp": 4_102_444_800}
+        wrong_role = {**claims, "role": "customer"}
+    else:
+        # Customer tokens; also what static-token routes get: any JWT is a wrong token there.
+        secret = JWT_SECRETS["ORDER_JWT_SECRET"]
+        claims = {"sub": world.customer_ids[0], "role": "customer", "exp": 4_102_444_800}
+        wrong_role = {**claims, "role": "operator"}
+    token = {
+        "alg none": lambda: jwt_none(claims),
+        "wrong key": lambda: jwt.encode(claims, "a-key-that-is-not-ours-0123456789abcdef"),
+        "expired": lambda: jwt.encode({**claims, "exp": 1_000_000_000}, secret),
+        "no exp": lambda: jwt.encode({k: v for k, v in claims.items() if k != "exp"}, secret),
+        "wrong role": lambda: jwt.encode(wrong_role, secret),
+        "wrong aud": lambda: jwt.encode({**claims, "aud": "another-service"}, secret),
+    }[defect]()
+    return {"Authorization": f"Bearer {token}"}
+
+
+def headers_for(world: World, caller: str, row: Row) -> dict[str, str]:
+    if caller in BAD_TOKENS:
+        return forged(world, row.kind, caller, row)
+    bearer = {
+        "customer": lambda: world.customers[0],
+        "other customer": lambda: world.customers[1],
+        "driver": lambda: world.drivers[row.owning_driver].token,
+        "other driver": lambda: world.drivers["other"].token,
+        "operator": lambda: (
+            world.order_operator if row.service == "order" else world.dispatch_operator
+        ),
+        "service": lambda: world.suite.env["CATALOG_INTERNAL_TOKEN"],
+    }
+    if caller in bearer:
+        return {"Authorization": f"Bearer {bearer[caller]()}"}
+    if caller in ("store", "other store"):
+        # A store signs in to the catalog with its retailer's key, elsewhere with its POS key.
+        if row.service == "catalog":
+            retailer = world.store_retailer if caller == "store" else world.other_store_retailer
+            return {"X-API-Key": world.retailer_keys[retailer]}
+        return {"X-API-Key": (world.pos if caller == "store" else world.other_pos).api_key}
+    return {}
+
+
+def expected(row: Row, caller: str) -> int:
+    principals = KINDS[row.kind]
+    if caller not in principals:
+        return 401
+    owner = OWNER.get(row.kind, principals[0])
+    return row.owner_status if caller == owner else 404
+
+
+async def call(world: World, row: Row, caller: str) -> httpx.Response:
+    url = world.suite.urls[row.service] + row.path(world)
+    headers = headers_for(world, caller, row)
+    if row.template.endswith("/deliver"):
+        form = {k: str(v) for k, v in row.body(world).items()}
+        return await world.http.post(
+            url,
+            data=form,
+            files={"photo": ("door.jpg", b"\xff\xd8\xff\xe0proof\xff\xd9", "image/jpeg")},
+            headers=headers,
+        )
+    if row.template == "/v1/retailer/events":
+        # Signed by the calling store's own secret, as its POS would; only its key differs.
+        pos = world.other_pos if caller == "other store" else world.pos
+        return await signed_event(world.http, pos, row.body(world), headers)
+    body = row.body(world)
+    return await world.http.request(
+        row.method, url, json=body if row.method in ("POST", "PUT") else None, headers=headers
+    )
+
+
+async def signed_event(
+    http: httpx.AsyncClient, pos: Pos, event: dict[str, Any], headers: dict[str, str]
+) -> httpx.Response:
+    raw = json.dumps(event)
+    message_id = f"msg_{uuid.uuid4().hex}"
+    at = datetime.now(UTC)
+    return await http.post(
+        f"{pos.order_url}/v1/retailer/events",
+        content=raw.encode(),
+        headers={
+            **headers,
+            "Content-Type": "application/json",
+            "webhook-id": message_id,
+            "webhook-timestamp": str(int(at.timestamp())),
+            "webhook-signature": Webhook(pos.webhook_secret).sign(message_id, at, raw),
+        },
+    )
+
+
+def stop_path(world: World, route: str, kind: str, step: str) -> str:
+    return f"/v1/routes/{world.ids[route]['route_id']}/stops/{world.ids[route][kind]}/{step}"
+
+
+ROWS = [
+    Row(
+        "catalog",
+        "GET",
+        "/v1/offers/{offer_id}",
+        "service",
+        200,
+        lambda w: f"/v1/offers/{w.ids['offer_id']}",
+    ),
+    Row(
+        "order",
+        "GET",
+        "/v1/orders/{order_id}",
+        "customer",
+        200,
+        lambda w: f"/v1/orders/{w.ids['order']}",
+    ),
+    Row(
+        "order",
+        "POST",
+        "/v1/orders/{order_id}/cancel",
+        "customer",
+        200,
+        lambda w: f"/v1/orders/{w.ids['cancel_order']}/cancel",
+    ),
+    Row(
+        "order",
+        "POST",
+        "/v1/admin/stores/{store_id}/pos-credentials",
+        "operator",
+        201,
+        lambda w: f"/v1/admin/stores/{w.ids['elsewhere_store']}/pos-credentials",
+    ),
+    Row(
+        "order",
+        "POST",
+        "/v1/retailer/events",
+        "store",
+        200,
+        lambda w: "/v1/retailer/events",
+        lambda w: {"type": "accepted", "shipment_id": w.ids["shipment"]},
+    ),
+    Row(
+        "dispatch",
+        "GET",
+        "/v1/dispatch/malls/{mall_id}/pool",
+        "operator",
+        200,
+        lambda w: f"/v1/dispatch/malls/{FASHION_SHOW}/pool",
+    ),
+    Row(
+        "dispatch",
+        "POST",
+        "/v1/dispatch/malls/{mall_id}/rounds",
+        "operator",
+        200,
+        lambda w: f"/v1/dispatch/malls/{w.ids['elsewhere_mall']}/rounds",
+    ),
+    Row(
+        "dispatch",
+        "GET",
+        "/v1/dispatch/routes/{route_id}",
+        "operator",
+        200,
+        lambda w: f"/v1/dispatch/routes/{w.ids['first']['route_id']}",
+    ),
+    Row(
+        "dispatch",
+        "GET",
+        "/v1/dispatch/routes/{route_id}/offers",
+        "operator",
+        200,
+        lambda w: f"/v1/dispatch/routes/{w.ids['first']['route_id']}/offers",
+    ),
+    Row(
+        "driver",
+        "DELETE",
+        "/v1/drivers/me/blocks/{block_id}",
+        "driver",
+        204,
+        lambda w: f"/v1/drivers/me/blocks/{w.ids['block']}",
+    ),
+    Row(
+        "driver",
+        "POST",
+        "/v1/offers/{offer_id}/decline",
+        "driver",
+        204,
+        lambda w: f"/v1/offers/{w.ids['first']['offer_id']}/decline",
+        owning_driver="declining",
+    ),
+    Row(
+        "driver",
+        "POST",
+        "/v1/offers/{offer_id}/accept",
+        "driver",
+        200,
+        lambda w: f"/v1/offers/{w.ids['first']['offer_id']}/accept",
+    ),
+    Row(
+        "driver",
+        "GET",
+        "/v1/routes/{route_id}",
+        "driver",
+        200,
+        lambda w: f"/v1/routes/{w.ids['first']['route_id']}",
+    ),
+    Row(
+        "driver",
+        "POST",
+        "/v1/routes/{route_id}/stops/{stop_id}/arrive",
+        "driver",
+        200,
+        lambda w: stop_path(w, "first", "pickup", "arrive"),
+        lambda w: {"position": w.ids["first"]["pickup_at"]},
+    ),
+    Row(
+        "driver",
+        "POST",
+        "/v1/routes/{route_id}/stops/{stop_id}/pickup",
+        "driver",
+        200,
+        lambda w: stop_path(w, "first", "pickup", "pickup"),
+        lambda w: {"barcodes": w.ids["first"]["labels"]},
+    ),
+    Row(
+        "driver",
+        "POST",
+        "/v1/routes/{route_id}/stops/{stop_id}/deliver",
+        "driver",
+        200,
+        lambda w: stop_path(w, "first", "dropoff", "deliver"),
+        lambda w: {**w.ids["first"]["dropoff_at"], "pin": w.ids["pin"]},
+    ),
+    Row(
+        "driver",
+        "POST",
+        "/v1/routes/{route_id}/stops/{stop_id}/fail",
+        "driver",
+        200,
+        lambda w: stop_path(w, "second", "dropoff", "fail"),
+        lambda w: {"reason": "customer_absent"},
+        owning_driver="second",
+    ),
+    Row(
+        "driver",
+        "POST",
+        "/v1/routes/{route_id}/stops/{stop_id}/return",
+        "driver",
+        200,
+        lambda w: stop_path(w, "second", "return", "return"),
+        owning_driver="second",
+    ),
+]
+
+
+def object_routes(documents: dict[str, Json]) -> set[tuple[str, str, str]]:
+    """Operations that name an object: a path parameter, or a required `*_id` body field."""
+    found = set()
+    for service, document in documents.items():
+        for path, item in document["paths"].items():
+            for method, operation in item.items():
+                if method not in ("get", "post", "put", "patch", "delete"):
+                    continue
+                body = operation.get("requestBody", {}).get("content", {})
+                schema = body.get("application/json", {}).get("schema", {})
+                required = schema.get("required", []) if "properties" in schema else []
+                if "{" in path or any(name.endswith("_id") for name in required):
+                    found.add((service, method.upper(), path))
+    return found
+
+
+SHORT = {
+    "other customer": "other-cust",
+    "other store": "other-store",
+    "other driver": "other-drv",
+    "refresh as access": "refresh-tok",
+}
+
+
+def render(matrix: dict[tuple[str, str, str], dict[str, int]]) -> str:
+    width = max(len(f"{m} {t}") for (_, m, t) in matrix) + 10
+    names = [SHORT.get(c, c.replace(" ", "-")) for c in CALLERS]
+    head = "route".ljust(width) + "".join(f"{n:>12}" for n in names)
+    lines = [head, "-" * len(head)]
+    for (service, method, template), statuses in matrix.items():
+        label = f"{service:<9}{method} {template}".ljust(width)
+        lines.append(label + "".join(f"{statuses[c]:>12}" for c in CALLERS))
+    return "\n".join(lines)
+
+
+async def until_offered(driver: DriverApp, postal_code: str) -> Json | None:
+    area = f"Las Vegas {postal_code}"
+    offers = [o for o in await driver.offers(wait=1) if area in o["dropoff_areas"]]
+    return offers[0] if offers else None
+
+
+async def an_order_at_its_store(
+    storefront: Storefront, pos_terminals: dict[str, Pos], postal_code: str
+) -> tuple[Json, Pos, Json, str]:
+    """A new order of the storefront's customer, its store's POS, its shipment, its offer."""
+    page = expect(await storefront.same_day(**HOME, limit=5), 200)
+    first_name = a_first_name()
+    order = await place_order(storefront, page["items"][0]["offer_id"], first_name, postal_code)
+    pos, shipment = await shipment_at_its_store(pos_terminals, first_name)
+    return order, pos, shipment, page["items"][0]["offer_id"]
+
+
+async def run_row(
+    world: World, row: Row, matrix: dict[tuple[str, str, str], dict[str, int]]
+) -> httpx.Response:
+    """Every non-owner first (each must change nothing), the owner last; the owner's answer."""
+    owner = OWNER.get(row.kind, KINDS[row.kind][0])
+    statuses = {}
+    for caller in [c for c in CALLERS if c != owner] + [owner]:
+        response = await call(world, row, caller)
+        statuses[caller] = response.status_code
+    matrix[(row.service, row.method, row.template)] = statuses
+    return response
+
+
+async def test_every_object_route_answers_each_caller_as_its_owner_or_not_at_all(
+    suite: Suite,
+    http: httpx.AsyncClient,
+    customer_tokens: list[str],
+    dispatch_operator_token: str,
+    pos_terminals: dict[str, Pos],
+    directory: dict[str, Any],
+    scanner: LeakScanner,
+) -> None:
+    documents = {
+        name: expect(await http.get(f"{url}/openapi.json"), 200)
+        for name, url in suite.urls.items()
+    }
+    rows = {(r.service, r.method, r.template) for r in ROWS}
+    routes = object_routes(documents)
+    assert routes - rows == set(), f"add a row to the access matrix for: {sorted(routes - rows)}"
+    assert rows - routes == set(), f"rows for routes that no longer exist: {sorted(rows - routes)}"
+
+    keys = json.loads((ROOT / ".local" / "e2e" / "catalog_retailer_keys.json").read_text())
+    stores = {s["id"]: s for s in directory["stores"]}
+    world = World(
+        suite=suite,
+        http=http,
+        customers=customer_tokens,
+        customer_ids=[jwt.decode(t, options={"verify_signature": False})["sub"] for t in
+                      customer_tokens],
+        pos=next(iter(pos_terminals.values())),
+        other_pos=next(iter(pos_terminals.values())),
+        retailer_keys=keys,
+        store_retailer="",
+        other_store_retailer="",
+        order_operator=suite.env["ORDER_OPERATOR_TOKEN"],
+        dispatch_operator=dispatch_operator_token,
+        dispatch_claims=jwt.decode(dispatch_operator_token, options={"verify_signature": False}),
+    )  # fmt: skip
+    storefront = storefront_for(suite, http, customer_tokens[0], scanner)
+    assigned, declining, second, other = [
+        await DriverApp.register(http, suite.urls["driver"], f"Matrix {name}")
+        for name in ("assigned", "declining", "second", "other")
+    ]
+    world.drivers = {
+        "assigned": assigned,
+        "declining": declining,
+        "second": second,
+        "other": other,
+    }
+    world.refresh_token = (
+        await http.post(
+            f"{suite.urls['driver']}/v1/drivers",
+            json={"name": "Refresher", "phone": f"+1702555{uuid.uuid4().int % 10**7:07d}",
+                  "vehicle_type": "car"},
+        )
+    ).json()["tokens"]["refresh_token"]  # fmt: skip
+    elsewhere = next(s for s in directory["stores"] if s["mall_id"] != FASHION_SHOW)
+    world.ids.update(elsewhere_store=elsewhere["id"], elsewhere_mall=elsewhere["mall_id"])
+    matrix: dict[tuple[str, str, str], dict[str, int]] = {}
+    by_template = {(r.service, r.method, r.template): r for r in ROWS}
+
+    def row(service: str, method: str, template: str) -> Row:
+        return by_template[(service, method, template)]
+
+    try:
+        for driver in (assigned, declining):
+            await driver.go_online(**MALL)
+        # An order to cancel, and one to deliver.
+        cancel_order, _, _, _ = await an_order_at_its_store(storefront, pos_terminals, "89121")
+        world.ids["cancel_order"] = cancel_order["id"]
+        order, pos, shipment, offer_id = await an_order_at_its_store(
+            storefront, pos_terminals, "89123"
+        )
+        world.ids.update(order=order["id"], pin=order["delivery_pin"], offer_id=offer_id)
+        world.ids["shipment"] = shipment["shipment_id"]
+        world.pos = pos
+        world.other_pos = next(p for s, p in pos_terminals.items() if s != pos.store_id)
+        world.store_retailer = stores[pos.store_id]["retailer_id"]
+        world.other_store_retailer = stores[world.other_pos.store_id]["retailer_id"]
+        for key in [
+            ("catalog", "GET", "/v1/offers/{offer_id}"),
+            ("order", "GET", "/v1/orders/{order_id}"),
+            ("order", "POST", "/v1/orders/{order_id}/cancel"),
+            ("order", "POST", "/v1/admin/stores/{store_id}/pos-credentials"),
+            ("order", "POST", "/v1/retailer/events"),  # the store accepts the shipment
+        ]:
+            await run_row(world, row(*key), matrix)
+        labels = [f"MTX-{uuid.uuid4().hex[:8].upper()}"]
+        assert (await pos.packaged(shipment["shipment_id"], labels))["status"] == "packaged"
+
+        # Both online drivers are offered the route: one declines, the other accepts.
+        offer = await eventually(lambda: until_offered(assigned, "89123"), within=60, interval=0)
+        await eventually(lambda: until_offered(declining, "89123"), within=30, interval=0)
+        world.ids["first"] = {"offer_id": offer["offer_id"]}
+        await run_row(world, row("driver", "POST", "/v1/offers/{offer_id}/decline"), matrix)
+        won = await run_row(world, row("driver", "POST", "/v1/offers/{offer_id}/accept"), matrix)
+        await declining.go_offline()
+        route = await assigned.route(expect(won, 200)["route_id"])
+        pickup, dropoff = stop_of(route, "pickup"), stop_of(route, "dropoff")
+        world.ids["first"].update(
+            route_id=route["route_id"],
+            pickup=pickup["stop_id"],
+            dropoff=dropoff["stop_id"],
+            pickup_at={"lat": pickup["lat"], "lng": pickup["lng"]},
+            dropoff_at={"lat": dropoff["lat"], "lng": dropoff["lng"]},
+            labels=labels,
+        )
+        for key in [
+            ("dispatch", "GET", "/v1/dispatch/malls/{mall_id}/pool"),
+            ("dispatch", "POST", "/v1/dispatch/malls/{mall_id}/rounds"),
+            ("dispatch", "GET", "/v1/dispatch/routes/{route_id}"),
+            ("dispatch", "GET", "/v1/dispatch/routes/{route_id}/offers"),
+            ("driver", "GET", "/v1/routes/{route_id}"),
+            ("driver", "POST", "/v1/routes/{route_id}/stops/{stop_id}/arrive"),
+            ("driver", "POST", "/v1/routes/{route_id}/stops/{stop_id}/pickup"),
+            ("driver", "POST", "/v1/routes/{route_id}/stops/{stop_id}/deliver"),
+        ]:
+            await run_row(world, row(*key), matrix)
+
+        # A second route and driver, to fail the delivery and hand the package back.
+        await assigned.go_offline()
+        await second.go_online(**MALL)
+        _, pos2, shipment2, _ = await an_order_at_its_store(storefront, pos_terminals, "89124")
+        labels2 = await pack(pos2, shipment2)
+        offer2 = await eventually(lambda: until_offered(second, "89124"), within=60, interval=0)
+        route2_id = expect(await second.accept(offer2["offer_id"]), 200)["route_id"]
+        route2 = await second.route(route2_id)
+        await pick_up(second, route2, labels2)
+        world.ids["second"] = {
+            "route_id": route2_id,
+            "dropoff": stop_of(route2, "dropoff")["stop_id"],
+        }
+        await run_row(
+            world, row("driver", "POST", "/v1/routes/{route_id}/stops/{stop_id}/fail"), matrix
+        )
+        route2 = await second.route(route2_id)
+        world.ids["second"]["return"] = stop_of(route2, "return")["stop_id"]
+        await run_row(
+            world, row("driver", "POST", "/v1/routes/{route_id}/stops/{stop_id}/return"), matrix
+        )
+
+        block = expect(
+            await http.post(
+                f"{suite.urls['driver']}/v1/drivers/me/blocks",
+                json={
+                    "mall_id": FASHION_SHOW,
+                    "starts_at": "2026-11-27T17:00:00+00:00",
+                    "hours": 3,
+                },
+                headers=assigned.auth,
+            ),
+            201,
+        )
+        world.ids["block"] = block["id"]
+        await run_row(world, row("driver", "DELETE", "/v1/drivers/me/blocks/{block_id}"), matrix)
+    finally:
+        # Drivers left online near the mall would be offered the next test's routes.
+        for driver in (assigned, declining, second):
+            await driver.go_offline()
+
+    print("\nACCESS MATRIX (status received per caller)\n" + render(matrix))
+    wrong = [
+        f"{service} {method} {template}: {caller} got {got}, expected {expected(r, caller)}"
+        for (service, method, template), statuses in matrix.items()
+        for r in [by_template[(service, method, template)]]
+        for caller, got in statuses.items()
+        if got != expected(r, caller)
+    ]
+    assert wrong == [], "\n".join(wrong)
+    assert set(matrix) == rows
+    assert all(403 not in statuses.values() for statuses in matrix.values())
