@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import socket
+
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
@@ -11,6 +13,12 @@ class CatalogSettings(ServiceSettings):
 
     service_name: str = "catalog"
     port: int = 8001
+    # Each replica keeps a complete read model, so each reads every inventory and capacity event
+    # in a consumer group of its own: this names it. Kubernetes sets the pod name; by default
+    # the host name, which is the pod name there too.
+    replica_id: str = Field(
+        default_factory=socket.gethostname, max_length=100, pattern=r"^[A-Za-z0-9._-]+$"
+    )
     # Keys offer ids and cursors; every catalog instance must share it, and production sets it.
     token_secret: str = development_secret("dev-only-catalog-token-secret", min_length=16)
     # The bearer token of the internal endpoints (`/v1/stores`, `/v1/offers/{id}`), which name
