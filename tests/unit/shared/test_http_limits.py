@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import ValidationError
 
 from catalog_service.app import create_app as create_catalog
 from catalog_service.settings import CatalogSettings
@@ -16,6 +17,7 @@ from driver_service.app import create_app as create_driver
 from driver_service.settings import DriverSettings
 from order_service.app import create_app as create_order
 from order_service.settings import OrderSettings
+from shared.settings import describe_settings_error
 
 UNUSED_DB = "postgresql+asyncpg://u@127.0.0.1:1/unused"
 MB = 1_048_576
@@ -134,10 +136,6 @@ async def test_same_day_queries_are_limited_per_client_address_with_retry_after(
 
 
 def test_a_rate_that_is_not_one_is_refused_naming_the_variable() -> None:
-    from pydantic import ValidationError
-
-    from shared.settings import describe_settings_error
-
     with pytest.raises(ValidationError) as refused:
         OrderSettings(database_url=UNUSED_DB, rate_limit_checkout="lots")
 
