@@ -601,7 +601,10 @@ async def test_every_object_route_answers_each_caller_as_its_owner_or_not_at_all
         for driver in (assigned, declining, second):
             await driver.go_offline()
 
-    print("\nACCESS MATRIX (status received per caller)\n" + render(matrix))
+    printed = "ACCESS MATRIX (status received per caller)\n" + render(matrix)
+    print("\n" + printed)
+    # Also kept, since pytest shows a passing test's output only with -s.
+    (ROOT / ".local" / "access-matrix.txt").write_text(printed + "\n")
     wrong = [
         f"{service} {method} {template}: {caller} got {got}, expected {expected(r, caller)}"
         for (service, method, template), statuses in matrix.items()
