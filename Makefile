@@ -7,14 +7,15 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: help venv up down status infra-up infra-down lint test test-unit bench demo fuzz clean
+.PHONY: help venv up down status infra-up infra-down lint test test-unit bench bench-tools demo fuzz clean
 
 help:
 	@echo "make up         install, start Kafka + PostgreSQL + the four services (foreground)"
 	@echo "make down       stop everything the project started"
 	@echo "make test       install, start infrastructure, lint, run the whole test suite"
-	@echo "make lint       ruff + mypy"
-	@echo "make bench      catalog, Li & Lim PDPTW and batching benchmarks"
+	@echo "make lint       ruff + mypy + import-linter"
+	@echo "make bench      catalog, checkout, relay, long-poll and flow benchmarks (one BENCH line"
+	@echo "                each), then the Li & Lim PDPTW table and the batching figure"
 	@echo "make demo       a simulated same-day at the four pilot malls"
 	@echo "make fuzz       schemathesis against the four services (own suite, >= 2,000 calls each)"
 
@@ -48,6 +49,8 @@ lint: venv
 	@$(VENV)/bin/ruff check .
 	@echo "[make] mypy"
 	@$(VENV)/bin/mypy shared services catalog_service order_service dispatch_service driver_service bench tests
+	@echo "[make] import-linter"
+	@$(VENV)/bin/lint-imports
 
 test: venv infra-up lint
 	@$(VENV)/bin/pytest
@@ -55,8 +58,21 @@ test: venv infra-up lint
 test-unit: venv
 	@$(VENV)/bin/pytest tests/unit
 
-bench: venv infra-up
+# wrk and hey load the servers from their own core; Debian ships both.
+bench-tools:
+	@if ! command -v wrk >/dev/null || ! command -v hey >/dev/null \
+	  || ! command -v taskset >/dev/null; then \
+	  echo "[make] installing wrk and hey (apt-get)"; \
+	  SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq wrk hey util-linux >/dev/null; \
+	fi
+
+bench: venv infra-up bench-tools
 	@$(PY) -m bench.catalog
+	@$(PY) -m bench.checkout
+	@$(PY) -m bench.relay
+	@$(PY) -m bench.longpoll
+	@$(PY) -m bench.flow
 	@$(PY) -m bench.pdptw
 	@$(PY) -m bench.batching
 

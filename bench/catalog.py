@@ -1,33 +1,29 @@
-"""Catalog benchmark: the same-day query over HTTP against a bare FastAPI endpoint.
+"""Catalog benchmark: the same-day query against a bare FastAPI endpoint returning its bytes.
 
 4 malls x 100 stores x 20,000 SKUs are seeded straight into their own database
 (`catalog_bench`, reused when already seeded). The catalog service and a bare FastAPI app that
-returns a constant body of the same size each run under uvicorn in a subprocess; a third process
-drives them with concurrent httpx clients:
+returns the same body each run under uvicorn in a process of their own, pinned to one core;
+the load generators run on the other core:
 
-- closed loop (a fixed number of clients, each sending as soon as the last answer came): rps;
-- open loop at 500 requests per second: p50 and p99 latency, measured from each request's
-  scheduled send time, so a stall counts against the server.
+- throughput: wrk, closed loop at a fixed number of connections, over 12 query points (pages
+  of 20); the server's CPU share is printed beside it (near 100 % means the server is the limit);
+- latency: hey at a fixed rate of half the bare endpoint's maximum (open loop), p50 and p99.
 
 The last line is machine-readable:
-`BENCH catalog p50_ms=<x> p99_ms=<x> rps=<x> bare_rps=<x> ratio=<x>`.
+`BENCH catalog rps=<x> bare_rps=<x> ratio=<x> p50_ms=<x> p99_ms=<x> ...`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import secrets
-import socket
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -35,12 +31,29 @@ import httpx
 import uvicorn
 from fastapi import FastAPI, Response
 
+from bench.harness import (
+    BenchError,
+    CpuMeter,
+    HeyResult,
+    WrkResult,
+    bench_line,
+    check_ports,
+    cores,
+    free_port_base,
+    get_paths_script,
+    machine_load,
+    pin,
+    profiled,
+    run_hey,
+    run_wrk,
+    server,
+)
 from catalog_service import usecases
 from catalog_service.app import MIGRATIONS
 from catalog_service.domain.seed import generate_catalog
 from catalog_service.settings import CatalogSettings
 from catalog_service.store import catalog
-from services.infra import database_url
+from services.infra import LOCAL, database_url
 from shared.db import Db
 from shared.malls import pilot_malls
 from shared.migrations import upgrade
@@ -50,18 +63,9 @@ STORES_PER_MALL = 100
 SKUS = 20_000
 # A Wednesday at 11:00 in Las Vegas: every mall is open, so every query has a full page.
 CLOCK_START = "2026-11-25T19:00:00+00:00"
-CLIENTS = 16
-RATE = 500
+CONNECTIONS = 32
+OPEN_WORKERS = 50
 WARMUP_SECONDS = 2.0
-CLOSED_SECONDS = 8.0
-OPEN_SECONDS = 8.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 async def seed_bench_database(url: str) -> None:
@@ -99,108 +103,38 @@ def query_paths() -> list[str]:
     return paths
 
 
-@contextlib.contextmanager
-def server(args: list[str], env: dict[str, str], port: int) -> Iterator[str]:
-    process = subprocess.Popen(
-        [sys.executable, *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+@dataclass(frozen=True)
+class Figures:
+    closed: WrkResult
+    cpu_pct: float
+    open: HeyResult | None = None
+
+
+def closed_loop(
+    base: str, paths: list[str], pid: int, args: argparse.Namespace, profile: Path | None = None
+) -> Figures:
+    core = cores()
+    script = get_paths_script(paths)
+    run_wrk(base, script, connections=args.connections, seconds=WARMUP_SECONDS, core=core.load)
+    with profiled(pid, profile, args.seconds, core.load), CpuMeter(pid) as meter:
+        result = run_wrk(
+            base, script, connections=args.connections, seconds=args.seconds, core=core.load
+        )
+    if result.non_2xx or result.socket_errors:
+        raise BenchError(
+            f"{base}: {result.non_2xx} non-2xx answers and {result.socket_errors} socket errors"
+        )
+    return Figures(result, meter.percent)
+
+
+def open_loop(base: str, path: str, rate: float, args: argparse.Namespace) -> HeyResult:
+    result = run_hey(
+        base + path, rate=rate, workers=args.workers, seconds=args.seconds, core=cores().load
     )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                error = process.stderr.read().decode() if process.stderr else ""
-                raise RuntimeError(f"server {args} exited: {error[-2000:]}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            time.sleep(0.2)
-        else:
-            raise RuntimeError(f"server {args} not ready within 90 s")
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def drive(base: str, paths: list[str]) -> dict[str, float]:
-    """Runs the load from another process, so the driver does not share the server's loop."""
-    result = subprocess.run(
-        [sys.executable, "-m", "bench.catalog", "drive", base, json.dumps(paths)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    loaded: dict[str, float] = json.loads(result.stdout.strip().splitlines()[-1])
-    return loaded
-
-
-def _client(base: str) -> httpx.AsyncClient:
-    # One client per worker: a pool shared by many tasks makes httpx itself the bottleneck.
-    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-    return httpx.AsyncClient(base_url=base, limits=limits, timeout=30)
-
-
-async def _closed_loop(clients: list[httpx.AsyncClient], paths: list[str], seconds: float) -> int:
-    stop = time.monotonic() + seconds
-    done = 0
-
-    async def worker(client: httpx.AsyncClient, offset: int) -> None:
-        nonlocal done
-        index = offset
-        while time.monotonic() < stop:
-            resp = await client.get(paths[index % len(paths)])
-            resp.raise_for_status()
-            index += 1
-            done += 1
-
-    await asyncio.gather(*(worker(c, i) for i, c in enumerate(clients)))
-    return done
-
-
-async def _open_loop(
-    clients: list[httpx.AsyncClient], paths: list[str], seconds: float
-) -> list[float]:
-    latencies: list[float] = []
-    start = time.monotonic()
-    count = int(RATE * seconds)
-    next_index = 0
-
-    # A sender that falls behind sends at once, and its lateness counts in the latency.
-    async def sender(client: httpx.AsyncClient) -> None:
-        nonlocal next_index
-        while next_index < count:
-            index, next_index = next_index, next_index + 1
-            scheduled = start + index / RATE
-            await asyncio.sleep(max(0.0, scheduled - time.monotonic()))
-            resp = await client.get(paths[index % len(paths)])
-            resp.raise_for_status()
-            latencies.append(time.monotonic() - scheduled)
-
-    await asyncio.gather(*(sender(c) for c in clients))
-    return latencies
-
-
-async def run_driver(base: str, paths: list[str]) -> dict[str, float]:
-    clients = [_client(base) for _ in range(CLIENTS)]
-    try:
-        await _closed_loop(clients, paths, WARMUP_SECONDS)
-        started = time.monotonic()
-        done = await _closed_loop(clients, paths, CLOSED_SECONDS)
-        rps = done / (time.monotonic() - started)
-        latencies = sorted(await _open_loop(clients, paths, OPEN_SECONDS))
-    finally:
-        for client in clients:
-            await client.aclose()
-    return {
-        "rps": rps,
-        "p50_ms": statistics.median(latencies) * 1000,
-        "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
-    }
+    bad = {status: n for status, n in result.statuses.items() if status != 200}
+    if bad:
+        raise BenchError(f"{base}{path}: answers other than 200: {bad}")
+    return result
 
 
 def bare_app(body: bytes) -> FastAPI:
@@ -217,11 +151,16 @@ def bare_app(body: bytes) -> FastAPI:
     return app
 
 
-def main() -> None:
+def run(args: argparse.Namespace) -> str:
     url = os.environ.get("CATALOG_BENCH_DATABASE_URL") or database_url("catalog_bench")
     asyncio.run(seed_bench_database(url))
     paths = query_paths()
-    catalog_port, bare_port = free_port(), free_port()
+    catalog_port, bare_port = args.base_port, args.base_port + 1
+    check_ports([catalog_port, bare_port])
+    core = cores()
+    print(
+        f"catalog: {machine_load()}; wrk and hey on core {core.load}, servers on core {core.server}"
+    )
     env = {
         **os.environ,
         "CATALOG_DATABASE_URL": url,
@@ -231,54 +170,109 @@ def main() -> None:
         "CATALOG_LOG_LEVEL": "WARNING",
         "MTH_CLOCK_START": CLOCK_START,
     }
-    with server(["-m", "catalog_service"], env, catalog_port) as base:
+    logs = LOCAL / "bench"
+    with server(["-m", "catalog_service"], env, catalog_port, logs / "catalog.log") as served:
+        pin(served.pid, core.server)
+        base = f"http://127.0.0.1:{catalog_port}"
         bodies = [httpx.get(base + path, timeout=10).content for path in paths]
-        served = drive(base, paths)
-    sizes = [len(b) for b in bodies]
-    items = [len(json.loads(b)["items"]) for b in bodies]
-    body = max(bodies, key=len)
-    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
-        handle.write(body)
-    try:
-        with server(
-            ["-m", "bench.catalog", "bare", handle.name, str(bare_port)],
-            dict(os.environ),
-            bare_port,
-        ) as base:
-            bare = drive(base, paths)
-    finally:
-        Path(handle.name).unlink()
-    ratio = served["rps"] / bare["rps"]
+        sizes = [len(b) for b in bodies]
+        items = [len(json.loads(b)["items"]) for b in bodies]
+        print(
+            f"catalog: {len(paths)} query points, {min(items)}-{max(items)} items per page, "
+            f"{min(sizes)}-{max(sizes)} bytes"
+        )
+        with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
+            # The open loop asks for the first query point: the bare endpoint answers its bytes.
+            handle.write(bodies[0])
+        try:
+            with server(
+                ["-m", "bench.catalog", "bare", handle.name, str(bare_port)],
+                dict(os.environ),
+                bare_port,
+                logs / "catalog-bare.log",
+            ) as bare_process:
+                pin(bare_process.pid, core.server)
+                bare_base = f"http://127.0.0.1:{bare_port}"
+                print(f"bare:    closed loop, {args.connections} connections, {args.seconds:.0f} s")
+                bare = closed_loop(bare_base, paths, bare_process.pid, args)
+                print(
+                    f"bare:    {bare.closed.rps:.0f} requests/s, p99 {bare.closed.p99_ms:.1f} ms, "
+                    f"server CPU {bare.cpu_pct:.0f} %"
+                )
+                print(f"catalog: closed loop, {args.connections} connections, {args.seconds:.0f} s")
+                figures = closed_loop(base, paths, served.pid, args, args.profile)
+                print(
+                    f"catalog: {figures.closed.rps:.0f} requests/s, p99 "
+                    f"{figures.closed.p99_ms:.1f} ms, server CPU {figures.cpu_pct:.0f} %"
+                )
+                rate = args.rate or bare.closed.rps / 2
+                print(
+                    f"catalog: open loop at {rate:.0f}/s (half the bare rate), "
+                    f"{args.workers} senders"
+                )
+                latency = open_loop(base, paths[0], rate, args)
+                bare_latency = open_loop(bare_base, paths[0], rate, args)
+        finally:
+            Path(handle.name).unlink()
     print(
-        f"catalog: {len(paths)} query points, {min(items)}-{max(items)} items per page, "
-        f"{min(sizes)}-{max(sizes)} bytes; bare body {len(body)} bytes"
+        f"catalog: p50 {latency.p50_ms:.2f} ms, p99 {latency.p99_ms:.2f} ms at "
+        f"{latency.rps:.0f}/s (bare: p50 {bare_latency.p50_ms:.2f} ms, "
+        f"p99 {bare_latency.p99_ms:.2f} ms)"
     )
-    print(f"catalog: closed loop, {CLIENTS} clients: {served['rps']:.0f} requests/s")
-    print(f"bare:    closed loop, {CLIENTS} clients: {bare['rps']:.0f} requests/s")
-    print(
-        f"catalog: open loop at {RATE}/s: p50 {served['p50_ms']:.2f} ms, "
-        f"p99 {served['p99_ms']:.2f} ms (bare: p50 {bare['p50_ms']:.2f}, "
-        f"p99 {bare['p99_ms']:.2f})"
-    )
-    print(
-        f"BENCH catalog p50_ms={served['p50_ms']:.2f} p99_ms={served['p99_ms']:.2f} "
-        f"rps={served['rps']:.0f} bare_rps={bare['rps']:.0f} ratio={ratio:.2f}"
+    return bench_line(
+        "catalog",
+        rps=figures.closed.rps,
+        bare_rps=bare.closed.rps,
+        ratio=figures.closed.rps / bare.closed.rps,
+        p50_ms=latency.p50_ms,
+        p99_ms=latency.p99_ms,
+        rate=rate,
+        server_cpu_pct=figures.cpu_pct,
+        bare_cpu_pct=bare.cpu_pct,
+        # Requests per CPU-second of each server: what the ratio would be on idle cores.
+        cpu_ratio=per_cpu(figures) / per_cpu(bare),
     )
 
 
-def cli() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.catalog")
+def per_cpu(figures: Figures) -> float:
+    return figures.closed.rps / max(figures.cpu_pct / 100, 1e-9)
+
+
+def cli(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.catalog",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--base-port",
+        type=int,
+        default=free_port_base(),
+        help="the catalog listens here, the bare endpoint on the next port "
+        "(default: MTH_FREE_PORT_BASE)",
+    )
+    parser.add_argument(
+        "--connections", type=int, default=CONNECTIONS, help="closed-loop wrk connections"
+    )
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of each measured run")
+    parser.add_argument(
+        "--rate", type=float, default=0.0, help="open-loop rate (default: half the bare rate)"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=OPEN_WORKERS, help="hey senders in the open loop"
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="record a py-spy profile of the catalog during the closed loop into this file "
+        "(collapsed stacks; read it with `python -m bench.flames FILE`)",
+    )
     commands = parser.add_subparsers(dest="command")
-    drive_cmd = commands.add_parser("drive")
-    drive_cmd.add_argument("base")
-    drive_cmd.add_argument("paths")
-    bare_cmd = commands.add_parser("bare")
+    bare_cmd = commands.add_parser("bare", help="(internal) serve the bare endpoint")
     bare_cmd.add_argument("body_file", type=Path)
     bare_cmd.add_argument("port", type=int)
-    args = parser.parse_args()
-    if args.command == "drive":
-        print(json.dumps(asyncio.run(run_driver(args.base, json.loads(args.paths)))))
-    elif args.command == "bare":
+    args = parser.parse_args(argv)
+    if args.command == "bare":
         uvicorn.run(
             bare_app(args.body_file.read_bytes()),
             host="127.0.0.1",
@@ -286,8 +280,13 @@ def cli() -> None:
             log_level="warning",
             access_log=False,
         )
-    else:
-        main()
+        return
+    try:
+        line = run(args)
+    except BenchError as error:
+        print(f"bench catalog: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
+    print(line, flush=True)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
+from starlette.middleware import Middleware
 
 from catalog_service.api import catalog, internal, retailer
 from catalog_service.events.handlers import build_consumers
@@ -15,7 +16,7 @@ MIGRATIONS = Path(__file__).parent / "store" / "migrations"
 
 
 def create_app(settings: CatalogSettings) -> FastAPI:
-    runtime = CatalogRuntime(settings)
+    runtime = CatalogRuntime(settings, fragment=catalog.product_fragment)
 
     async def load_read_model(app: FastAPI) -> None:
         db: Db = app.state.db
@@ -39,6 +40,7 @@ def create_app(settings: CatalogSettings) -> FastAPI:
             body_limits=[(r"/v1/retailer/.*", settings.retailer_max_body_bytes)],
             rate_limits={"same_day": settings.rate_limit_same_day},
             cors_origins=settings.cors_origins,
+            middleware=[Middleware(catalog.SameDayFastPath, runtime=runtime)],
             openapi_tags=[
                 {"name": "catalog", "description": "For customers: never names a store."},
                 {"name": "retailer", "description": "For retailers, with their API key."},

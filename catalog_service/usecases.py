@@ -7,7 +7,9 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+
+import orjson
 
 from catalog_service.domain.coverage import center_of, is_valid_cell
 from catalog_service.domain.errors import ProductRejected, UnknownOffer
@@ -18,7 +20,13 @@ from catalog_service.domain.inventory import (
     check_rows,
     plan_batch,
 )
-from catalog_service.domain.listings import CatalogReadModel, Product, SameDayPage, SameDayQuery
+from catalog_service.domain.listings import (
+    CatalogReadModel,
+    Fragment,
+    Product,
+    SameDayPage,
+    SameDayQuery,
+)
 from catalog_service.domain.promise import CapacityRule, Promise, promise_for
 from catalog_service.domain.seed import SeedCatalog
 from catalog_service.domain.tokens import BadToken, CursorCodec, OfferCodec, OfferRef
@@ -42,23 +50,39 @@ OFFER_ID_CACHE_SIZE = 200_000
 class CatalogRuntime:
     """What the API and the consumers share in one process: the read model and the codecs."""
 
-    def __init__(self, settings: CatalogSettings) -> None:
+    def __init__(self, settings: CatalogSettings, fragment: Fragment | None = None) -> None:
         self.settings = settings
         self.offers = OfferCodec(settings.token_secret)
         self.cursors = CursorCodec(settings.token_secret)
-        self.model = CatalogReadModel([], settings.h3_resolution)
+        self.fragment = fragment
+        self.model = CatalogReadModel([], settings.h3_resolution, fragment=fragment)
         self.ready = asyncio.Event()
-        self._offer_ids: dict[OfferRef, str] = {}
+        # Keyed by (sku, mall, cell, day): a plain tuple hashes and compares in C.
+        self._offer_ids: dict[tuple[str, str, str, date], bytes] = {}
+        self._cursors: dict[tuple[str, str], bytes] = {}
 
-    def offer_id(self, ref: OfferRef) -> str:
+    def offer_id_bytes(self, sku: str, mall_id: str, cell: str, day: date) -> bytes:
         # Offer ids are deterministic, so caching them is safe; encryption costs a third of a
         # same-day response, and popular cells repeat.
-        found = self._offer_ids.get(ref)
+        key = (sku, mall_id, cell, day)
+        found = self._offer_ids.get(key)
         if found is None:
             if len(self._offer_ids) >= OFFER_ID_CACHE_SIZE:
                 self._offer_ids.clear()
-            found = self._offer_ids[ref] = self.offers.encode(ref)
+            found = self._offer_ids[key] = self.offers.encode(OfferRef(*key)).encode()
         return found
+
+    def cursor(self, last_key: tuple[str, str]) -> bytes:
+        # Deterministic too, and each page's last key recurs for every customer near it.
+        found = self._cursors.get(last_key)
+        if found is None:
+            if len(self._cursors) >= OFFER_ID_CACHE_SIZE:
+                self._cursors.clear()
+            found = self._cursors[last_key] = orjson.dumps(self.cursors.encode(last_key))
+        return found
+
+    def offer_id(self, ref: OfferRef) -> str:
+        return self.offer_id_bytes(ref.sku, ref.mall_id, ref.cell, ref.day).decode()
 
     async def load(self, db: Db) -> None:
         """Builds the read model from the database.
@@ -67,7 +91,9 @@ class CatalogRuntime:
         replaces a newer one, so the snapshot and the events agree whatever their order.
         """
         async with db.begin() as tx:
-            self.model = CatalogReadModel(await catalog.mall_rules(tx), self.settings.h3_resolution)
+            self.model = CatalogReadModel(
+                await catalog.mall_rules(tx), self.settings.h3_resolution, fragment=self.fragment
+            )
             self.ready.set()
             for mall_id, cell, rule in await catalog.capacity_rules(tx):
                 self.model.set_capacity(mall_id, cell, rule)

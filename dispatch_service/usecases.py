@@ -17,19 +17,26 @@ from dispatch_service.domain.offers import (
     rank_drivers,
 )
 from dispatch_service.domain.planning import Plan, PlannedRoute, PlanningPolicy, plan_routes
-from dispatch_service.domain.pool import PooledShipment, Timing, is_promise_at_risk, is_round_due
+from dispatch_service.domain.pool import (
+    PooledShipment,
+    ShipmentStatus,
+    Timing,
+    is_promise_at_risk,
+    is_round_due,
+)
+from dispatch_service.domain.route import (
+    Answer,
+    IllegalRouteStep,
+    OfferStatus,
+    Route,
+    RouteStatus,
+)
 from dispatch_service.settings import DispatchSettings
 from dispatch_service.store import drivers, malls, routes, shipments
-from dispatch_service.store.routes import Answer, OfferStatus, RouteRecord, RouteStatus
-from dispatch_service.store.shipments import ShipmentStatus
 from shared import outbox
 from shared.db import Db, Tx
 from shared.events.dispatch import (
     OrderPromiseAtRisk,
-    RouteAssigned,
-    RouteOffered,
-    RouteOfferExpired,
-    RoutePlanned,
     StopKind,
     ZoneCapacityChanged,
 )
@@ -38,8 +45,11 @@ from shared.events.driver import (
     DriverLocationUpdated,
     OfferAccepted,
     OfferDeclined,
+    RouteStopsChanged,
+    RouteStopsRefused,
 )
-from shared.events.order import OrderCancelled, OrderReadyForPickup
+from shared.events.envelope import Payload
+from shared.events.order import OrderCancelled, OrderLineRerouted, OrderReadyForPickup
 from shared.geo import Point, TravelModel
 from shared.malls import pilot_malls
 
@@ -135,18 +145,63 @@ def pickup_area(mall_id: str, mall_name: str) -> str:
     return mall_name
 
 
-async def take_into_pool(tx: Tx, ready: OrderReadyForPickup, now: datetime) -> None:
+async def _save(tx: Tx, route: Route, events: list[Payload], now: datetime) -> None:
+    await routes.save(tx, route, now)
+    for event in events:
+        await outbox.add(tx, event, key=route.mall_id)
+
+
+async def take_into_pool(
+    tx: Tx, ready: OrderReadyForPickup, now: datetime, policies: Policies
+) -> None:
+    """Into the mall's pool; a shipment re-routed away from an accepted route joins that
+    driver's route instead when the driver is still at the mall and every promise holds."""
     added = await shipments.add_to_pool(tx, ready, now)
     log.info(
         "shipment_pooled" if added else "shipment_already_known",
         extra={"shipment_id": str(ready.shipment_id), "mall_id": ready.mall_id},
     )
+    route_id = await routes.rerouted_to(tx, ready.shipment_id)
+    if not added or route_id is None:
+        return
+    await routes.unlink_reroutes(tx, [ready.shipment_id])
+    route = await routes.get(tx, route_id, for_update=True)
+    shipment = await shipments.get(tx, ready.shipment_id)
+    if route is None or shipment is None:
+        return
+    mall = mall_point(route.mall_id, shipment.pickup)
+    events = route.add_shipment(shipment, mall, policies.planning.timing, now=now)
+    if events:
+        await shipments.mark_routed(tx, [shipment.shipment_id], route.route_id, now)
+        log.info(
+            "rerouted_shipment_joined_route",
+            extra={"shipment_id": str(shipment.shipment_id), "route_id": str(route_id)},
+        )
+    elif not await _is_waiting(tx, route):
+        events = route.release("the re-routed order goes on another route", now=now)
+    await _save(tx, route, events, now)
+
+
+async def record_reroute(tx: Tx, rerouted: OrderLineRerouted, now: datetime) -> None:
+    """Remembers that the new shipment may join the accepted route its lines left."""
+    found = await shipments.statuses(tx, rerouted.order_id, [rerouted.from_shipment_id])
+    status, route_id = found.get(rerouted.from_shipment_id, (None, None))
+    if route_id is None or status != ShipmentStatus.ROUTED:
+        # Re-routed again before it was packed: the link moves on with the lines.
+        route_id = await routes.rerouted_to(tx, rerouted.from_shipment_id)
+        if route_id is not None:
+            await routes.unlink_reroutes(tx, [rerouted.from_shipment_id])
+    if route_id is None:
+        return
+    route = await routes.get(tx, route_id)
+    if route is not None and route.status is RouteStatus.ASSIGNED:
+        await routes.link_reroute(tx, rerouted.to_shipment_id, route_id, now)
 
 
 async def cancel_shipments(tx: Tx, cancelled: OrderCancelled, now: datetime) -> None:
-    """Out of the pool, or off a route: a route still on offer goes back to the pool to be
-    planned again without them; an assigned route loses their stops (the driver service hears
-    of the cancellation itself)."""
+    """Out of the pool, or off a route still on offer (which stays on offer with the rest: a
+    driver may be accepting it right now). An accepted route is the driver service's to
+    change; its copy comes back as route.stops_changed."""
     known = await shipments.statuses(tx, cancelled.order_id, cancelled.shipment_ids)
     route_ids = sorted({route_id for _, route_id in known.values() if route_id is not None})
     # Routes before shipments, in id order: the same lock order as the offer loop.
@@ -155,19 +210,53 @@ async def cancel_shipments(tx: Tx, cancelled: OrderCancelled, now: datetime) -> 
     to_cancel = [sid for sid, (status, _) in current.items() if status != ShipmentStatus.CANCELLED]
     await shipments.mark_cancelled(tx, to_cancel, now)
     for route in locked:
-        if route is None:
-            continue
-        if route.status is RouteStatus.OFFERING:
-            await _withdraw(tx, route, "order cancelled", now)
-        elif route.status is RouteStatus.ASSIGNED:
-            gone = set(to_cancel)
-            kept = [stop for stop in route.stops if stop.shipment_id not in gone]
-            resequenced = [stop.model_copy(update={"sequence": i}) for i, stop in enumerate(kept)]
-            await routes.replace_stops(tx, route.route_id, resequenced, now)
+        if route is not None:
+            events = route.drop_shipments(set(to_cancel), now=now)
+            if route.status is RouteStatus.WITHDRAWN:
+                await shipments.return_route_to_pool(tx, route.route_id, now)
+            await _save(tx, route, events, now)
+    # Re-routed lines that will never be packed: their accepted route may have nothing left.
+    for route_id in await routes.unlink_reroutes(tx, list(cancelled.shipment_ids)):
+        await _release_if_idle(tx, route_id, now)
     log.info(
         "shipments_cancelled",
         extra={"order_id": str(cancelled.order_id), "shipments": len(to_cancel)},
     )
+
+
+async def _is_waiting(tx: Tx, route: Route) -> bool:
+    """A re-routed shipment may still join the route, or joined it and the driver service's
+    copy does not show it yet."""
+    if await routes.has_reroutes(tx, route.route_id):
+        return True
+    return bool(set(await shipments.routed_to(tx, route.route_id)) - route.shipment_ids)
+
+
+async def _release_if_idle(tx: Tx, route_id: UUID, now: datetime) -> None:
+    route = await routes.get(tx, route_id, for_update=True)
+    if route is None or await _is_waiting(tx, route):
+        return
+    events = route.release("every order on it was cancelled", now=now)
+    if events:
+        await _save(tx, route, events, now)
+
+
+async def follow_driver(tx: Tx, changed: RouteStopsChanged, now: datetime) -> None:
+    """The driver service's copy of an accepted route; a route left with nothing to do and no
+    re-routed shipment to wait for is released."""
+    route = await routes.get(tx, changed.route_id, for_update=True)
+    if route is None or not route.follow_driver(changed):
+        return
+    events: list[Payload] = []
+    if not await _is_waiting(tx, route):
+        events = route.release("every order on it was cancelled", now=now)
+    await _save(tx, route, events, now)
+
+
+async def take_back_refused(tx: Tx, refused: RouteStopsRefused, now: datetime) -> None:
+    """Stops added to a route that had ended: their shipments wait for the next round."""
+    await shipments.return_to_pool(tx, refused.shipment_ids, now)
+    log.info("added_stops_refused", extra={"route_id": str(refused.route_id)})
 
 
 async def record_availability(tx: Tx, event: DriverAvailabilityChanged, now: datetime) -> None:
@@ -371,24 +460,13 @@ async def _save_route(
         stop_count=len(planned.stops),
         miles=planned.planned_miles,
     )
-    await routes.add(
-        tx, planned, mall_id=mall_id, mall_name=mall_name, quote=quote, currency=CURRENCY, now=now
+    route, events = Route.plan(
+        planned, mall_id=mall_id, mall_name=mall_name, quote=quote, currency=CURRENCY, now=now
     )
+    await routes.insert(tx, route, now)
     await shipments.mark_routed(tx, planned.shipment_ids, planned.route_id, now)
-    await outbox.add(
-        tx,
-        RoutePlanned(
-            route_id=planned.route_id,
-            mall_id=mall_id,
-            stops=list(planned.stops),
-            planned_miles=planned.planned_miles,
-            planned_minutes=planned.planned_minutes,
-        ),
-        key=mall_id,
-    )
-    route = await routes.get(tx, planned.route_id, for_update=True)
-    if route is not None:
-        await _offer_next(tx, route, 1, now, policies)
+    events += await _offer_next(tx, route, 1, now, policies)
+    await _save(tx, route, events, now)
 
 
 async def _flag_at_risk(
@@ -424,33 +502,33 @@ async def run_offer_rounds(db: Db, now: datetime, policies: Policies) -> None:
         async with db.begin() as tx:
             route = await routes.lock_offering(tx, route_id)
             if route is not None:
-                await advance_route(tx, route, now, policies)
+                await _save(tx, route, await advance_route(tx, route, now, policies), now)
 
 
-async def advance_route(tx: Tx, route: RouteRecord, now: datetime, policies: Policies) -> None:
-    offers = await routes.offers_of(tx, route.route_id)
-    open_offer = next((o for o in offers if o.status is OfferStatus.OPEN), None)
+async def advance_route(
+    tx: Tx, route: Route, now: datetime, policies: Policies
+) -> list[Payload]:
+    open_offer = route.open_offer
     if open_offer is not None and open_offer.expires_at > now:
-        return
+        return []
+    events: list[Payload] = []
     if open_offer is not None:
-        await routes.close_offer(
-            tx, open_offer.offer_id, OfferStatus.EXPIRED, pending_answer=Answer.EXPIRED, now=now
+        events += route.close_offer(
+            open_offer.offer_id, OfferStatus.EXPIRED, Answer.EXPIRED, now=now
         )
-        await _publish_offer_closed(tx, route, open_offer.offer_id)
     if now > route.latest_start_at:
-        await _withdraw(tx, route, "no driver took it in time", now)
-        return
-    if len(offers) >= policies.max_offer_rounds:
-        await _withdraw(tx, route, f"no taker in {len(offers)} offer rounds", now)
-        return
-    await _offer_next(tx, route, len(offers) + 1, now, policies)
+        return events + await _withdraw(tx, route, "no driver took it in time", now)
+    if len(route.offers) >= policies.max_offer_rounds:
+        reason = f"no taker in {len(route.offers)} offer rounds"
+        return events + await _withdraw(tx, route, reason, now)
+    return events + await _offer_next(tx, route, len(route.offers) + 1, now, policies)
 
 
 async def _offer_next(
-    tx: Tx, route: RouteRecord, round_number: int, now: datetime, policies: Policies
-) -> UUID | None:
-    """Offers the route to the next few eligible drivers; None when there is nobody to ask yet
-    (the offer loop asks again as drivers come near or the radius widens)."""
+    tx: Tx, route: Route, round_number: int, now: datetime, policies: Policies
+) -> list[Payload]:
+    """Offers the route to the next few eligible drivers; nothing when there is nobody to ask
+    yet (the offer loop asks again as drivers come near or the radius widens)."""
     first_pickup = next(s for s in route.stops if s.kind is StopKind.PICKUP)
     mall = mall_point(route.mall_id, Point(first_pickup.location.lat, first_pickup.location.lng))
     level = surge.offer_level(
@@ -458,6 +536,8 @@ async def _offer_next(
     )
     pay_cents = surge.surged_pay(route.base_pay_cents, level, policies.surge)
     radius_m = surge.offer_radius_m(level, policies.surge)
+    # Offers this round closed are saved first: their drivers are free to be asked again.
+    await routes.save(tx, route, now)
     candidates = rank_drivers(
         await drivers.online(tx),
         mall,
@@ -471,42 +551,28 @@ async def _offer_next(
         limit=policies.drivers_per_offer,
     )
     if not candidates:
-        return None
+        return []
     offer_id = uuid.uuid4()
-    expires_at = now + policies.offer_ttl
-    await routes.add_offer(
-        tx,
+    events = route.offer_to(
         offer_id=offer_id,
-        route=route,
         round_number=round_number,
         pay_cents=pay_cents,
         surge_level=level,
         radius_m=radius_m,
         candidates=candidates,
+        pickup_area=pickup_area(route.mall_id, route.mall_name),
         now=now,
-        expires_at=expires_at,
+        expires_at=now + policies.offer_ttl,
     )
-    await outbox.add(
+    # The offer's row first: the visibility log points at it.
+    await routes.save(tx, route, now)
+    await routes.add_views(
         tx,
-        RouteOffered(
-            offer_id=offer_id,
-            route_id=route.route_id,
-            mall_id=route.mall_id,
-            mall_name=route.mall_name,
-            driver_ids=[c.driver_id for c in candidates],
-            pay_cents=pay_cents,
-            currency=route.currency,
-            hourly_floor_cents=route.hourly_floor_cents,
-            block_minutes=route.block_minutes,
-            expected_miles=route.planned_miles,
-            stop_count=len(route.stops),
-            pickup_area=pickup_area(route.mall_id, route.mall_name),
-            stops=list(route.stops),
-            expires_at=expires_at,
-            round=round_number,
-            expected_minutes=route.planned_minutes,
-        ),
-        key=route.mall_id,
+        offer_id=offer_id,
+        route_id=route.route_id,
+        pay_cents=pay_cents,
+        candidates=candidates,
+        now=now,
     )
     log.info(
         "route_offered",
@@ -518,81 +584,59 @@ async def _offer_next(
             "surge_level": level,
         },
     )
-    return offer_id
+    return events
 
 
-async def _publish_offer_closed(tx: Tx, route: RouteRecord, offer_id: UUID) -> None:
-    await outbox.add(
-        tx,
-        RouteOfferExpired(offer_id=offer_id, route_id=route.route_id, mall_id=route.mall_id),
-        key=route.mall_id,
-    )
-
-
-async def _withdraw(tx: Tx, route: RouteRecord, reason: str, now: datetime) -> None:
+async def _withdraw(tx: Tx, route: Route, reason: str, now: datetime) -> list[Payload]:
     """Back to the pool: the next round plans its shipments again, split or merged anew."""
-    for offer in await routes.offers_of(tx, route.route_id):
-        if offer.status is OfferStatus.OPEN:
-            await routes.close_offer(
-                tx, offer.offer_id, OfferStatus.WITHDRAWN, pending_answer=Answer.WITHDRAWN, now=now
-            )
-            await _publish_offer_closed(tx, route, offer.offer_id)
-    await routes.withdraw(tx, route.route_id, reason, now)
+    events = route.withdraw(reason, now=now)
     returned = await shipments.return_route_to_pool(tx, route.route_id, now)
     log.info(
         "route_withdrawn",
         extra={"route_id": str(route.route_id), "reason": reason, "shipments": returned},
     )
+    return events
 
 
 async def accept_offer(tx: Tx, accepted: OfferAccepted, now: datetime) -> None:
-    """The driver service decided who won; dispatch follows unless the route is gone."""
+    """The driver service decided who won; dispatch follows. A route withdrawn before the
+    accept arrived is taken back if its shipments still wait in the pool, else released."""
     route = await routes.get(tx, accepted.route_id, for_update=True)
-    offer = await routes.get_offer(tx, accepted.offer_id)
-    if route is None or offer is None or offer.route_id != route.route_id:
+    if route is None or route.offer(accepted.offer_id) is None:
         log.warning("offer_accept_unknown", extra={"offer_id": str(accepted.offer_id)})
         return
-    if route.status is not RouteStatus.OFFERING:
+    reclaimable: set[UUID] = set()
+    if route.status is RouteStatus.WITHDRAWN:
+        current = await shipments.statuses_for_update(tx, list(route.shipment_ids))
+        reclaimable = {
+            sid for sid, (status, _) in current.items() if status == ShipmentStatus.POOLED
+        }
+    try:
+        events = route.accept(
+            accepted.offer_id,
+            accepted.driver_id,
+            accepted.pay_cents,
+            at=accepted.at,
+            reclaimable=reclaimable,
+        )
+    except IllegalRouteStep as error:
         log.warning(
             "offer_accept_ignored",
-            extra={"route_id": str(route.route_id), "route_status": route.status},
+            extra={"route_id": str(route.route_id), "route_status": error.status.value},
         )
         return
-    await routes.set_offer_status(tx, offer.offer_id, OfferStatus.ACCEPTED, now)
-    if not await routes.answer_view(
-        tx, offer.offer_id, accepted.driver_id, Answer.ACCEPTED, accepted.at
-    ):
-        log.warning("offer_accepted_by_unshown_driver", extra={"offer_id": str(offer.offer_id)})
-    await routes.answer_pending(tx, offer.offer_id, Answer.TAKEN, now)
-    for other in await routes.offers_of(tx, route.route_id):
-        if other.status is OfferStatus.OPEN and other.offer_id != offer.offer_id:
-            await routes.close_offer(
-                tx, other.offer_id, OfferStatus.WITHDRAWN, pending_answer=Answer.TAKEN, now=now
+    if route.status is RouteStatus.ASSIGNED:
+        await shipments.mark_routed(tx, route.shipment_ids, route.route_id, now)
+        if not await routes.answer_view(
+            tx, accepted.offer_id, accepted.driver_id, Answer.ACCEPTED, accepted.at
+        ):
+            log.warning(
+                "offer_accepted_by_unshown_driver", extra={"offer_id": str(accepted.offer_id)}
             )
-            await _publish_offer_closed(tx, route, other.offer_id)
-    await routes.assign(
-        tx,
-        route.route_id,
-        driver_id=accepted.driver_id,
-        offer_id=offer.offer_id,
-        pay_cents=accepted.pay_cents,
-        at=accepted.at,
-    )
-    await drivers.assign_route(tx, accepted.driver_id, route.route_id, accepted.at)
-    await outbox.add(
-        tx,
-        RouteAssigned(
-            route_id=route.route_id,
-            offer_id=offer.offer_id,
-            mall_id=route.mall_id,
-            driver_id=accepted.driver_id,
-            pay_cents=accepted.pay_cents,
-            order_ids=route.order_ids,
-        ),
-        key=route.mall_id,
-    )
+        await drivers.assign_route(tx, accepted.driver_id, route.route_id, accepted.at)
+    await _save(tx, route, events, now)
     log.info(
-        "route_assigned",
+        "route_assigned" if route.status is RouteStatus.ASSIGNED else "late_accept_released",
         extra={"route_id": str(route.route_id), "driver_id": str(accepted.driver_id)},
     )
 
@@ -600,7 +644,7 @@ async def accept_offer(tx: Tx, accepted: OfferAccepted, now: datetime) -> None:
 async def decline_offer(tx: Tx, declined: OfferDeclined, now: datetime, policies: Policies) -> None:
     """Logged; once every driver of the round has declined, the next drivers are asked now."""
     route = await routes.get(tx, declined.route_id, for_update=True)
-    offer = await routes.get_offer(tx, declined.offer_id)
+    offer = route.offer(declined.offer_id) if route is not None else None
     if route is None or offer is None:
         log.warning("offer_decline_unknown", extra={"offer_id": str(declined.offer_id)})
         return
@@ -608,8 +652,6 @@ async def decline_offer(tx: Tx, declined: OfferDeclined, now: datetime, policies
     if offer.status is not OfferStatus.OPEN or route.status is not RouteStatus.OFFERING:
         return
     if await routes.count_pending(tx, offer.offer_id) == 0:
-        await routes.close_offer(
-            tx, offer.offer_id, OfferStatus.DECLINED, pending_answer=Answer.EXPIRED, now=now
-        )
-        await _publish_offer_closed(tx, route, offer.offer_id)
-        await advance_route(tx, route, now, policies)
+        events = route.close_offer(offer.offer_id, OfferStatus.DECLINED, Answer.EXPIRED, now=now)
+        events += await advance_route(tx, route, now, policies)
+        await _save(tx, route, events, now)

@@ -11,12 +11,14 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
 import asyncpg
 
+from driver_service.domain.offer import OfferStatus
 from driver_service.store import offers as offer_store
 from shared import clock
 from shared.db import Db, asyncpg_dsn
@@ -46,20 +48,34 @@ class OfferCard:
     driver_ids: frozenset[UUID]
 
 
-def offer_etag(cards: list[OfferCard]) -> str:
-    digest = hashlib.sha256()
-    for card in cards:
-        digest.update(f"{card.offer_id}:{card.pay_cents}:{card.expires_at.isoformat()};".encode())
+# Renders what a driver sees of one offer (the API's wire format), once per offer version.
+RenderOffer = Callable[[OfferCard], bytes]
+
+
+def offer_etag(cards: Sequence[OfferCard]) -> str:
+    digest = hashlib.sha256(b"".join(card_tag(card) for card in cards))
     return f'"{digest.hexdigest()[:32]}"'
 
 
+def card_tag(card: OfferCard) -> bytes:
+    """What of an offer its list's ETag covers: a new pay or expiry is a new list."""
+    return f"{card.offer_id}:{card.pay_cents}:{card.expires_at.isoformat()};".encode()
+
+
 class OfferHub:
-    def __init__(self, db: Db, reconnect_seconds: float = 2.0) -> None:
+    def __init__(
+        self, db: Db, render: RenderOffer | None = None, reconnect_seconds: float = 2.0
+    ) -> None:
         self.db = db
+        self.render = render
         self.reconnect_seconds = reconnect_seconds
         self._offers: dict[UUID, OfferCard] = {}
+        self._views: dict[UUID, bytes] = {}
+        self._tags: dict[UUID, bytes] = {}
         self._by_driver: dict[UUID, set[UUID]] = {}
-        self._changed: dict[UUID, asyncio.Event] = {}
+        # One future per waiting poll, not an Event and a task: thousands of idle polls wait
+        # here, and each byte of one is paid thousands of times.
+        self._waiters: dict[UUID, list[asyncio.Future[None]]] = {}
         self._queue: asyncio.Queue[UUID] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._listener: asyncpg.Connection | None = None
@@ -81,8 +97,11 @@ class OfferHub:
                 await task
         self._tasks = []
         await self._close_listener()
-        for event in self._changed.values():
-            event.set()
+        for waiters in self._waiters.values():
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+        self._waiters.clear()
 
     async def resync(self) -> None:
         """Reloads every open offer from the database, dropping what is no longer open."""
@@ -94,10 +113,39 @@ class OfferHub:
             (c for c in cards if c.expires_at > now), key=lambda c: (c.expires_at, c.offer_id)
         )
 
+    def view(self, card: OfferCard) -> bytes:
+        """The card as the driver app sees it, rendered once per offer version."""
+        found = self._views.get(card.offer_id)
+        if found is None:
+            if self.render is None:
+                raise LookupError("this hub was built without a renderer")
+            found = self._views[card.offer_id] = self.render(card)
+        return found
+
+    def etag(self, cards: Sequence[OfferCard]) -> str:
+        """`offer_etag(cards)`, from each offer's part computed once per offer version."""
+        parts = []
+        for card in cards:
+            part = self._tags.get(card.offer_id)
+            if part is None:
+                part = self._tags[card.offer_id] = card_tag(card)
+            parts.append(part)
+        return f'"{hashlib.sha256(b"".join(parts)).hexdigest()[:32]}"'
+
     async def wait_for_change(self, driver_id: UUID, timeout: float) -> None:
-        event = self._changed.setdefault(driver_id, asyncio.Event())
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), timeout)
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(driver_id, []).append(waiter)
+        try:
+            async with asyncio.timeout(timeout):
+                await waiter
+        except TimeoutError:
+            pass
+        finally:
+            waiting = self._waiters.get(driver_id)
+            if waiting is not None and waiter in waiting:
+                waiting.remove(waiter)
+                if not waiting:
+                    del self._waiters[driver_id]
 
     async def _listen(self) -> None:
         while True:
@@ -154,7 +202,7 @@ class OfferHub:
         async with self.db.begin() as tx:
             row = await offer_store.get_offer(tx, offer_id)
             drivers = await offer_store.active_driver_ids(tx, offer_id)
-        if row is None or row.status != "open":
+        if row is None or row.status != OfferStatus.OPEN.value:
             self._put(offer_id, None)
             return
         stops = [RouteStop.model_validate(s) for s in row.stops]
@@ -185,6 +233,8 @@ class OfferHub:
 
     def _put(self, offer_id: UUID, card: OfferCard | None) -> None:
         old = self._offers.pop(offer_id, None)
+        self._views.pop(offer_id, None)
+        self._tags.pop(offer_id, None)
         touched = set(old.driver_ids if old else ()) | set(card.driver_ids if card else ())
         if card is not None:
             self._offers[offer_id] = card
@@ -196,9 +246,9 @@ class OfferHub:
                 mine.discard(offer_id)
                 if not mine:
                     del self._by_driver[driver_id]
-            event = self._changed.pop(driver_id, None)
-            if event is not None:
-                event.set()
+            for waiter in self._waiters.pop(driver_id, ()):
+                if not waiter.done():
+                    waiter.set_result(None)
 
     async def _close_listener(self) -> None:
         listener, self._listener = self._listener, None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -17,7 +18,19 @@ from driver_service import auth
 from driver_service.accept_gate import Win
 from driver_service.domain import earnings, limits
 from driver_service.domain import route as route_rules
-from driver_service.domain.errors import IllegalStep, PinMismatch
+from driver_service.domain.errors import (
+    BlockOverlaps,
+    InvalidBlock,
+    InvalidToken,
+    OfferTaken,
+    PhoneTaken,
+    PinMismatch,
+    RouteEnded,
+    TooManyUpdates,
+    UnknownThing,
+)
+from driver_service.domain.offer import OfferStatus, check_open
+from driver_service.domain.route import OfferTerms, Route
 from driver_service.domain.vehicles import CAPACITY_PACKAGES, VehicleType
 from driver_service.settings import DriverSettings
 from driver_service.store import drivers as driver_store
@@ -27,38 +40,18 @@ from driver_service.store import routes as route_store
 from shared import outbox
 from shared.db import Tx
 from shared.events.common import GeoPoint
-from shared.events.dispatch import RouteOffered, RouteStop, StopKind
+from shared.events.dispatch import RouteOffered, RouteStop
 from shared.events.driver import (
     DriverAvailabilityChanged,
     DriverLocationUpdated,
-    OfferAccepted,
     OfferDeclined,
-    RoutePickupWait,
-    RouteStopDelivered,
-    RouteStopFailed,
-    RouteStopPickedUp,
-    RouteStopReturned,
+    RouteStopsRefused,
 )
+from shared.events.envelope import Payload
 from shared.geo import Point
 from shared.malls import pilot_malls
-from shared.problems import Conflict, FieldError, NotFound, ProblemError, Unprocessable
 
 log = logging.getLogger(__name__)
-
-
-class Gone(ProblemError):
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(410, code, detail, title="Gone")
-
-
-class Unauthorized(ProblemError):
-    def __init__(self, detail: str) -> None:
-        super().__init__(
-            401,
-            "unauthorized",
-            detail,
-            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-        )
 
 
 @dataclass(frozen=True)
@@ -87,7 +80,7 @@ async def register_driver(
         },
     )
     if not added:
-        raise Conflict("phone_taken", "This phone number is already registered; sign in instead.")
+        raise PhoneTaken()
     row = await driver_store.get_driver(tx, driver_id)
     assert row is not None
     return row, await issue_tokens(tx, settings, driver_id, now)
@@ -118,16 +111,16 @@ async def refresh_tokens(
     try:
         claims = auth.decode_token(settings.jwt_secret, refresh_token, "refresh", now)
     except auth.InvalidToken as error:
-        raise Unauthorized(f"The refresh token is invalid ({error}); sign in again.") from None
+        raise InvalidToken(f"The refresh token is invalid ({error}); sign in again.") from None
     if not await driver_store.use_refresh_token(tx, claims.jti, claims.driver_id, now):
-        raise Unauthorized("The refresh token was already used; sign in again.")
+        raise InvalidToken("The refresh token was already used; sign in again.")
     return await issue_tokens(tx, settings, claims.driver_id, now)
 
 
 async def driver_or_404(tx: Tx, driver_id: UUID) -> Row[Any]:
     row = await driver_store.get_driver(tx, driver_id)
     if row is None:
-        raise NotFound("driver")
+        raise UnknownThing("driver")
     return row
 
 
@@ -136,7 +129,7 @@ async def set_online(
 ) -> Row[Any]:
     row = await driver_store.get_driver(tx, driver_id, for_update=True)
     if row is None:
-        raise NotFound("driver")
+        raise UnknownThing("driver")
     if location is not None:
         await driver_store.set_location(tx, driver_id, location.lat, location.lng, now)
     if row.is_online != online:
@@ -162,19 +155,12 @@ async def update_location(
     # The row lock makes the per-driver limit hold across concurrent requests and instances.
     row = await driver_store.get_driver(tx, driver_id, for_update=True)
     if row is None:
-        raise NotFound("driver")
+        raise UnknownThing("driver")
     wait = limits.retry_after_seconds(
         row.location_at, now, timedelta(seconds=settings.location_min_interval_seconds)
     )
     if wait:
-        raise ProblemError(
-            429,
-            "too_many_updates",
-            f"Send at most one position every {settings.location_min_interval_seconds:g} s;"
-            f" retry in {wait} s.",
-            title="Too many requests",
-            headers={"Retry-After": str(wait)},
-        )
+        raise TooManyUpdates(wait, settings.location_min_interval_seconds)
     await driver_store.set_location(tx, driver_id, location.lat, location.lng, now)
     await outbox.add(
         tx,
@@ -198,22 +184,20 @@ MAX_DAYS_AHEAD = 30
 async def schedule_block(
     tx: Tx, driver_id: UUID, *, mall_id: str, starts_at: datetime, hours: float, now: datetime
 ) -> UUID:
-    errors = []
+    errors: list[tuple[str, str]] = []
     if mall_id not in {m.id for m in pilot_malls()}:
-        errors.append(FieldError(field="mall_id", message="not a mall we serve"))
+        errors.append(("mall_id", "not a mall we serve"))
     if starts_at <= now:
-        errors.append(FieldError(field="starts_at", message="must be in the future"))
+        errors.append(("starts_at", "must be in the future"))
     elif starts_at > now + timedelta(days=MAX_DAYS_AHEAD):
-        errors.append(
-            FieldError(field="starts_at", message=f"must be within {MAX_DAYS_AHEAD} days")
-        )
+        errors.append(("starts_at", f"must be within {MAX_DAYS_AHEAD} days"))
     if not 1 <= hours <= MAX_BLOCK_HOURS:
-        errors.append(FieldError(field="hours", message=f"must be between 1 and {MAX_BLOCK_HOURS}"))
+        errors.append(("hours", f"must be between 1 and {MAX_BLOCK_HOURS}"))
     if errors:
-        raise Unprocessable("Fix the block and retry.", errors)
+        raise InvalidBlock(errors)
     ends_at = starts_at + timedelta(hours=hours)
     if await driver_store.overlapping_block(tx, driver_id, starts_at, ends_at):
-        raise Conflict("block_overlaps", "You already have a block then; pick another time.")
+        raise BlockOverlaps()
     block_id = uuid.uuid4()
     await driver_store.add_block(
         tx,
@@ -257,7 +241,7 @@ async def record_offer(tx: Tx, offer: RouteOffered) -> None:
             "stops": [stop.model_dump(mode="json") for stop in offer.stops],
             "expires_at": offer.expires_at,
             "round": offer.round,
-            "status": "open",
+            "status": OfferStatus.OPEN.value,
         },
         offer.driver_ids,
     )
@@ -273,69 +257,54 @@ async def expire_offer(tx: Tx, offer_id: UUID) -> None:
 async def _offer_for_driver(tx: Tx, offer_id: UUID, driver_id: UUID) -> Row[Any]:
     offer = await offer_store.offer_for_driver(tx, offer_id, driver_id)
     if offer is None:
-        raise NotFound("offer", "No such offer for you; refresh your offers.")
+        raise UnknownThing("offer", "No such offer for you; refresh your offers.")
     return offer
 
 
-def already_taken() -> Conflict:
-    return Conflict("already_taken", "Another driver took this route; look at your other offers.")
-
-
 def _check_open(offer: Row[Any], now: datetime) -> None:
-    if offer.status == "accepted":
-        raise already_taken()
-    if offer.status == "expired" or offer.expires_at <= now:
-        raise Gone("offer_expired", "This offer has expired; look at your other offers.")
-    if offer.declined_at is not None:
-        raise Conflict("offer_declined", "You declined this offer; look at your other offers.")
+    check_open(OfferStatus(offer.status), offer.expires_at, offer.declined_at, now)
+
+
+async def _add(tx: Tx, route: Route, events: list[Payload]) -> None:
+    for event in events:
+        await outbox.add(tx, event, key=str(route.id))
 
 
 async def accept_offer(tx: Tx, offer_id: UUID, driver_id: UUID, now: datetime) -> Win:
     offer = await _offer_for_driver(tx, offer_id, driver_id)
-    if offer.status == "accepted" and offer.accepted_by == driver_id:
+    if offer.status == OfferStatus.ACCEPTED and offer.accepted_by == driver_id:
         return await _win(tx, offer, driver_id)  # a retried accept of one's own win
     # Most losers of a race stop here, on a plain read, without waiting on any lock.
     _check_open(offer, now)
+    # The conditional update is the offer's version check: of concurrent takers one wins.
     if not await offer_store.take(tx, offer_id, driver_id, now):
         current = await _offer_for_driver(tx, offer_id, driver_id)
         _check_open(current, now)
-        raise already_taken()
-    stops = [RouteStop.model_validate(s) for s in offer.stops]
-    try:
-        async with tx.begin_nested():
-            await route_store.add_route(
-                tx,
-                {
-                    "id": offer.route_id,
-                    "offer_id": offer_id,
-                    "driver_id": driver_id,
-                    "mall_id": offer.mall_id,
-                    "pay_cents": offer.pay_cents,
-                    "currency": offer.currency,
-                    "hourly_floor_cents": offer.hourly_floor_cents,
-                    "block_minutes": offer.block_minutes,
-                    "accepted_at": now,
-                },
-                [_stop_values(offer.route_id, stop) for stop in stops],
-            )
-    except IntegrityError:
-        # Another round's offer of the same route won first.
-        raise already_taken() from None
-    cancelled = await route_store.cancelled_among(tx, [s.shipment_id for s in stops])
-    if cancelled:
-        await cancel_shipments(tx, cancelled, now)
-    await outbox.add(
-        tx,
-        OfferAccepted(
+        raise OfferTaken()
+    stops = tuple(RouteStop.model_validate(s) for s in offer.stops)
+    await route_store.lock_shipments(tx, [s.shipment_id for s in stops])
+    route, events = Route.accept(
+        OfferTerms(
             offer_id=offer_id,
             route_id=offer.route_id,
             mall_id=offer.mall_id,
-            driver_id=driver_id,
             pay_cents=offer.pay_cents,
-            at=now,
+            currency=offer.currency,
+            hourly_floor_cents=offer.hourly_floor_cents,
+            block_minutes=offer.block_minutes,
+            stops=stops,
         ),
-        key=str(offer.route_id),
+        driver_id,
+        await route_store.cancelled_among(tx, [s.shipment_id for s in stops]),
+        at=now,
     )
+    try:
+        async with tx.begin_nested():
+            await route_store.insert_route(tx, route)
+    except IntegrityError:
+        # Another round's offer of the same route won first.
+        raise OfferTaken() from None
+    await _add(tx, route, events)
     await offer_store.announce(tx, offer_id)
     log.info("offer_accepted", extra={"offer_id": str(offer_id), "driver_id": str(driver_id)})
     return await _win(tx, offer, driver_id)
@@ -366,78 +335,38 @@ async def decline_offer(tx: Tx, offer_id: UUID, driver_id: UUID, now: datetime) 
     await offer_store.announce(tx, offer_id)
 
 
-def _stop_values(route_id: UUID, stop: RouteStop) -> dict[str, Any]:
-    return {
-        "id": stop.stop_id,
-        "route_id": route_id,
-        "sequence": stop.sequence,
-        "kind": stop.kind.value,
-        "shipment_id": stop.shipment_id,
-        "order_id": stop.order_id,
-        "store_id": stop.store_id,
-        "store_name": stop.store_name,
-        "lat": stop.location.lat,
-        "lng": stop.location.lng,
-        "address": stop.address,
-        "area": stop.area,
-        "instructions": stop.instructions,
-        "labels": stop.labels,
-        "package_count": stop.package_count,
-        "eta": stop.eta,
-        "deliver_by": stop.deliver_by,
-        "pin_sha256": stop.pin_sha256,
-        "status": "pending",
-    }
+# Route execution: load under the route's row lock, one domain step, save, events.
+
+
+async def route_for_driver(
+    tx: Tx, route_id: UUID, driver_id: UUID, *, for_update: bool = False
+) -> Route:
+    route = await route_store.get(tx, route_id, driver_id=driver_id, for_update=for_update)
+    if route is None:
+        raise UnknownThing("route")  # someone else's route must look like a missing one
+    return route
+
+
+async def _step(
+    tx: Tx, route_id: UUID, driver_id: UUID, step: Callable[[Route], list[Payload]]
+) -> Route:
+    route = await route_for_driver(tx, route_id, driver_id, for_update=True)
+    events = step(route)
+    await route_store.save(tx, route)
+    await _add(tx, route, events)
+    return route
 
 
 async def mark_assigned(tx: Tx, route_id: UUID, driver_id: UUID, now: datetime) -> None:
-    if not await route_store.mark_assigned(tx, route_id, driver_id, now):
+    route = await route_store.get(tx, route_id, for_update=True)
+    if route is None or not route.mark_assigned(driver_id, at=now):
         # Dispatch follows offer.accepted; any other driver here means the two disagree.
         log.warning(
             "route_assigned_mismatch",
             extra={"route_id": str(route_id), "driver_id": str(driver_id)},
         )
-
-
-# Route execution
-
-
-@dataclass(frozen=True)
-class RouteState:
-    route: Row[Any]
-    stops: list[Row[Any]]
-
-
-async def route_for_driver(
-    tx: Tx, route_id: UUID, driver_id: UUID, *, for_update: bool = False
-) -> RouteState:
-    route = await route_store.get_route(tx, route_id, driver_id, for_update=for_update)
-    if route is None:
-        raise NotFound("route")  # someone else's route must look like a missing one
-    return RouteState(route, await route_store.stops_of(tx, route_id))
-
-
-def _stop(state: RouteState, stop_id: UUID, kind: StopKind) -> Row[Any]:
-    for stop in state.stops:
-        if stop.id == stop_id:
-            if stop.kind != kind.value:
-                raise IllegalStep(f"This stop is a {stop.kind} stop, not a {kind.value} stop.")
-            if stop.status != "pending":
-                raise IllegalStep(f"This stop is already {stop.status}.")
-            return stop
-    raise NotFound("stop")
-
-
-def _pickup_of(state: RouteState, shipment_id: UUID) -> Row[Any] | None:
-    return next(
-        (s for s in state.stops if s.kind == "pickup" and s.shipment_id == shipment_id), None
-    )
-
-
-async def _finish_if_done(tx: Tx, state: RouteState, now: datetime) -> None:
-    stops = await route_store.stops_of(tx, state.route.id)
-    if all(s.status != "pending" for s in stops):
-        await route_store.complete(tx, state.route.id, now)
+        return
+    await route_store.save(tx, route)
 
 
 async def arrive_at_pickup(
@@ -449,13 +378,13 @@ async def arrive_at_pickup(
     position: GeoPoint,
     now: datetime,
 ) -> None:
-    state = await route_for_driver(tx, route_id, driver_id, for_update=True)
-    stop = _stop(state, stop_id, StopKind.PICKUP)
-    route_rules.check_within(
-        Point(stop.lat, stop.lng), Point(position.lat, position.lng), settings.mall_geofence_m
-    )
-    if stop.arrived_at is None:
-        await route_store.update_stop(tx, stop_id, arrived_at=now)
+    def step(route: Route) -> list[Payload]:
+        route.arrive(
+            stop_id, Point(position.lat, position.lng), settings.mall_geofence_m, at=now
+        )
+        return []
+
+    await _step(tx, route_id, driver_id, step)
 
 
 async def pick_up(
@@ -468,61 +397,18 @@ async def pick_up(
     partial: bool,
     now: datetime,
 ) -> None:
-    state = await route_for_driver(tx, route_id, driver_id, for_update=True)
-    stop = _stop(state, stop_id, StopKind.PICKUP)
-    scan = route_rules.check_scan(list(stop.labels), barcodes, partial=partial)
-    wait = (
-        earnings.wait_pay(
-            stop.arrived_at,
-            now,
-            timedelta(minutes=settings.free_pickup_wait_minutes),
-            state.route.hourly_floor_cents,
-        )
-        if stop.arrived_at is not None
-        else None
-    )
-    await route_store.update_stop(
+    await _step(
         tx,
-        stop_id,
-        status="picked_up",
-        picked_labels=scan.picked,
-        missing_labels=scan.missing,
-        done_at=now,
-        wait_pay_cents=wait.paid_cents if wait else 0,
-    )
-    key = str(route_id)
-    await outbox.add(
-        tx,
-        RouteStopPickedUp(
-            route_id=route_id,
-            stop_id=stop_id,
-            mall_id=state.route.mall_id,
-            driver_id=driver_id,
-            order_id=stop.order_id,
-            shipment_id=stop.shipment_id,
-            labels=scan.picked,
-            missing_labels=scan.missing,
+        route_id,
+        driver_id,
+        lambda route: route.pick_up(
+            stop_id,
+            barcodes,
+            partial=partial,
+            free_wait=timedelta(minutes=settings.free_pickup_wait_minutes),
             at=now,
         ),
-        key=key,
     )
-    if wait is not None and wait.paid_seconds > 0:
-        await outbox.add(
-            tx,
-            RoutePickupWait(
-                route_id=route_id,
-                stop_id=stop_id,
-                mall_id=state.route.mall_id,
-                store_id=stop.store_id,
-                driver_id=driver_id,
-                waited_minutes=round(wait.waited_seconds / 60, 2),
-                paid_minutes=round(wait.paid_seconds / 60, 2),
-                paid_cents=wait.paid_cents,
-                at=now,
-            ),
-            key=key,
-        )
-    await _finish_if_done(tx, state, now)
 
 
 @dataclass(frozen=True)
@@ -543,35 +429,24 @@ async def deliver(
     pin: str | None,
     now: datetime,
 ) -> str:
-    state = await route_for_driver(tx, route_id, driver_id, for_update=True)
-    stop = _stop(state, stop_id, StopKind.DROPOFF)
-    _require_picked_up(state, stop)
-    if stop.pin_sha256 is not None:
-        route_rules.check_pin_tries(await pin_store.wrong_pins_at(tx, stop_id))
-    route_rules.check_within(
-        Point(stop.lat, stop.lng), Point(position.lat, position.lng), settings.delivery_geofence_m
-    )
-    route_rules.check_pin(stop.pin_sha256, pin)
     digest = hashlib.sha256(photo.content).hexdigest()
-    await route_store.save_photo(tx, digest, photo.content_type, photo.content)
-    await route_store.update_stop(
-        tx, stop_id, status="delivered", proof_photo_sha256=digest, done_at=now
-    )
-    await outbox.add(
-        tx,
-        RouteStopDelivered(
-            route_id=route_id,
-            stop_id=stop_id,
-            mall_id=state.route.mall_id,
-            driver_id=driver_id,
-            order_id=stop.order_id,
-            shipment_id=stop.shipment_id,
-            proof_photo_sha256=digest,
+    # Read before the route is locked: a few concurrent wrong tries may pass five, no more.
+    wrong_pins = await pin_store.wrong_pins_at(tx, stop_id)
+
+    def step(route: Route) -> list[Payload]:
+        if route.stop(stop_id).pin_sha256 is not None:
+            route_rules.check_pin_tries(wrong_pins)
+        return route.deliver(
+            stop_id,
+            Point(position.lat, position.lng),
+            settings.delivery_geofence_m,
+            pin,
+            digest,
             at=now,
-        ),
-        key=str(route_id),
-    )
-    await _finish_if_done(tx, state, now)
+        )
+
+    await _step(tx, route_id, driver_id, step)
+    await route_store.save_photo(tx, digest, photo.content_type, photo.content)
     return digest
 
 
@@ -596,113 +471,91 @@ async def record_wrong_pin(
     return route_rules.after_wrong_pin(wrong)
 
 
-def _require_picked_up(state: RouteState, stop: Row[Any]) -> Row[Any]:
-    pickup = _pickup_of(state, stop.shipment_id)
-    if pickup is None or pickup.status != "picked_up":
-        raise IllegalStep("Pick this package up at the store first.")
-    return pickup
-
-
 async def fail(
     tx: Tx, route_id: UUID, stop_id: UUID, driver_id: UUID, reason: str, now: datetime
 ) -> UUID:
-    state = await route_for_driver(tx, route_id, driver_id, for_update=True)
-    stop = _stop(state, stop_id, StopKind.DROPOFF)
-    pickup = _require_picked_up(state, stop)
-    await route_store.update_stop(tx, stop_id, status="failed", fail_reason=reason, done_at=now)
-    return_stop_id = await _add_return_stop(tx, state, stop, pickup, now)
-    await outbox.add(
-        tx,
-        RouteStopFailed(
-            route_id=route_id,
-            stop_id=stop_id,
-            mall_id=state.route.mall_id,
-            driver_id=driver_id,
-            order_id=stop.order_id,
-            shipment_id=stop.shipment_id,
-            reason=reason,
-            at=now,
-        ),
-        key=str(route_id),
-    )
-    return return_stop_id
+    back: list[UUID] = []
 
+    def step(route: Route) -> list[Payload]:
+        return_stop_id, events = route.fail(stop_id, reason, at=now)
+        back.append(return_stop_id)
+        return events
 
-async def _add_return_stop(
-    tx: Tx, state: RouteState, dropoff: Row[Any], pickup: Row[Any], now: datetime
-) -> UUID:
-    return_stop_id = uuid.uuid4()
-    await route_store.add_stop(
-        tx,
-        {
-            "id": return_stop_id,
-            "route_id": state.route.id,
-            "sequence": max(s.sequence for s in state.stops) + 1,
-            "kind": StopKind.RETURN.value,
-            "shipment_id": dropoff.shipment_id,
-            "order_id": dropoff.order_id,
-            "store_id": pickup.store_id,
-            "store_name": pickup.store_name,
-            "lat": pickup.lat,
-            "lng": pickup.lng,
-            "address": pickup.address,
-            "area": pickup.area,
-            "instructions": pickup.instructions,
-            "labels": list(pickup.picked_labels or pickup.labels),
-            "package_count": dropoff.package_count,
-            "eta": now,
-            "deliver_by": dropoff.deliver_by,
-            "status": "pending",
-        },
-    )
-    return return_stop_id
+    await _step(tx, route_id, driver_id, step)
+    return back[0]
 
 
 async def complete_return(
     tx: Tx, route_id: UUID, stop_id: UUID, driver_id: UUID, now: datetime
 ) -> None:
-    state = await route_for_driver(tx, route_id, driver_id, for_update=True)
-    stop = _stop(state, stop_id, StopKind.RETURN)
-    await route_store.update_stop(tx, stop_id, status="returned", done_at=now)
-    await outbox.add(
-        tx,
-        RouteStopReturned(
-            route_id=route_id,
-            stop_id=stop_id,
-            mall_id=state.route.mall_id,
-            driver_id=driver_id,
-            order_id=stop.order_id,
-            shipment_id=stop.shipment_id,
-            store_id=stop.store_id,
-            at=now,
-        ),
-        key=str(route_id),
-    )
-    await _finish_if_done(tx, state, now)
+    await _step(tx, route_id, driver_id, lambda route: route.hand_back(stop_id, at=now))
+
+
+# What other services tell the driver's routes
 
 
 async def cancel_shipments(tx: Tx, shipment_ids: list[UUID], now: datetime) -> None:
-    """A cancelled order: untouched stops are dropped, packages already aboard go back."""
+    """A cancelled order: untouched stops come off, packages already aboard go back. Under
+    the shipments' locks, then each route's row lock: a pickup scan either committed before
+    (a return) or waits and finds the stop removed."""
+    await route_store.lock_shipments(tx, shipment_ids)
     await route_store.remember_cancelled(tx, shipment_ids, now)
-    stops = await route_store.stops_of_shipments(tx, shipment_ids)
-    by_route: dict[UUID, list[Row[Any]]] = {}
-    for stop in stops:
-        by_route.setdefault(stop.route_id, []).append(stop)
-    for route_id in by_route:
-        route = await route_store.get_route_any_driver(tx, route_id)
-        if route is None or route.completed_at is not None:
+    for route_id in await route_store.route_ids_of_shipments(tx, shipment_ids):
+        route = await route_store.get(tx, route_id, for_update=True)
+        if route is None:
             continue
-        state = RouteState(route, await route_store.stops_of(tx, route_id))
-        for stop in state.stops:
-            if stop.shipment_id not in shipment_ids or stop.status != "pending":
-                continue
-            pickup = _pickup_of(state, stop.shipment_id)
-            await route_store.update_stop(
-                tx, stop.id, status="cancelled", fail_reason="order_cancelled", done_at=now
-            )
-            if stop.kind == "dropoff" and pickup is not None and pickup.status == "picked_up":
-                await _add_return_stop(tx, state, stop, pickup, now)
-        await _finish_if_done(tx, state, now)
+        events = route.cancel_shipments(set(shipment_ids), at=now)
+        await route_store.save(tx, route)
+        await _add(tx, route, events)
+
+
+async def add_stops(
+    tx: Tx, route_id: UUID, mall_id: str, stops: list[RouteStop], now: datetime
+) -> None:
+    """Dispatch adds a re-routed pickup; a route that already ended refuses it back."""
+    route = await route_store.get(tx, route_id, for_update=True)
+    if route is None:
+        log.warning("stops_for_unknown_route", extra={"route_id": str(route_id)})
+        return
+    try:
+        events = route.add_stops(stops, at=now)
+    except RouteEnded:
+        await outbox.add(
+            tx,
+            RouteStopsRefused(
+                route_id=route_id,
+                mall_id=mall_id,
+                shipment_ids=sorted({s.shipment_id for s in stops}, key=str),
+                at=now,
+            ),
+            key=str(route_id),
+        )
+        return
+    await route_store.save(tx, route)
+    await _add(tx, route, events)
+
+
+async def release_route(tx: Tx, route_id: UUID, now: datetime) -> None:
+    route = await route_store.get(tx, route_id, for_update=True)
+    if route is None:
+        return
+    events = route.release(at=now)
+    await route_store.save(tx, route)
+    await _add(tx, route, events)
+
+
+async def add_tip(tx: Tx, order_id: UUID, tip_cents: int) -> None:
+    """Shared by the routes that delivered the order's parts; the first gets the odd cents."""
+    route_ids = await route_store.route_ids_delivering(tx, order_id)
+    if not route_ids:
+        log.warning("tip_without_delivery", extra={"order_id": str(order_id)})
+        return
+    share, odd = divmod(tip_cents, len(route_ids))
+    for index, route_id in enumerate(route_ids):
+        route = await route_store.get(tx, route_id, for_update=True)
+        if route is not None:
+            route.add_tip(share + (odd if index == 0 else 0))
+            await route_store.save(tx, route)
 
 
 # Earnings

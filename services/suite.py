@@ -53,6 +53,8 @@ class Suite:
     # so the seed runs between resetting the databases and starting the services.
     catalog_seed: tuple[str, ...] | None = None
     topic_suffix: str = ""
+    # Names of the services to start (benchmarks start only what they measure); empty: all four.
+    only: tuple[str, ...] = ()
     # The catalog's internal endpoints name stores: one token per suite, the catalog's and the
     # order service's, unless `extra_env` sets both.
     internal_token: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
@@ -76,6 +78,8 @@ class Suite:
         self.env = self._environment()
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for index, service in enumerate(SERVICES):
+            if self.only and service.name not in self.only:
+                continue
             self.urls[service.name] = f"http://127.0.0.1:{self.base_port + index + 1}"
             with open(self.log_dir / f"{service.name}.log", "wb") as log:
                 self.processes[service.name] = subprocess.Popen(

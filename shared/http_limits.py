@@ -132,11 +132,15 @@ class RateLimits:
         self._items = {name: limits.parse(rate) for name, rate in rates.items()}
         self._limiter = SlidingWindowCounterRateLimiter(MemoryStorage())
 
+    def hit(self, name: str, caller: str) -> bool:
+        """Counts one request of `caller`; False once past the rate."""
+        return bool(self._limiter.hit(self._items[name], name, caller))
+
     def check(self, name: str, caller: str) -> None:
         """Counts one request of `caller`; raises a 429 problem with Retry-After past the rate."""
-        item = self._items[name]
-        if self._limiter.hit(item, name, caller):
+        if self.hit(name, caller):
             return
+        item = self._items[name]
         reset_at = self._limiter.get_window_stats(item, name, caller).reset_time
         wait = max(1, math.ceil(reset_at - time.time()))
         raise ProblemError(

@@ -15,6 +15,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
+from starlette.middleware import Middleware
 
 from shared import outbox
 from shared.consumer import ConsumerRunner, Handler
@@ -60,6 +61,8 @@ class ServiceParts:
     rate_limits: Mapping[str, str] = field(default_factory=dict)
     # Browser origins (the storefront) allowed to call this service; none by default.
     cors_origins: Sequence[str] = ()
+    # Inside the request observer, so what they answer is counted, timed and traced.
+    middleware: Sequence[Middleware] = ()
 
 
 class Health(BaseModel):
@@ -137,6 +140,8 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
     install_problem_handlers(app)
     # Innermost first: the body limit sits inside the observer, so 413s are counted and traced.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, overrides=parts.body_limits)
+    for middleware in parts.middleware:
+        app.add_middleware(middleware.cls, *middleware.args, **middleware.kwargs)
     app.add_middleware(RequestObserver, metrics=metrics)
     if parts.cors_origins:
         app.add_middleware(

@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from catalog_service import usecases
 from catalog_service.api.deps import RuntimeDep, limit_same_day
-from catalog_service.domain.listings import Listing, SameDayPage, SameDayQuery
-from catalog_service.domain.tokens import BadToken, OfferRef
+from catalog_service.domain.listings import Product, SameDayPage, SameDayQuery
+from catalog_service.domain.tokens import BadToken
 from catalog_service.usecases import CatalogRuntime
 from shared.clock import now
 from shared.geo import Point
+from shared.metrics import RouteLabel
 from shared.problems import PROBLEM, ProblemError
 
 router = APIRouter(prefix="/v1/catalog", tags=["catalog"])
+
+MAX_LAT, MAX_LNG = 90, 180
+MAX_TEXT, MAX_CATEGORY, MAX_CURSOR = 100, 50, 400
+DEFAULT_LIMIT, MAX_LIMIT = 20, 100
 
 # Customer-facing: the example must stay as anonymous as the real response.
 SAME_DAY_EXAMPLE: dict[str, Any] = {
@@ -85,21 +93,27 @@ class SameDayView(BaseModel):
 async def same_day(
     runtime: RuntimeDep,
     lat: Annotated[
-        float, Query(ge=-90, le=90, description="Latitude of the address", examples=[36.1699])
+        float,
+        Query(ge=-MAX_LAT, le=MAX_LAT, description="Latitude of the address", examples=[36.1699]),
     ],
     lng: Annotated[
         float,
-        Query(ge=-180, le=180, description="Longitude of the address", examples=[-115.1398]),
+        Query(
+            ge=-MAX_LNG, le=MAX_LNG, description="Longitude of the address", examples=[-115.1398]
+        ),
     ],
     q: Annotated[
-        str | None, Query(max_length=100, description="Words to look for", examples=["tee"])
+        str | None,
+        Query(max_length=MAX_TEXT, description="Words to look for", examples=["tee"]),
     ] = None,
-    category: Annotated[str | None, Query(max_length=50, examples=["apparel"])] = None,
-    limit: Annotated[int, Query(ge=1, le=100, examples=[20])] = 20,
+    category: Annotated[str | None, Query(max_length=MAX_CATEGORY, examples=["apparel"])] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, examples=[20])] = DEFAULT_LIMIT,
     cursor: Annotated[
-        str | None, Query(max_length=400, examples=["c2FtZS1kYXktY3Vyc29yLWV4YW1wbGU"])
+        str | None, Query(max_length=MAX_CURSOR, examples=["c2FtZS1kYXktY3Vyc29yLWV4YW1wbGU"])
     ] = None,
 ) -> Response:
+    """Serves what the fast path (`SameDayFastPath`) passed on: it serves every valid query
+    itself, so here FastAPI validates and answers the rest with the usual problems."""
     after = None
     if cursor is not None:
         try:
@@ -113,42 +127,167 @@ async def same_day(
     return Response(render_same_day(runtime, page), media_type="application/json")
 
 
+SAME_DAY_PATH = "/v1/catalog/same-day"
+_NUMBER = re.compile(r"-?\d{1,3}(\.\d{1,15})?")
+_LIMIT = re.compile(r"\d{1,3}")
+_JSON_HEADERS = [(b"content-type", b"application/json")]
+_PARAMETERS = frozenset(("lat", "lng", "q", "category", "limit", "cursor"))
+
+
+def parse_same_day(query_string: bytes, runtime: CatalogRuntime) -> SameDayQuery | None:
+    """The query when every parameter is plainly valid, else None (FastAPI then answers).
+
+    Accepts a subset of what the route's declaration accepts, never more: plain decimals in
+    range, each parameter at most once, text within its length, a cursor that verifies.
+    """
+    values: dict[str, str] = {}
+    for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
+        if name in values or name not in _PARAMETERS or not value:
+            return None
+        values[name] = value
+    lat_text, lng_text = values.get("lat"), values.get("lng")
+    if lat_text is None or lng_text is None:
+        return None
+    if not (_NUMBER.fullmatch(lat_text) and _NUMBER.fullmatch(lng_text)):
+        return None
+    lat, lng = float(lat_text), float(lng_text)
+    if not (-MAX_LAT <= lat <= MAX_LAT and -MAX_LNG <= lng <= MAX_LNG):
+        return None
+    limit = DEFAULT_LIMIT
+    if "limit" in values:
+        if not _LIMIT.fullmatch(values["limit"]):
+            return None
+        limit = int(values["limit"])
+        if not 1 <= limit <= MAX_LIMIT:
+            return None
+    text, category = values.get("q"), values.get("category")
+    if (text is not None and len(text) > MAX_TEXT) or (
+        category is not None and len(category) > MAX_CATEGORY
+    ):
+        return None
+    after = None
+    cursor = values.get("cursor")
+    if cursor is not None:
+        if len(cursor) > MAX_CURSOR:
+            return None
+        try:
+            after = runtime.cursors.decode(cursor)
+        except BadToken:
+            return None
+    return SameDayQuery(Point(lat, lng), text, category, after, limit)
+
+
+_SAME_DAY_ROUTE = RouteLabel(SAME_DAY_PATH)
+
+
+class SameDayFastPath:
+    """Serves valid same-day queries without FastAPI's routing and parameter machinery.
+
+    The query is the busiest request a storefront makes, and FastAPI's per-request work (route
+    matching, dependencies, validating six parameters) cost more than the query itself. Anything
+    this does not accept goes on to the declared route, which validates it and answers with the
+    usual problem, so the documented behaviour has one source.
+    """
+
+    def __init__(self, app: ASGIApp, runtime: CatalogRuntime) -> None:
+        self.app = app
+        self.runtime = runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["path"] == SAME_DAY_PATH
+            and scope["method"] == "GET"
+            and self.runtime.ready.is_set()
+        ):
+            query = parse_same_day(scope["query_string"], self.runtime)
+            # A caller past its rate goes on to the route, which answers 429 with Retry-After.
+            if query is not None and _within_rate(scope):
+                # The metrics label the request with its route, as if routing had found it.
+                scope["route"] = _SAME_DAY_ROUTE
+                body = render_same_day(self.runtime, usecases.same_day(self.runtime, query, now()))
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 200,
+                        "headers": [
+                            *_JSON_HEADERS,
+                            (b"content-length", str(len(body)).encode()),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+
+def _within_rate(scope: Scope) -> bool:
+    client = scope.get("client")
+    caller = client[0] if client else "unknown"
+    within: bool = scope["app"].state.rate_limits.hit("same_day", caller)
+    return within
+
+
+def product_fragment(product: Product) -> bytes:
+    """A listing's fields that only change with the product, as JSON object members (no braces).
+
+    Kept in the read model per product, so a page is put together from bytes: only the offer id,
+    the stock status and the promise are rendered per request.
+    """
+    return orjson.dumps(
+        {
+            "sku": product.sku,
+            "gtin": product.gtin,
+            "title": product.title,
+            "brand": product.brand,
+            "category": product.category,
+            "price_cents": product.price_cents,
+            "currency": product.currency,
+            "image_urls": list(product.image_urls),
+        }
+    )[1:-1]
+
+
 def render_same_day(runtime: CatalogRuntime, page: SameDayPage) -> bytes:
-    """The response body, field by field: the one rendering of a same-day page."""
-    # Every listing from one mall shares its promise: format it once per page.
-    promises: dict[int, tuple[str, str]] = {}
+    """The response body (the one rendering of a same-day page), in the order of `ListingView`."""
+    threshold = runtime.settings.low_stock_threshold
+    # Every listing from one mall shares its promise: render its tail once per page.
+    tails: dict[int, tuple[bytes, bytes]] = {}
+    days: dict[int, date] = {}
+    items = []
     for listing in page.items:
-        promise = listing.promise
-        if id(promise) not in promises:
-            promises[id(promise)] = (promise.deliver_by.isoformat(), promise.human)
-    body: dict[str, Any] = {
-        "items": [
-            listing_view(runtime, page.cell, listing, promises[id(listing.promise)])
-            for listing in page.items
-        ],
-        "next_cursor": None if page.last_key is None else runtime.cursors.encode(page.last_key),
-        "reason": None if page.reason is None else page.reason.value,
-    }
-    return orjson.dumps(body)
-
-
-def listing_view(
-    runtime: CatalogRuntime, cell: str, listing: Listing, promise_text: tuple[str, str]
-) -> dict[str, Any]:
-    product, promise = listing.product, listing.promise
-    offer = OfferRef(product.sku, promise.mall_id, cell, promise.deliver_by.date())
-    low = listing.quantity <= runtime.settings.low_stock_threshold
-    return {
-        "offer_id": runtime.offer_id(offer),
-        "sku": product.sku,
-        "gtin": product.gtin,
-        "title": product.title,
-        "brand": product.brand,
-        "category": product.category,
-        "price_cents": product.price_cents,
-        "currency": product.currency,
-        "image_urls": list(product.image_urls),
-        "stock_status": (StockStatus.LOW if low else StockStatus.IN_STOCK).value,
-        "deliver_by": promise_text[0],
-        "promise": promise_text[1],
-    }
+        product, promise = listing.product, listing.promise
+        tail = tails.get(id(promise))
+        if tail is None:
+            timing = (
+                b',"deliver_by":'
+                + orjson.dumps(promise.deliver_by.isoformat())
+                + b',"promise":'
+                + orjson.dumps(promise.human)
+                + b"}"
+            )
+            days[id(promise)] = promise.deliver_by.date()
+            tail = tails[id(promise)] = (
+                b',"stock_status":"' + StockStatus.IN_STOCK.value.encode() + b'"' + timing,
+                b',"stock_status":"' + StockStatus.LOW.value.encode() + b'"' + timing,
+            )
+        items.append(
+            b'{"offer_id":"'
+            + runtime.offer_id_bytes(product.sku, promise.mall_id, page.cell, days[id(promise)])
+            + b'",'
+            + runtime.model.fragment(product, product_fragment)
+            + tail[listing.quantity <= threshold]
+        )
+    cursor = b"null" if page.last_key is None else runtime.cursor(page.last_key)
+    reason = None if page.reason is None else page.reason.value
+    return b"".join(
+        (
+            b'{"items":[',
+            b",".join(items),
+            b'],"next_cursor":',
+            cursor,
+            b',"reason":',
+            orjson.dumps(reason),
+            b"}",
+        )
+    )

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import bisect
 import heapq
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from catalog_service.domain.coverage import Coverage, cells_of_point, resolution_of
 from catalog_service.domain.promise import (
@@ -26,6 +27,8 @@ from catalog_service.domain.promise import (
 from shared.geo import Point
 
 SortKey = tuple[str, str]
+# Renders the parts of a listing that change only with its product (the API's wire format).
+Fragment = Callable[["Product"], bytes]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +64,8 @@ class _MallListings:
     keys: list[SortKey] = field(default_factory=list)
 
 
-@dataclass(frozen=True, slots=True)
-class Listing:
+class Listing(NamedTuple):
+    # A tuple, not a dataclass: a page builds twenty of them per request.
     product: Product
     quantity: int
     promise: Promise
@@ -86,7 +89,11 @@ class SameDayQuery:
 
 
 class CatalogReadModel:
-    def __init__(self, malls: Iterable[MallRules], h3_resolution: int) -> None:
+    def __init__(
+        self, malls: Iterable[MallRules], h3_resolution: int, fragment: Fragment | None = None
+    ) -> None:
+        self._render = fragment
+        self._fragments: dict[str, tuple[Product, bytes]] = {}
         self.malls = {mall.mall_id: mall for mall in malls}
         self.coverage = Coverage(self.malls.values(), h3_resolution)
         self._rank = {mall_id: rank for rank, mall_id in enumerate(sorted(self.malls))}
@@ -99,9 +106,20 @@ class CatalogReadModel:
     def product(self, sku: str) -> Product | None:
         return self._products.get(sku)
 
+    def fragment(self, product: Product, render: Fragment) -> bytes:
+        """The product's pre-rendered listing fields, rendered (and kept) if missing or stale."""
+        held = self._fragments.get(product.sku)
+        if held is not None and held[0] is product:
+            return held[1]
+        rendered = render(product)
+        self._fragments[product.sku] = (product, rendered)
+        return rendered
+
     def upsert_product(self, product: Product) -> None:
         old = self._products.get(product.sku)
         self._products[product.sku] = product
+        if self._render is not None:
+            self._fragments[product.sku] = (product, self._render(product))
         for listings in self._listings.values():
             if listings.totals.get(product.sku, 0) <= 0:
                 continue
@@ -166,6 +184,8 @@ class CatalogReadModel:
         if not promises:
             return SameDayPage(cell, [], None, _main_reason(reasons))
         promises.sort(key=lambda p: (p.deliver_by, self._rank[p.mall_id]))
+        if len(promises) == 1 and not query.text and not query.category:
+            return self._one_mall_page(cell, promises[0], query)
         walks = [
             self._walk(rank, self._listings[p.mall_id], query) for rank, p in enumerate(promises)
         ]
@@ -182,6 +202,17 @@ class CatalogReadModel:
             quantity = self._listings[promise.mall_id].totals[key[1]]
             items.append(Listing(self._products[key[1]], quantity, promise))
         return SameDayPage(cell, items, None, None)
+
+    def _one_mall_page(self, cell: str, promise: Promise, query: SameDayQuery) -> SameDayPage:
+        """The common page, one mall and no filter: a slice of its sorted keys, no merge."""
+        listings = self._listings[promise.mall_id]
+        keys = listings.keys
+        start = 0 if query.after is None else bisect.bisect_right(keys, query.after)
+        chosen = keys[start : start + query.limit + 1]
+        totals, products = listings.totals, self._products
+        items = [Listing(products[sku], totals[sku], promise) for _, sku in chosen[: query.limit]]
+        more = len(chosen) > query.limit
+        return SameDayPage(cell, items, items[-1].product.sort_key if more else None, None)
 
     def _walk(
         self, rank: int, listings: _MallListings, query: SameDayQuery

@@ -72,7 +72,9 @@ class Promise:
     @property
     def human(self) -> str:
         hour = self.deliver_by.hour % 12 or 12
-        return f"Arrives today by {hour}:{self.deliver_by.minute:02d} {self.deliver_by:%p}"
+        # AM/PM spelled out: strftime's %p costs more than the rest of the page's promise.
+        half = "AM" if self.deliver_by.hour < 12 else "PM"
+        return f"Arrives today by {hour}:{self.deliver_by.minute:02d} {half}"
 
 
 def is_within_area(mall: MallRules, point: Point) -> bool:

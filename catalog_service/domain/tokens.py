@@ -67,7 +67,7 @@ class CursorCodec:
 
     def encode(self, sort_key: tuple[str, str]) -> str:
         body = _SEP.join(sort_key).encode()
-        tag = hmac.new(self._key, body, hashlib.sha256).digest()[:16]
+        tag = hmac.digest(self._key, body, "sha256")[:16]
         return base64.urlsafe_b64encode(tag + body).rstrip(b"=").decode()
 
     def decode(self, cursor: str) -> tuple[str, str]:
@@ -76,7 +76,7 @@ class CursorCodec:
         except (binascii.Error, ValueError) as error:
             raise BadToken("not a cursor") from error
         tag, body = raw[:16], raw[16:]
-        expected = hmac.new(self._key, body, hashlib.sha256).digest()[:16]
+        expected = hmac.digest(self._key, body, "sha256")[:16]
         if len(tag) != 16 or not hmac.compare_digest(tag, expected):
             raise BadToken("not a cursor")
         parts = body.decode(errors="replace").split(_SEP)

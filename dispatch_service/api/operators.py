@@ -14,8 +14,9 @@ from pydantic import BaseModel
 
 from dispatch_service import usecases
 from dispatch_service.api.deps import DbDep, OperatorDep, PoliciesDep
+from dispatch_service.domain.route import Offer, Route
 from dispatch_service.store import routes, shipments
-from dispatch_service.store.routes import OfferRecord, RouteRecord, ViewRecord
+from dispatch_service.store.routes import ViewRecord
 from shared import clock
 from shared.events.dispatch import RouteStop
 from shared.problems import PROBLEM, NotFound
@@ -85,6 +86,7 @@ ROUTE_EXAMPLE: dict[str, Any] = {
             "lat": 36.127,
             "lng": -115.1711,
             "eta": "2026-11-26T03:25:00Z",
+            "status": "picked_up",
         },
         {
             **_STOP,
@@ -94,6 +96,7 @@ ROUTE_EXAMPLE: dict[str, Any] = {
             "lat": 36.1605,
             "lng": -115.1237,
             "eta": "2026-11-26T03:55:00Z",
+            "status": "pending",
         },
     ],
     "planned_miles": 6.4,
@@ -182,9 +185,11 @@ class StopView(BaseModel):
     package_count: int
     eta: datetime
     deliver_by: datetime
+    # pending until the driver service reports otherwise (picked_up, delivered, cancelled...).
+    status: str
 
     @classmethod
-    def from_stop(cls, stop: RouteStop) -> StopView:
+    def from_stop(cls, stop: RouteStop, status: str) -> StopView:
         return cls(
             stop_id=stop.stop_id,
             sequence=stop.sequence,
@@ -199,6 +204,7 @@ class StopView(BaseModel):
             package_count=stop.package_count,
             eta=stop.eta,
             deliver_by=stop.deliver_by,
+            status=status,
         )
 
 
@@ -224,12 +230,14 @@ class RouteView(BaseModel):
     created_at: datetime
 
     @classmethod
-    def from_record(cls, route: RouteRecord) -> RouteView:
+    def from_record(cls, route: Route) -> RouteView:
         return cls(
             route_id=route.route_id,
             mall_id=route.mall_id,
             status=route.status.value,
-            stops=[StopView.from_stop(stop) for stop in route.stops],
+            stops=[
+                StopView.from_stop(stop, route.status_of(stop).value) for stop in route.stops
+            ],
             planned_miles=route.planned_miles,
             planned_minutes=route.planned_minutes,
             max_load=route.max_load,
@@ -296,7 +304,7 @@ class RoundView(BaseModel):
     flagged_at_risk: int
 
 
-def _round_view(offer: OfferRecord, views: list[ViewRecord]) -> OfferRoundView:
+def _round_view(offer: Offer, views: list[ViewRecord]) -> OfferRoundView:
     return OfferRoundView(
         offer_id=offer.offer_id,
         round=offer.round,

@@ -5,9 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from uuid import UUID
 
 from shared.geo import Point, TravelModel
+
+
+class ShipmentStatus(StrEnum):
+    """Where a packed shipment is for dispatch: waiting, on one live route, or gone."""
+
+    POOLED = "pooled"
+    ROUTED = "routed"
+    CANCELLED = "cancelled"
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,14 +15,31 @@ from shared.events.driver import (
     DriverLocationUpdated,
     OfferAccepted,
     OfferDeclined,
+    RouteStopsChanged,
+    RouteStopsRefused,
 )
 from shared.events.envelope import Envelope
-from shared.events.order import OrderCancelled, OrderReadyForPickup
+from shared.events.order import OrderCancelled, OrderLineRerouted, OrderReadyForPickup
 from shared.service import ConsumerSpec
 
 
-async def on_ready_for_pickup(tx: Tx, envelope: Envelope[Any]) -> None:
-    await usecases.take_into_pool(tx, envelope.payload, clock.now())
+def on_ready_for_pickup(policies: Policies) -> Handler:
+    async def handle(tx: Tx, envelope: Envelope[Any]) -> None:
+        await usecases.take_into_pool(tx, envelope.payload, clock.now(), policies)
+
+    return handle
+
+
+async def on_line_rerouted(tx: Tx, envelope: Envelope[Any]) -> None:
+    await usecases.record_reroute(tx, envelope.payload, clock.now())
+
+
+async def on_stops_changed(tx: Tx, envelope: Envelope[Any]) -> None:
+    await usecases.follow_driver(tx, envelope.payload, clock.now())
+
+
+async def on_stops_refused(tx: Tx, envelope: Envelope[Any]) -> None:
+    await usecases.take_back_refused(tx, envelope.payload, clock.now())
 
 
 async def on_order_cancelled(tx: Tx, envelope: Envelope[Any]) -> None:
@@ -55,7 +72,10 @@ def consumers(policies: Policies) -> list[ConsumerSpec]:
             purpose="dispatch",
             topics=[topics.ORDERS, topics.DRIVERS, topics.DRIVER_ACTIVITY],
             handlers={
-                OrderReadyForPickup.TYPE: on_ready_for_pickup,
+                OrderReadyForPickup.TYPE: on_ready_for_pickup(policies),
+                OrderLineRerouted.TYPE: on_line_rerouted,
+                RouteStopsChanged.TYPE: on_stops_changed,
+                RouteStopsRefused.TYPE: on_stops_refused,
                 OrderCancelled.TYPE: on_order_cancelled,
                 DriverAvailabilityChanged.TYPE: on_availability_changed,
                 DriverLocationUpdated.TYPE: on_location_updated,

@@ -3,87 +3,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from dispatch_service.domain.offers import Candidate
-from dispatch_service.domain.pay import Quote
-from dispatch_service.domain.planning import PlannedRoute
-from dispatch_service.store.tables import offer_views, offers, routes
+from dispatch_service.domain.route import Answer, Offer, OfferStatus, Route, RouteStatus
+from dispatch_service.store.tables import offer_views, offers, reroutes, routes
 from shared.db import Tx
 from shared.events.dispatch import RouteStop
-
-
-class RouteStatus(StrEnum):
-    OFFERING = "offering"
-    ASSIGNED = "assigned"
-    WITHDRAWN = "withdrawn"
-
-
-class OfferStatus(StrEnum):
-    OPEN = "open"
-    ACCEPTED = "accepted"
-    EXPIRED = "expired"
-    DECLINED = "declined"
-    WITHDRAWN = "withdrawn"
-
-
-class Answer(StrEnum):
-    PENDING = "pending"
-    ACCEPTED = "accepted"
-    DECLINED = "declined"
-    EXPIRED = "expired"
-    # Another driver took the route first.
-    TAKEN = "taken"
-    # The route went back to the pool (cancelled order, no taker in time).
-    WITHDRAWN = "withdrawn"
-
-
-@dataclass(frozen=True, slots=True)
-class RouteRecord:
-    route_id: UUID
-    mall_id: str
-    mall_name: str
-    status: RouteStatus
-    stops: tuple[RouteStop, ...]
-    planned_miles: float
-    planned_minutes: int
-    max_load: int
-    depart_at: datetime
-    latest_start_at: datetime
-    block_type: str
-    block_minutes: int
-    hourly_floor_cents: int
-    base_pay_cents: int
-    currency: str
-    driver_id: UUID | None
-    offer_id: UUID | None
-    pay_cents: int | None
-    assigned_at: datetime | None
-    withdrawn_reason: str | None
-    created_at: datetime
-
-    @property
-    def order_ids(self) -> list[UUID]:
-        return sorted({stop.order_id for stop in self.stops}, key=str)
-
-
-@dataclass(frozen=True, slots=True)
-class OfferRecord:
-    offer_id: UUID
-    route_id: UUID
-    round: int
-    pay_cents: int
-    hourly_floor_cents: int
-    surge_level: int
-    radius_m: float
-    status: OfferStatus
-    created_at: datetime
-    expires_at: datetime
-    closed_at: datetime | None
+from shared.events.driver import StopStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,8 +29,8 @@ class ViewRecord:
     answered_at: datetime | None
 
 
-def _route(row: Any) -> RouteRecord:
-    return RouteRecord(
+def _route(row: Any, offers: list[Offer]) -> Route:
+    return Route(
         route_id=row.route_id,
         mall_id=row.mall_id,
         mall_name=row.mall_name,
@@ -120,12 +51,17 @@ def _route(row: Any) -> RouteRecord:
         pay_cents=row.pay_cents,
         assigned_at=row.assigned_at,
         withdrawn_reason=row.withdrawn_reason,
+        progress={UUID(k): StopStatus(v) for k, v in dict(row.progress or {}).items()},
+        revision=row.revision,
+        released_at=row.released_at,
+        completed_at=row.completed_at,
         created_at=row.created_at,
+        offers=offers,
     )
 
 
-def _offer(row: Any) -> OfferRecord:
-    return OfferRecord(
+def _offer(row: Any) -> Offer:
+    return Offer(
         offer_id=row.offer_id,
         route_id=row.route_id,
         round=row.round,
@@ -140,48 +76,92 @@ def _offer(row: Any) -> OfferRecord:
     )
 
 
-async def add(
-    tx: Tx,
-    planned: PlannedRoute,
-    *,
-    mall_id: str,
-    mall_name: str,
-    quote: Quote,
-    currency: str,
-    now: datetime,
-) -> None:
+def _route_values(route: Route) -> dict[str, Any]:
+    return {
+        "status": route.status.value,
+        "stops": [stop.model_dump(mode="json") for stop in route.stops],
+        "max_load": route.max_load,
+        "driver_id": route.driver_id,
+        "offer_id": route.offer_id,
+        "pay_cents": route.pay_cents,
+        "assigned_at": route.assigned_at,
+        "withdrawn_reason": route.withdrawn_reason,
+        "progress": {str(k): v.value for k, v in route.progress.items()},
+        "revision": route.revision,
+        "released_at": route.released_at,
+        "completed_at": route.completed_at,
+    }
+
+
+async def insert(tx: Tx, route: Route, now: datetime) -> None:
     await tx.execute(
         routes.insert().values(
-            route_id=planned.route_id,
-            mall_id=mall_id,
-            mall_name=mall_name,
-            status=RouteStatus.OFFERING,
-            stops=[stop.model_dump(mode="json") for stop in planned.stops],
-            planned_miles=planned.planned_miles,
-            planned_minutes=planned.planned_minutes,
-            max_load=planned.max_load,
-            depart_at=planned.depart_at,
-            latest_start_at=planned.latest_start_at,
-            block_type=quote.block_type,
-            block_minutes=quote.block_minutes,
-            hourly_floor_cents=quote.hourly_floor_cents,
-            base_pay_cents=quote.pay_cents,
-            currency=currency,
+            route_id=route.route_id,
+            mall_id=route.mall_id,
+            mall_name=route.mall_name,
+            planned_miles=route.planned_miles,
+            planned_minutes=route.planned_minutes,
+            depart_at=route.depart_at,
+            latest_start_at=route.latest_start_at,
+            block_type=route.block_type,
+            block_minutes=route.block_minutes,
+            hourly_floor_cents=route.hourly_floor_cents,
+            base_pay_cents=route.base_pay_cents,
+            currency=route.currency,
             created_at=now,
             updated_at=now,
+            **_route_values(route),
         )
     )
 
 
-async def get(tx: Tx, route_id: UUID, *, for_update: bool = False) -> RouteRecord | None:
+async def save(tx: Tx, route: Route, now: datetime) -> None:
+    """Writes back what the domain may change: the route and each of its offers."""
+    await tx.execute(
+        update(routes)
+        .where(routes.c.route_id == route.route_id)
+        .values(updated_at=now, **_route_values(route))
+    )
+    known = set(
+        (await tx.execute(select(offers.c.offer_id).where(offers.c.route_id == route.route_id)))
+        .scalars()
+        .all()
+    )
+    for offer in route.offers:
+        values = {"status": offer.status.value, "closed_at": offer.closed_at}
+        if offer.offer_id not in known:
+            await tx.execute(
+                offers.insert().values(
+                    offer_id=offer.offer_id,
+                    route_id=offer.route_id,
+                    round=offer.round,
+                    pay_cents=offer.pay_cents,
+                    hourly_floor_cents=offer.hourly_floor_cents,
+                    surge_level=offer.surge_level,
+                    radius_m=offer.radius_m,
+                    created_at=offer.created_at,
+                    expires_at=offer.expires_at,
+                    **values,
+                )
+            )
+        else:
+            await tx.execute(
+                update(offers).where(offers.c.offer_id == offer.offer_id).values(**values)
+            )
+        if offer.closing_answer is not None:
+            await answer_pending(tx, offer.offer_id, offer.closing_answer, now)
+            offer.closing_answer = None
+
+
+async def get(tx: Tx, route_id: UUID, *, for_update: bool = False) -> Route | None:
     query = select(routes).where(routes.c.route_id == route_id)
     if for_update:
         query = query.with_for_update()
     row = (await tx.execute(query)).first()
-    return None if row is None else _route(row)
+    return None if row is None else _route(row, await offers_of(tx, route_id))
 
 
-async def lock_offering(tx: Tx, route_id: UUID) -> RouteRecord | None:
+async def lock_offering(tx: Tx, route_id: UUID) -> Route | None:
     """The route if it still looks for a driver and no one else is working on it right now."""
     row = (
         await tx.execute(
@@ -190,7 +170,7 @@ async def lock_offering(tx: Tx, route_id: UUID) -> RouteRecord | None:
             .with_for_update(skip_locked=True)
         )
     ).first()
-    return None if row is None else _route(row)
+    return None if row is None else _route(row, await offers_of(tx, route_id))
 
 
 async def offering_ids(tx: Tx) -> list[UUID]:
@@ -211,73 +191,23 @@ async def count_offering(tx: Tx, mall_id: str) -> int:
     return int(result.scalar_one())
 
 
-async def assign(
-    tx: Tx, route_id: UUID, *, driver_id: UUID, offer_id: UUID, pay_cents: int, at: datetime
-) -> None:
-    await tx.execute(
-        update(routes)
-        .where(routes.c.route_id == route_id)
-        .values(
-            status=RouteStatus.ASSIGNED,
-            driver_id=driver_id,
-            offer_id=offer_id,
-            pay_cents=pay_cents,
-            assigned_at=at,
-            updated_at=at,
-        )
-    )
-
-
-async def withdraw(tx: Tx, route_id: UUID, reason: str, now: datetime) -> None:
-    await tx.execute(
-        update(routes)
-        .where(routes.c.route_id == route_id)
-        .values(status=RouteStatus.WITHDRAWN, withdrawn_reason=reason, updated_at=now)
-    )
-
-
-async def replace_stops(tx: Tx, route_id: UUID, stops: Sequence[RouteStop], now: datetime) -> None:
-    await tx.execute(
-        update(routes)
-        .where(routes.c.route_id == route_id)
-        .values(stops=[stop.model_dump(mode="json") for stop in stops], updated_at=now)
-    )
-
-
-async def add_offer(
+async def add_views(
     tx: Tx,
     *,
     offer_id: UUID,
-    route: RouteRecord,
-    round_number: int,
+    route_id: UUID,
     pay_cents: int,
-    surge_level: int,
-    radius_m: float,
     candidates: Sequence[Candidate],
     now: datetime,
-    expires_at: datetime,
 ) -> None:
-    await tx.execute(
-        offers.insert().values(
-            offer_id=offer_id,
-            route_id=route.route_id,
-            round=round_number,
-            pay_cents=pay_cents,
-            hourly_floor_cents=route.hourly_floor_cents,
-            surge_level=surge_level,
-            radius_m=radius_m,
-            status=OfferStatus.OPEN,
-            created_at=now,
-            expires_at=expires_at,
-        )
-    )
+    """The visibility log: who was shown the offer, at what pay and distance."""
     await tx.execute(
         offer_views.insert(),
         [
             {
                 "offer_id": offer_id,
                 "driver_id": candidate.driver_id,
-                "route_id": route.route_id,
+                "route_id": route_id,
                 "shown_at": now,
                 "pay_cents": pay_cents,
                 "distance_m": round(candidate.distance_m, 1),
@@ -288,47 +218,16 @@ async def add_offer(
     )
 
 
-async def get_offer(tx: Tx, offer_id: UUID) -> OfferRecord | None:
+async def get_offer(tx: Tx, offer_id: UUID) -> Offer | None:
     row = (await tx.execute(select(offers).where(offers.c.offer_id == offer_id))).first()
     return None if row is None else _offer(row)
 
 
-async def offers_of(tx: Tx, route_id: UUID) -> list[OfferRecord]:
+async def offers_of(tx: Tx, route_id: UUID) -> list[Offer]:
     result = await tx.execute(
         select(offers).where(offers.c.route_id == route_id).order_by(offers.c.round)
     )
     return [_offer(row) for row in result.all()]
-
-
-async def expired_open_offers(tx: Tx, now: datetime) -> list[OfferRecord]:
-    result = await tx.execute(
-        select(offers)
-        .where(offers.c.status == OfferStatus.OPEN, offers.c.expires_at <= now)
-        .order_by(offers.c.expires_at)
-    )
-    return [_offer(row) for row in result.all()]
-
-
-async def close_offer(
-    tx: Tx, offer_id: UUID, status: OfferStatus, *, pending_answer: Answer, now: datetime
-) -> bool:
-    """Closes an open offer and answers its drivers' pending views; False if it was not open."""
-    result = await tx.execute(
-        update(offers)
-        .where(offers.c.offer_id == offer_id, offers.c.status == OfferStatus.OPEN)
-        .values(status=status, closed_at=now)
-        .returning(offers.c.offer_id)
-    )
-    if result.first() is None:
-        return False
-    await answer_pending(tx, offer_id, pending_answer, now)
-    return True
-
-
-async def set_offer_status(tx: Tx, offer_id: UUID, status: OfferStatus, now: datetime) -> None:
-    await tx.execute(
-        update(offers).where(offers.c.offer_id == offer_id).values(status=status, closed_at=now)
-    )
 
 
 async def answer_pending(tx: Tx, offer_id: UUID, answer: Answer, now: datetime) -> None:
@@ -398,3 +297,37 @@ async def visibility_log(tx: Tx, route_id: UUID) -> list[ViewRecord]:
         )
         for row in result.all()
     ]
+
+
+async def link_reroute(tx: Tx, to_shipment_id: UUID, route_id: UUID, now: datetime) -> None:
+    await tx.execute(
+        pg_insert(reroutes)
+        .values(to_shipment_id=to_shipment_id, route_id=route_id, created_at=now)
+        .on_conflict_do_nothing()
+    )
+
+
+async def rerouted_to(tx: Tx, shipment_id: UUID) -> UUID | None:
+    """The accepted route a re-routed shipment may join, if it was re-routed from one."""
+    result = await tx.execute(
+        select(reroutes.c.route_id).where(reroutes.c.to_shipment_id == shipment_id)
+    )
+    value = result.scalar_one_or_none()
+    return None if value is None else UUID(str(value))
+
+
+async def unlink_reroutes(tx: Tx, shipment_ids: Sequence[UUID]) -> list[UUID]:
+    """Drops these shipments' links; returns the routes they pointed at."""
+    result = await tx.execute(
+        delete(reroutes)
+        .where(reroutes.c.to_shipment_id.in_(list(shipment_ids)))
+        .returning(reroutes.c.route_id)
+    )
+    return sorted({UUID(str(r)) for r in result.scalars()}, key=str)
+
+
+async def has_reroutes(tx: Tx, route_id: UUID) -> bool:
+    result = await tx.execute(
+        select(reroutes.c.to_shipment_id).where(reroutes.c.route_id == route_id)
+    )
+    return result.first() is not None

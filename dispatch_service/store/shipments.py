@@ -2,24 +2,17 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
-from dispatch_service.domain.pool import PooledShipment
+from dispatch_service.domain.pool import PooledShipment, ShipmentStatus
 from dispatch_service.store.tables import shipments
 from shared.db import Tx
 from shared.events.order import OrderReadyForPickup
 from shared.geo import Point
-
-
-class ShipmentStatus(StrEnum):
-    POOLED = "pooled"
-    ROUTED = "routed"
-    CANCELLED = "cancelled"
 
 
 async def add_to_pool(tx: Tx, ready: OrderReadyForPickup, now: datetime) -> bool:
@@ -178,3 +171,31 @@ async def count_at_risk_in_pool(tx: Tx, mall_id: str) -> int:
         )
     )
     return int(result.scalar_one())
+
+
+async def get(tx: Tx, shipment_id: UUID) -> PooledShipment | None:
+    row = (
+        await tx.execute(select(shipments).where(shipments.c.shipment_id == shipment_id))
+    ).first()
+    return None if row is None else _shipment(row)
+
+
+async def return_to_pool(tx: Tx, shipment_ids: Collection[UUID], now: datetime) -> None:
+    """Routed shipments a route could not take after all: planned again by the next round."""
+    await tx.execute(
+        update(shipments)
+        .where(
+            shipments.c.shipment_id.in_(list(shipment_ids)),
+            shipments.c.status == ShipmentStatus.ROUTED,
+        )
+        .values(status=ShipmentStatus.POOLED, route_id=None, updated_at=now)
+    )
+
+
+async def routed_to(tx: Tx, route_id: UUID) -> list[UUID]:
+    result = await tx.execute(
+        select(shipments.c.shipment_id).where(
+            shipments.c.route_id == route_id, shipments.c.status == ShipmentStatus.ROUTED
+        )
+    )
+    return list(result.scalars())

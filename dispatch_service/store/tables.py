@@ -51,7 +51,7 @@ shipments = Table(
     Index("ix_shipments_order_id", "order_id"),
 )
 
-# status: offering (looking for a driver), assigned, withdrawn (back to the pool).
+# status: offering (looking for a driver), assigned, withdrawn (back to the pool), completed.
 routes = Table(
     "routes",
     metadata,
@@ -75,9 +75,24 @@ routes = Table(
     Column("pay_cents", Integer),
     Column("assigned_at", DateTime(timezone=True)),
     Column("withdrawn_reason", Text),
+    # An accepted route's progress as the driver service reports it: stop id -> status.
+    Column("progress", JSONB, nullable=False, server_default="{}"),
+    Column("revision", Integer, nullable=False, server_default="0"),
+    Column("released_at", DateTime(timezone=True)),
+    Column("completed_at", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("ix_routes_mall_status", "mall_id", "status"),
+)
+
+# A shipment re-routed away from a shipment on an accepted route: once packed, it may join
+# that route (domain/route.py, add_shipment).
+reroutes = Table(
+    "reroutes",
+    metadata,
+    Column("to_shipment_id", Uuid, primary_key=True),
+    Column("route_id", Uuid, nullable=False, index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
 # One offer round of a route. status: open, accepted, expired, declined, withdrawn.

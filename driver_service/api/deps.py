@@ -11,9 +11,19 @@ from driver_service import auth
 from driver_service.accept_gate import AcceptGate
 from driver_service.offer_hub import OfferHub
 from driver_service.settings import DriverSettings
-from driver_service.usecases import Unauthorized
 from shared import clock
 from shared.db import Db
+from shared.problems import ProblemError
+
+
+class Unauthorized(ProblemError):
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            401,
+            "unauthorized",
+            detail,
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
 
 
 async def get_db(request: Request) -> Db:

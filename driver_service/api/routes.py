@@ -8,13 +8,14 @@ from uuid import UUID
 
 from fastapi import APIRouter, File, Form, Path, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.engine import Row
 
 from driver_service import usecases
 from driver_service.api.deps import DbDep, DriverDep, SettingsDep
 from driver_service.domain.errors import PinMismatch
+from driver_service.domain.route import Route, Stop
 from shared import clock
 from shared.events.common import GeoPoint
+from shared.events.dispatch import StopKind
 from shared.problems import PROBLEM, FieldError, Unprocessable
 from shared.text import RequestModel
 
@@ -128,13 +129,13 @@ class StopView(BaseModel):
     wait_pay_cents: int
 
     @classmethod
-    def of(cls, row: Row[Any]) -> StopView:
+    def of(cls, row: Stop) -> StopView:
         return cls(
             stop_id=row.id,
             sequence=row.sequence,
-            kind=row.kind,
-            status=row.status,
-            store_name=row.store_name if row.kind != "dropoff" else None,
+            kind=row.kind.value,
+            status=row.status.value,
+            store_name=row.store_name if row.kind is not StopKind.DROPOFF else None,
             address=row.address,
             area=row.area,
             instructions=row.instructions,
@@ -162,8 +163,7 @@ class RouteView(BaseModel):
     stops: list[StopView]
 
     @classmethod
-    def of(cls, state: usecases.RouteState) -> RouteView:
-        route = state.route
+    def of(cls, route: Route) -> RouteView:
         return cls(
             route_id=route.id,
             offer_id=route.offer_id,
@@ -173,7 +173,7 @@ class RouteView(BaseModel):
             block_minutes=route.block_minutes,
             accepted_at=route.accepted_at,
             completed_at=route.completed_at,
-            stops=[StopView.of(s) for s in state.stops],
+            stops=[StopView.of(s) for s in sorted(route.stops, key=lambda s: s.sequence)],
         )
 
 

@@ -58,3 +58,83 @@ class PinLocked(DomainError):
 
 class IllegalStep(DomainError):
     code = "illegal_step"
+
+
+class StopRemoved(DomainError):
+    code = "stop_removed"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This order was cancelled and its stop removed from your route; do not take the"
+            " package. Refresh your route."
+        )
+
+
+class RouteEnded(DomainError):
+    code = "route_ended"
+
+
+class UnknownThing(DomainError):
+    """Nothing by that id for this driver (someone else's looks the same as none)."""
+
+    code = "not_found"
+
+    def __init__(self, thing: str, detail: str | None = None) -> None:
+        super().__init__(detail or f"No such {thing}; check the id.")
+        self.thing = thing
+
+
+class OfferTaken(DomainError):
+    code = "already_taken"
+
+    def __init__(self) -> None:
+        super().__init__("Another driver took this route; look at your other offers.")
+
+
+class OfferExpired(DomainError):
+    code = "offer_expired"
+
+    def __init__(self) -> None:
+        super().__init__("This offer has expired; look at your other offers.")
+
+
+class OfferDeclined(DomainError):
+    code = "offer_declined"
+
+    def __init__(self) -> None:
+        super().__init__("You declined this offer; look at your other offers.")
+
+
+class PhoneTaken(DomainError):
+    code = "phone_taken"
+
+    def __init__(self) -> None:
+        super().__init__("This phone number is already registered; sign in instead.")
+
+
+class BlockOverlaps(DomainError):
+    code = "block_overlaps"
+
+    def __init__(self) -> None:
+        super().__init__("You already have a block then; pick another time.")
+
+
+class InvalidBlock(DomainError):
+    def __init__(self, errors: list[tuple[str, str]]) -> None:
+        super().__init__("Fix the block and retry.")
+        self.errors = errors
+
+
+class TooManyUpdates(DomainError):
+    code = "too_many_updates"
+
+    def __init__(self, retry_after: int, min_interval_seconds: float) -> None:
+        super().__init__(
+            f"Send at most one position every {min_interval_seconds:g} s;"
+            f" retry in {retry_after} s."
+        )
+        self.retry_after = retry_after
+
+
+class InvalidToken(DomainError):
+    code = "unauthorized"

@@ -103,6 +103,8 @@ routes = Table(
     Column("accepted_at", DateTime(timezone=True), nullable=False),
     Column("assigned_at", DateTime(timezone=True)),
     Column("completed_at", DateTime(timezone=True)),
+    # Grows with each change of the stops: the revision of route.stops_changed.
+    Column("revision", Integer, nullable=False, server_default="0"),
 )
 
 route_stops = Table(

@@ -20,7 +20,12 @@ from order_service.api.deps import (
 )
 from order_service.catalog_client import CatalogClient, CatalogUnavailable, Offer, OfferNotFound
 from order_service.domain.checkout import Address, CartLine, Contact
-from order_service.domain.errors import SoldOut
+from order_service.domain.errors import (
+    NotCancellable,
+    SoldOut,
+    TipAlreadyGiven,
+    TipNotAllowed,
+)
 from order_service.store import orders as order_store
 from shared import clock
 from shared.db import Tx
@@ -60,6 +65,7 @@ _PLACED: dict[str, Any] = {
     ],
     "delivery_address": _ADDRESS,
     "delivery_pin": "4821",
+    "tip_cents": 0,
     "driver_location": None,
     "timeline": [{"at": "2026-11-25T21:02:11Z", "status": "placed", "message": "Order placed."}],
 }
@@ -103,6 +109,15 @@ CANCELLED_EXAMPLE: dict[str, Any] = {
             "status": "cancelled",
             "message": "Order cancelled; you will not be charged.",
         },
+    ],
+}
+TIPPED_EXAMPLE: dict[str, Any] = {
+    **_PLACED,
+    "status": "delivered",
+    "tip_cents": 500,
+    "timeline": [
+        *_PLACED["timeline"],
+        {"at": "2026-11-26T03:56:12Z", "status": "delivered", "message": "Delivered."},
     ],
 }
 OrderId = Annotated[UUID, Path(examples=[_ORDER_ID])]
@@ -168,6 +183,7 @@ class OrderView(BaseModel):
     delivery_address: DeliveryAddressView
     # Read it to the driver at the door; None when orders need no PIN.
     delivery_pin: str | None
+    tip_cents: int
     driver_location: DriverLocationView | None
     timeline: list[TimelineView]
 
@@ -203,6 +219,7 @@ class OrderView(BaseModel):
                 instructions=address.instructions,
             ),
             delivery_pin=order.pin,
+            tip_cents=order.tip_cents,
             driver_location=(
                 DriverLocationView(lat=found.driver.lat, lng=found.driver.lng, at=found.driver.at)
                 if found.driver
@@ -401,7 +418,7 @@ async def get_order(order_id: OrderId, db: DbDep, customer: CustomerDep) -> Orde
 
 @router.post(
     "/v1/orders/{order_id}/cancel",
-    summary="Cancel an order (until a driver picked it up)",
+    summary="Cancel an order (after a driver picked it up, it is returned)",
     responses={
         200: {"content": {"application/json": {"example": CANCELLED_EXAMPLE}}},
         401: PROBLEM,
@@ -418,10 +435,50 @@ async def cancel_order(order_id: OrderId, db: DbDep, customer: CustomerDep) -> O
             if not await usecases.cancel_by_customer(tx, order_id, customer.id, now):
                 raise NotFound("order")
             found = await usecases.order_for_customer(tx, order_id, customer.id, now)
-    except usecases.NotCancellable:
+    except NotCancellable:
         raise Conflict(
             "not_cancellable",
-            "This order is already on its way or finished, so it can no longer be cancelled.",
+            "This order was already delivered or could not be, so it can no longer be cancelled.",
+        ) from None
+    assert found is not None
+    return OrderView.from_usecase(found)
+
+
+class TipRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"tip_cents": 500}]})
+
+    tip_cents: int = Field(gt=0, le=20_000)
+
+
+@router.post(
+    "/v1/orders/{order_id}/tip",
+    summary="Tip the driver of a delivered order (within 24 hours; sending the same tip again"
+    " is safe)",
+    responses={
+        200: {"content": {"application/json": {"example": TIPPED_EXAMPLE}}},
+        401: PROBLEM,
+        404: PROBLEM,
+        409: PROBLEM,
+        422: PROBLEM,
+        429: PROBLEM,
+    },
+    dependencies=[Depends(limit_orders)],
+)
+async def tip_order(
+    order_id: OrderId, body: TipRequest, db: DbDep, customer: CustomerDep
+) -> OrderView:
+    now = clock.now()
+    try:
+        async with db.begin() as tx:
+            if not await usecases.tip(tx, order_id, customer.id, body.tip_cents, now):
+                raise NotFound("order")
+            found = await usecases.order_for_customer(tx, order_id, customer.id, now)
+    except TipNotAllowed as error:
+        raise Conflict("tip_not_allowed", f"{error.detail} Nothing was charged.") from None
+    except TipAlreadyGiven as error:
+        raise Conflict(
+            "tip_already_given",
+            f"This order already has a tip of {error.tip_cents} cents; it cannot be changed.",
         ) from None
     assert found is not None
     return OrderView.from_usecase(found)

@@ -7,18 +7,18 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import orjson
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field, ValidationError, model_validator
 from standardwebhooks import Webhook
 
 from order_service import usecases
 from order_service.api.deps import DbDep, RetailerDep, SettingsDep
 from order_service.domain.checkout import RetailerEventType, RetailerOrder
-from order_service.domain.errors import IllegalTransition
+from order_service.domain.errors import IllegalTransition, LineNotInShipment, UnknownShipment
 from order_service.domain.order import ShipmentStatus
 from shared import clock
 from shared.problems import PROBLEM, Conflict, FieldError, NotFound, ProblemError, Unprocessable
-from shared.text import RequestModel
+from shared.text import ID_PATTERN, RequestModel
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,8 @@ RETAILER_ORDERS_EXAMPLE: list[dict[str, Any]] = [
         ],
         "package_count": None,
         "labels": [],
+        "missing_labels": [],
+        "is_restock_due": False,
     }
 ]
 EVENT_EXAMPLES: dict[str, dict[str, Any]] = {
@@ -63,8 +65,12 @@ EVENT_EXAMPLES: dict[str, dict[str, Any]] = {
         },
     },
     "cancelled": {
-        "summary": "The store cannot fill the order at all",
+        "summary": "The store cannot fill the order at all: it goes to another store",
         "value": {"type": "cancelled", "shipment_id": _SHIPMENT_ID, "reason": "Closing early"},
+    },
+    "restocked": {
+        "summary": "The packed goods of a cancelled or returned order are back on the shelf",
+        "value": {"type": "restocked", "shipment_id": _SHIPMENT_ID},
     },
 }
 STATUS_FILTERS: dict[str, list[ShipmentStatus] | None] = {
@@ -72,6 +78,8 @@ STATUS_FILTERS: dict[str, list[ShipmentStatus] | None] = {
     "accepted": [ShipmentStatus.ACCEPTED],
     "packaged": [ShipmentStatus.PACKAGED],
     "cancelled": [ShipmentStatus.CANCELLED],
+    "returning": [ShipmentStatus.RETURNING, ShipmentStatus.DELIVERY_FAILED],
+    "returned": [ShipmentStatus.RETURNED_TO_STORE],
     "all": None,
 }
 
@@ -88,12 +96,61 @@ async def list_orders(
     db: DbDep,
     retailer: RetailerDep,
     status: Annotated[
-        Literal["new", "accepted", "packaged", "cancelled", "all"], Query(examples=["new"])
+        Literal["new", "accepted", "packaged", "cancelled", "returning", "returned", "all"],
+        Query(examples=["new"]),
     ] = "new",
     limit: Annotated[int, Query(ge=1, le=500, examples=[100])] = 100,
 ) -> list[RetailerOrder]:
     async with db.begin() as tx:
         return await usecases.retailer_orders(tx, retailer.store_id, STATUS_FILTERS[status], limit)
+
+
+class StockView(BaseModel):
+    sku: str
+    # On the shelf, as far as orders go: the store's last count, less what was packed since,
+    # plus what came back and the store confirmed (restocked).
+    quantity: int
+    # Of it, held for orders not packed yet.
+    reserved: int
+    available: int
+
+
+@router.get(
+    "/stock/{sku}",
+    summary="This store's stock of one SKU as orders see it",
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {
+                        "sku": "TEE-CREW-BLK-M",
+                        "quantity": 12,
+                        "reserved": 2,
+                        "available": 10,
+                    }
+                }
+            }
+        },
+        401: PROBLEM,
+        404: PROBLEM,
+    },
+)
+async def get_stock(
+    db: DbDep,
+    retailer: RetailerDep,
+    sku: Annotated[
+        str,
+        Path(min_length=1, max_length=200, pattern=ID_PATTERN, examples=["TEE-CREW-BLK-M"]),
+    ],
+) -> StockView:
+    async with db.begin() as tx:
+        found = await usecases.store_stock(tx, retailer.store_id, sku)
+    if found is None:
+        raise NotFound("SKU", "No stock of this SKU is known for your store; check the SKU.")
+    quantity, reserved = found
+    return StockView(
+        sku=sku, quantity=quantity, reserved=reserved, available=max(0, quantity - reserved)
+    )
 
 
 class RetailerEventLine(RequestModel):
@@ -225,16 +282,17 @@ async def post_event(
             "webhook_replayed",
             "This webhook-id was already received; send new events with a new id.",
         ) from None
-    except usecases.UnknownShipment:
+    except UnknownShipment:
         raise NotFound("order", "No such order for this store; check the shipment_id.") from None
     except IllegalTransition as error:
         raise Conflict(
             "illegal_transition",
             f"The order is {error.current}; it cannot become {error.wanted}. Refresh and retry.",
         ) from None
-    except usecases.LineNotInShipment as error:
+    except LineNotInShipment as error:
         raise Unprocessable(
-            "These SKUs are not in this order; send only the order's SKUs.",
+            "These SKUs are not in this order, or are all of a picked-up order; send only the"
+            " SKUs that are missing.",
             [FieldError(field="lines", message=f"not in this order: {', '.join(error.skus)}")],
         ) from None
     return RetailerEventResult(shipment_id=event.shipment_id, status=status.value)

@@ -80,6 +80,10 @@ class RetailerOrder(BaseModel):
     lines: list[RetailerLine]
     package_count: int | None = None
     labels: list[str] = Field(default_factory=list)
+    # Packages a driver could not find at the pickup: report their SKUs as out_of_stock.
+    missing_labels: list[str] = Field(default_factory=list)
+    # Packed goods came back (cancelled, or returned by the driver): confirm with `restocked`.
+    is_restock_due: bool = False
 
 
 class RetailerEventType(StrEnum):
@@ -87,3 +91,5 @@ class RetailerEventType(StrEnum):
     PACKAGED = "packaged"
     OUT_OF_STOCK = "out_of_stock"
     CANCELLED = "cancelled"
+    # The packed goods of a cancelled or returned order are back on the shelf.
+    RESTOCKED = "restocked"

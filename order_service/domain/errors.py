@@ -1,3 +1,5 @@
+"""Domain errors: only api/ turns them into problem responses."""
+
 from __future__ import annotations
 
 
@@ -18,3 +20,29 @@ class SoldOut(DomainError):
     def __init__(self, skus: list[str]) -> None:
         super().__init__(f"sold out: {', '.join(skus)}")
         self.skus = skus
+
+
+class UnknownShipment(DomainError):
+    """No such shipment (for a store: another store's shipment looks the same)."""
+
+
+class NotCancellable(DomainError):
+    """Something of the order was already delivered or failed."""
+
+
+class LineNotInShipment(DomainError):
+    def __init__(self, skus: list[str]) -> None:
+        super().__init__(", ".join(skus))
+        self.skus = skus
+
+
+class TipNotAllowed(DomainError):
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class TipAlreadyGiven(DomainError):
+    def __init__(self, tip_cents: int) -> None:
+        super().__init__(f"already tipped {tip_cents}")
+        self.tip_cents = tip_cents

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from order_service import usecases
-from order_service.domain.order import ShipmentStatus
 from order_service.store import directory
 from order_service.store import orders as order_store
 from shared import clock
@@ -52,29 +51,49 @@ async def on_inventory_changed(tx: Tx, envelope: Envelope[Any]) -> None:
 
 async def on_stop_picked_up(tx: Tx, envelope: Envelope[Any]) -> None:
     event: RouteStopPickedUp = envelope.payload
-    await usecases.move_shipment(
-        tx, event.shipment_id, ShipmentStatus.PICKED_UP, event.at, driver_id=event.driver_id
+    await usecases.follow_delivery(
+        tx,
+        event.shipment_id,
+        lambda order: order.picked_up(
+            event.shipment_id, event.driver_id, event.missing_labels, at=event.at
+        ),
+        event.at,
     )
 
 
 async def on_stop_delivered(tx: Tx, envelope: Envelope[Any]) -> None:
     event: RouteStopDelivered = envelope.payload
-    await usecases.move_shipment(tx, event.shipment_id, ShipmentStatus.DELIVERED, event.at)
+    await usecases.follow_delivery(
+        tx,
+        event.shipment_id,
+        lambda order: order.delivered(event.shipment_id, at=event.at),
+        event.at,
+    )
 
 
 async def on_stop_failed(tx: Tx, envelope: Envelope[Any]) -> None:
     event: RouteStopFailed = envelope.payload
-    await usecases.move_shipment(tx, event.shipment_id, ShipmentStatus.DELIVERY_FAILED, event.at)
+    await usecases.follow_delivery(
+        tx,
+        event.shipment_id,
+        lambda order: order.delivery_failed(event.shipment_id, at=event.at),
+        event.at,
+    )
 
 
 async def on_stop_returned(tx: Tx, envelope: Envelope[Any]) -> None:
     event: RouteStopReturned = envelope.payload
-    await usecases.move_shipment(tx, event.shipment_id, ShipmentStatus.RETURNED_TO_STORE, event.at)
+    await usecases.follow_delivery(
+        tx,
+        event.shipment_id,
+        lambda order: order.returned(event.shipment_id, at=event.at),
+        event.at,
+    )
 
 
 async def on_route_assigned(tx: Tx, envelope: Envelope[Any]) -> None:
     event: RouteAssigned = envelope.payload
-    await usecases.assign_driver(tx, event.order_ids, event.driver_id, event.route_id)
+    await usecases.assign_driver(tx, event.order_ids, event.driver_id, event.route_id, clock.now())
 
 
 async def on_promise_at_risk(tx: Tx, envelope: Envelope[Any]) -> None:

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 
-from order_service.domain.order import HOLDING_STOCK
+from order_service.domain.order import HOLDING_STOCK, StockMove, StockMoveKind, Store
 from order_service.store.tables import shipments, stock, stores
 from shared.db import Tx
 from shared.geo import Point
-
-
-@dataclass(frozen=True)
-class StoreRow:
-    store_id: str
-    mall_id: str
-    mall_name: str
-    name: str
-    location: Point
-    pickup_instructions: str
-    is_active: bool
 
 
 @dataclass(frozen=True)
@@ -115,36 +104,38 @@ async def mall_stock_pairs(tx: Tx, mall_id: str, skus: Iterable[str]) -> list[tu
     return [(r[0], r[1]) for r in rows]
 
 
-async def reserve(tx: Tx, store_id: str, sku: str, quantity: int) -> None:
-    await tx.execute(
-        update(stock)
-        .where(and_(stock.c.store_id == store_id, stock.c.sku == sku))
-        .values(reserved=stock.c.reserved + quantity)
-    )
+async def apply_moves(tx: Tx, moves: Sequence[StockMove]) -> None:
+    """Writes the domain's stock moves; holds and counts never go below zero."""
+    for move in moves:
+        where = and_(stock.c.store_id == move.store_id, stock.c.sku == move.sku)
+        values = _MOVE_VALUES[move.kind](move.quantity)
+        if values:
+            await tx.execute(update(stock).where(where).values(values))
 
 
-async def release(tx: Tx, store_id: str, sku: str, quantity: int, *, is_taken: bool) -> None:
-    """Drops a hold; `is_taken` when the goods left the shelf (packed), so the count drops too."""
-    values: dict[str, object] = {"reserved": func.greatest(stock.c.reserved - quantity, 0)}
-    if is_taken:
-        values["quantity"] = func.greatest(stock.c.quantity - quantity, 0)
-    await tx.execute(
-        update(stock).where(and_(stock.c.store_id == store_id, stock.c.sku == sku)).values(values)
-    )
+def _less(column: object, quantity: int) -> object:
+    return func.greatest(column - quantity, 0)  # type: ignore[operator]
 
 
-async def mark_out_of_stock(tx: Tx, store_id: str, sku: str) -> None:
-    await tx.execute(
-        update(stock)
-        .where(and_(stock.c.store_id == store_id, stock.c.sku == sku))
-        .values(quantity=0)
-    )
+_MOVE_VALUES: dict[StockMoveKind, Callable[[int], dict[str, object]]] = {
+    StockMoveKind.RESERVE: lambda q: {"reserved": stock.c.reserved + q},
+    StockMoveKind.RELEASE: lambda q: {"reserved": _less(stock.c.reserved, q)},
+    StockMoveKind.TAKE: lambda q: {
+        "reserved": _less(stock.c.reserved, q),
+        "quantity": _less(stock.c.quantity, q),
+    },
+    StockMoveKind.RESTOCK: lambda q: {"quantity": stock.c.quantity + q},
+    StockMoveKind.UNRESTOCK: lambda q: {"quantity": _less(stock.c.quantity, q)},
+    # Packed goods already left the count when they were packed.
+    StockMoveKind.WRITE_OFF: lambda q: {},
+    StockMoveKind.ZERO: lambda q: {"quantity": 0},
+}
 
 
-async def get_stores(tx: Tx, store_ids: Iterable[str]) -> dict[str, StoreRow]:
+async def get_stores(tx: Tx, store_ids: Iterable[str]) -> dict[str, Store]:
     rows = await tx.execute(select(stores).where(stores.c.store_id.in_(list(store_ids))))
     return {
-        r.store_id: StoreRow(
+        r.store_id: Store(
             store_id=r.store_id,
             mall_id=r.mall_id,
             mall_name=r.mall_name,
@@ -169,3 +160,20 @@ async def loads(tx: Tx, store_ids: Iterable[str]) -> dict[str, int]:
         .group_by(shipments.c.store_id)
     )
     return {r[0]: int(r[1]) for r in rows}
+
+
+async def mall_store_points(tx: Tx, mall_id: str) -> list[Point]:
+    rows = await tx.execute(select(stores.c.lat, stores.c.lng).where(stores.c.mall_id == mall_id))
+    return [Point(r.lat, r.lng) for r in rows]
+
+
+async def stock_of(tx: Tx, store_id: str, sku: str) -> tuple[int, int] | None:
+    """(quantity on the shelf, of it held for orders) of one SKU at one store."""
+    row = (
+        await tx.execute(
+            select(stock.c.quantity, stock.c.reserved).where(
+                and_(stock.c.store_id == store_id, stock.c.sku == sku)
+            )
+        )
+    ).first()
+    return None if row is None else (int(row[0]), int(row[1]))

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy import and_, delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 
-from order_service.domain.order import ShipmentStatus
+from order_service.domain.order import Line, Order, Shipment, ShipmentStatus
 from order_service.store.tables import (
     driver_positions,
     idempotency_keys,
@@ -20,64 +19,6 @@ from order_service.store.tables import (
     shipments,
 )
 from shared.db import Tx
-
-
-@dataclass
-class Line:
-    id: UUID
-    shipment_id: UUID
-    position: int
-    offer_id: str
-    sku: str
-    title: str
-    quantity: int
-    unit_price_cents: int
-    is_cancelled: bool = False
-
-
-@dataclass
-class Shipment:
-    id: UUID
-    order_id: UUID
-    store_id: str
-    status: ShipmentStatus
-    package_count: int | None = None
-    labels: list[str] = field(default_factory=list)
-    ready_at: datetime | None = None
-    created_at: datetime | None = None
-
-
-@dataclass
-class Order:
-    id: UUID
-    customer_id: str
-    mall_id: str
-    status: ShipmentStatus
-    deliver_by: datetime
-    currency: str
-    total_cents: int
-    address: dict[str, Any]
-    dropoff_lat: float
-    dropoff_lng: float
-    contact_name: str
-    contact_phone: str
-    pin: str | None
-    pin_sha256: str | None
-    created_at: datetime
-    updated_at: datetime
-    driver_id: UUID | None = None
-    route_id: UUID | None = None
-    is_at_risk: bool = False
-    shipments: list[Shipment] = field(default_factory=list)
-    lines: list[Line] = field(default_factory=list)
-
-    def shipment(self, shipment_id: UUID) -> Shipment | None:
-        return next((s for s in self.shipments if s.id == shipment_id), None)
-
-    def lines_of(self, shipment_id: UUID) -> list[Line]:
-        return [
-            line for line in self.lines if line.shipment_id == shipment_id and not line.is_cancelled
-        ]
 
 
 @dataclass(frozen=True)
@@ -171,6 +112,9 @@ async def get_order(tx: Tx, order_id: UUID, *, for_update: bool = False) -> Orde
         driver_id=row.driver_id,
         route_id=row.route_id,
         is_at_risk=row.is_at_risk,
+        delivered_at=row.delivered_at,
+        tip_cents=row.tip_cents,
+        tipped_at=row.tipped_at,
     )
     shipment_rows = await tx.execute(
         select(shipments).where(shipments.c.order_id == order_id).order_by(shipments.c.created_at)
@@ -185,6 +129,9 @@ async def get_order(tx: Tx, order_id: UUID, *, for_update: bool = False) -> Orde
             labels=list(s.labels or []),
             ready_at=s.ready_at,
             created_at=s.created_at,
+            missing_labels=list(s.missing_labels or []),
+            packed={str(k): int(v) for k, v in dict(s.packed or {}).items()},
+            restocked_at=s.restocked_at,
         )
         for s in shipment_rows
     ]
@@ -228,6 +175,9 @@ async def save_order(tx: Tx, order: Order, now: datetime) -> None:
             driver_id=order.driver_id,
             route_id=order.route_id,
             is_at_risk=order.is_at_risk,
+            delivered_at=order.delivered_at,
+            tip_cents=order.tip_cents,
+            tipped_at=order.tipped_at,
             updated_at=now,
         )
     )
@@ -247,6 +197,9 @@ async def save_order(tx: Tx, order: Order, now: datetime) -> None:
                 package_count=shipment.package_count,
                 labels=shipment.labels,
                 ready_at=shipment.ready_at,
+                missing_labels=shipment.missing_labels,
+                packed=shipment.packed,
+                restocked_at=shipment.restocked_at,
                 updated_at=now,
             )
         )
@@ -357,8 +310,11 @@ async def drop_idempotency_key(tx: Tx, customer_id: str, key: str) -> None:
     )
 
 
-async def orders_of_route(tx: Tx, order_ids: list[UUID]) -> list[UUID]:
-    rows = await tx.execute(select(orders.c.id).where(orders.c.id.in_(order_ids)))
+async def known_order_ids(tx: Tx, order_ids: list[UUID]) -> list[UUID]:
+    """The ones of these this service has, in id order: the order in which use cases lock."""
+    rows = await tx.execute(
+        select(orders.c.id).where(orders.c.id.in_(order_ids)).order_by(orders.c.id)
+    )
     return [UUID(str(r)) for r in rows.scalars()]
 
 

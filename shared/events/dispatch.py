@@ -135,3 +135,32 @@ class ZoneCapacityChanged(Payload):
     same_day_enabled: bool
     promise_delay_minutes: int = Field(ge=0)
     reason: str
+
+
+@register
+class RouteStopsAdded(Payload):
+    """Dispatch adds a re-routed shipment's pickup and drop-off to a driver's accepted route."""
+
+    TYPE: ClassVar[str] = "route.stops_added"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = topics.ROUTES
+
+    route_id: UUID
+    mall_id: str
+    driver_id: UUID
+    stops: list[RouteStop]
+
+
+@register
+class RouteReleased(Payload):
+    """Everything on an accepted route was cancelled and nothing replaces it: the driver is
+    free, and paid the route as offered."""
+
+    TYPE: ClassVar[str] = "route.released"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = topics.ROUTES
+
+    route_id: UUID
+    mall_id: str
+    driver_id: UUID
+    reason: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import ClassVar
 from uuid import UUID
 
@@ -9,6 +10,7 @@ from pydantic import AwareDatetime, Field
 
 from shared.events import topics
 from shared.events.common import GeoPoint
+from shared.events.dispatch import RouteStop
 from shared.events.envelope import Payload, register
 
 
@@ -149,4 +151,53 @@ class RoutePickupWait(Payload):
     waited_minutes: float = Field(ge=0)
     paid_minutes: float = Field(ge=0)
     paid_cents: int = Field(ge=0)
+    at: AwareDatetime
+
+
+class StopStatus(StrEnum):
+    PENDING = "pending"
+    PICKED_UP = "picked_up"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    RETURNED = "returned"
+    # Removed from the route: its order was cancelled, or its store re-routed it.
+    CANCELLED = "cancelled"
+
+
+class RouteStopState(RouteStop):
+    """A stop of an accepted route as the driver app has it, with how far it got."""
+
+    status: StopStatus
+
+
+@register
+class RouteStopsChanged(Payload):
+    """An accepted route's stops after any change: a step, a cancellation, a return stop, an
+    added pickup. The driver service owns an accepted route; dispatch keeps a copy."""
+
+    TYPE: ClassVar[str] = "route.stops_changed"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = topics.DRIVER_ACTIVITY
+
+    route_id: UUID
+    mall_id: str
+    driver_id: UUID
+    # Grows by one with each change: a copy keeps the highest it has seen.
+    revision: int = Field(ge=1)
+    stops: list[RouteStopState]
+    is_completed: bool
+    at: AwareDatetime
+
+
+@register
+class RouteStopsRefused(Payload):
+    """Stops dispatch added to a route that had already ended: dispatch plans them anew."""
+
+    TYPE: ClassVar[str] = "route.stops_refused"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = topics.DRIVER_ACTIVITY
+
+    route_id: UUID
+    mall_id: str
+    shipment_ids: list[UUID]
     at: AwareDatetime

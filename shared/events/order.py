@@ -122,3 +122,18 @@ class OrderDelivered(Payload):
     order_id: UUID
     mall_id: str
     delivered_at: AwareDatetime
+
+
+@register
+class OrderTipped(Payload):
+    """The customer tipped a delivered order; the drivers who delivered it share the tip."""
+
+    TYPE: ClassVar[str] = "order.tipped"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = topics.ORDERS
+
+    order_id: UUID
+    mall_id: str
+    tip_cents: int = Field(gt=0)
+    currency: str
+    at: AwareDatetime

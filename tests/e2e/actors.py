@@ -77,6 +77,14 @@ class Storefront:
             "POST", f"{self.order_url}/v1/orders/{order_id}/cancel", headers=self.auth
         )
 
+    async def tip(self, order_id: str, tip_cents: int) -> httpx.Response:
+        return await self._send(
+            "POST",
+            f"{self.order_url}/v1/orders/{order_id}/tip",
+            json={"tip_cents": tip_cents},
+            headers=self.auth,
+        )
+
     async def api_docs(self) -> list[httpx.Response]:
         """Both customer-facing services' OpenAPI documents: examples must not name stores."""
         return [
@@ -195,6 +203,23 @@ class Pos:
             await self.send({"type": "packaged", "shipment_id": shipment_id, "labels": labels}),
             200,
         )
+
+    async def out_of_stock(self, shipment_id: str, skus: list[str]) -> Json:
+        body = {
+            "type": "out_of_stock",
+            "shipment_id": shipment_id,
+            "lines": [{"sku": sku} for sku in skus],
+        }
+        return expect(await self.send(body), 200)
+
+    async def restocked(self, shipment_id: str) -> Json:
+        return expect(await self.send({"type": "restocked", "shipment_id": shipment_id}), 200)
+
+    async def stock(self, sku: str) -> Json:
+        response = await self.http.get(
+            f"{self.order_url}/v1/retailer/stock/{sku}", headers={"X-API-Key": self.api_key}
+        )
+        return expect(response, 200)
 
 
 @dataclass

@@ -89,6 +89,8 @@ class World:
     dispatch_operator: str = ""
     dispatch_claims: dict[str, Any] = field(default_factory=dict)
     ids: dict[str, Any] = field(default_factory=dict)
+    # A store of another mall, with the POS credentials the admin row issues it.
+    elsewhere_pos: Pos | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,9 @@ class Row:
     body: Callable[[World], dict[str, Any]] = lambda world: {}
     # The driver who owns this row (the route's, or the offer's recipient).
     owning_driver: str = "assigned"
+    # "another store": one of the same mall, or of another mall where a store of the same mall
+    # may rightly hold the same thing (stock of a SKU is every holder's own).
+    other_store: str = "same mall"
 
 
 def jwt_none(claims: dict[str, Any]) -> str:
@@ -167,7 +172,12 @@ def headers_for(world: World, caller: str, row: Row) -> dict[str, str]:
         if row.service == "catalog":
             retailer = world.store_retailer if caller == "store" else world.other_store_retailer
             return {"X-API-Key": world.retailer_keys[retailer]}
-        return {"X-API-Key": (world.pos if caller == "store" else world.other_pos).api_key}
+        if caller == "store":
+            return {"X-API-Key": world.pos.api_key}
+        if row.other_store == "elsewhere":
+            assert world.elsewhere_pos is not None
+            return {"X-API-Key": world.elsewhere_pos.api_key}
+        return {"X-API-Key": world.other_pos.api_key}
     return {}
 
 
@@ -251,10 +261,28 @@ ROWS = [
     Row(
         "order",
         "POST",
+        "/v1/orders/{order_id}/tip",
+        "customer",
+        200,
+        lambda w: f"/v1/orders/{w.ids['order']}/tip",
+        lambda w: {"tip_cents": 300},
+    ),
+    Row(
+        "order",
+        "POST",
         "/v1/admin/stores/{store_id}/pos-credentials",
         "operator",
         201,
         lambda w: f"/v1/admin/stores/{w.ids['elsewhere_store']}/pos-credentials",
+    ),
+    Row(
+        "order",
+        "GET",
+        "/v1/retailer/stock/{sku}",
+        "store",
+        200,
+        lambda w: f"/v1/retailer/stock/{w.ids['sku']}",
+        other_store="elsewhere",
     ),
     Row(
         "order",
@@ -516,6 +544,7 @@ async def test_every_object_route_answers_each_caller_as_its_owner_or_not_at_all
         )
         world.ids.update(order=order["id"], pin=order["delivery_pin"], offer_id=offer_id)
         world.ids["shipment"] = shipment["shipment_id"]
+        world.ids["sku"] = shipment["lines"][0]["sku"]
         world.pos = pos
         world.other_pos = next(p for s, p in pos_terminals.items() if s != pos.store_id)
         world.store_retailer = stores[pos.store_id]["retailer_id"]
@@ -524,7 +553,21 @@ async def test_every_object_route_answers_each_caller_as_its_owner_or_not_at_all
             ("catalog", "GET", "/v1/offers/{offer_id}"),
             ("order", "GET", "/v1/orders/{order_id}"),
             ("order", "POST", "/v1/orders/{order_id}/cancel"),
-            ("order", "POST", "/v1/admin/stores/{store_id}/pos-credentials"),
+        ]:
+            await run_row(world, row(*key), matrix)
+        issued = await run_row(
+            world, row("order", "POST", "/v1/admin/stores/{store_id}/pos-credentials"), matrix
+        )
+        credentials = expect(issued, 201)
+        world.elsewhere_pos = Pos(
+            http,
+            suite.urls["order"],
+            elsewhere["id"],
+            credentials["api_key"],
+            credentials["webhook_secret"],
+        )
+        for key in [
+            ("order", "GET", "/v1/retailer/stock/{sku}"),
             ("order", "POST", "/v1/retailer/events"),  # the store accepts the shipment
         ]:
             await run_row(world, row(*key), matrix)
@@ -559,6 +602,9 @@ async def test_every_object_route_answers_each_caller_as_its_owner_or_not_at_all
             ("driver", "POST", "/v1/routes/{route_id}/stops/{stop_id}/deliver"),
         ]:
             await run_row(world, row(*key), matrix)
+        # A tip is for a delivered order: once the order service has heard of the delivery.
+        await eventually(lambda: storefront.order_in(order["id"], "delivered"), within=30)
+        await run_row(world, row("order", "POST", "/v1/orders/{order_id}/tip"), matrix)
 
         # A second route and driver, to fail the delivery and hand the package back.
         await assigned.go_offline()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -15,7 +16,13 @@ from shared.events.dispatch import (
     RoutePlanned,
     StopKind,
 )
-from shared.events.driver import OfferAccepted, OfferDeclined
+from shared.events.driver import (
+    OfferAccepted,
+    OfferDeclined,
+    RouteStopsChanged,
+    RouteStopState,
+    StopStatus,
+)
 from shared.events.envelope import Envelope
 from shared.events.order import OrderCancelled
 from tests.integration.dispatch.conftest import (
@@ -226,13 +233,14 @@ async def test_when_every_driver_declines_the_next_drivers_are_asked_at_once(
     assert answers(log)[0] == {str(d.driver_id): "declined" for d in first_pair}
 
 
-async def test_cancelling_an_order_on_an_offered_route_sends_the_rest_back_to_the_pool(
+async def test_cancelling_an_order_on_an_offered_route_keeps_offering_the_rest(
     dispatch: Dispatch, tap: EventTap
 ) -> None:
     await dispatch.add_drivers(a_driver())
     cancelled, kept = a_ready_shipment(km_north=3), a_ready_shipment(km_north=3.2)
     await dispatch.add_shipments(cancelled, kept)
     _, offered = await plan_one_route(dispatch, tap, clock.now())
+    route_id = offered.payload.route_id
 
     await dispatch.publish(
         OrderCancelled(
@@ -244,13 +252,18 @@ async def test_cancelling_an_order_on_an_offered_route_sends_the_rest_back_to_th
         key=MALL.id,
     )
 
-    withdrawn = await tap.next(RouteOfferExpired, within=15)
-    assert withdrawn.payload.offer_id == offered.payload.offer_id
-    await dispatch.wait_for_pool({kept.shipment_id})
-    route = await dispatch.api.get(
-        f"/v1/dispatch/routes/{offered.payload.route_id}", headers=dispatch.operator()
-    )
-    assert route.json()["status"] == "withdrawn"
+    async def only_the_kept_left() -> Any:
+        resp = await dispatch.api.get(
+            f"/v1/dispatch/routes/{route_id}", headers=dispatch.operator()
+        )
+        body = resp.json()
+        shipments = {s["shipment_id"] for s in body["stops"]}
+        return body if shipments == {str(kept.shipment_id)} else None
+
+    # A driver may be accepting the offer right now: the route stays on offer without it.
+    route = await eventually(only_the_kept_left, within=15)
+    assert route["status"] == "offering"
+    assert await dispatch.pool_ids() == set()
 
 
 @pytest.mark.parametrize("dispatch_overrides", [{"max_offer_rounds": 1}])
@@ -298,7 +311,7 @@ async def test_the_offer_log_needs_an_operator_token(dispatch: Dispatch, tap: Ev
     assert unknown.status_code == 404
 
 
-async def test_cancelling_an_order_on_an_assigned_route_removes_its_stops(
+async def test_an_assigned_route_follows_the_driver_services_copy_of_its_stops(
     dispatch: Dispatch, tap: EventTap
 ) -> None:
     driver = a_driver()
@@ -319,7 +332,6 @@ async def test_cancelling_an_order_on_an_assigned_route_removes_its_stops(
         key=str(route_id),
     )
     await tap.next(RouteAssigned, within=15)
-
     await dispatch.publish(
         OrderCancelled(
             order_id=cancelled.order_id,
@@ -329,16 +341,39 @@ async def test_cancelling_an_order_on_an_assigned_route_removes_its_stops(
         ),
         key=MALL.id,
     )
+    # What the driver service reports after applying the cancellation.
+    reported = [
+        RouteStopState(
+            **stop.model_dump(),
+            status=StopStatus.CANCELLED
+            if stop.shipment_id == cancelled.shipment_id
+            else StopStatus.PENDING,
+        )
+        for stop in offered.payload.stops
+    ]
+    await dispatch.publish(
+        RouteStopsChanged(
+            route_id=route_id,
+            mall_id=MALL.id,
+            driver_id=driver.driver_id,
+            revision=2,
+            stops=reported,
+            is_completed=False,
+            at=clock.now(),
+        ),
+        key=str(route_id),
+    )
 
-    async def stops_left() -> list[tuple[int, str]] | None:
+    async def statuses() -> list[tuple[str, str]] | None:
         resp = await dispatch.api.get(
             f"/v1/dispatch/routes/{route_id}", headers=dispatch.operator()
         )
         stops = resp.json()["stops"]
-        if len(stops) != 2:
-            return None
-        return [(s["sequence"], s["shipment_id"]) for s in stops]
+        found = [(s["shipment_id"], s["status"]) for s in stops]
+        return found if any(status == "cancelled" for _, status in found) else None
 
-    remaining = await eventually(stops_left, within=15)
-    assert remaining == [(0, str(kept.shipment_id)), (1, str(kept.shipment_id))]
+    found = await eventually(statuses, within=15)
+    assert sorted(set(found)) == sorted(
+        {(str(cancelled.shipment_id), "cancelled"), (str(kept.shipment_id), "pending")}
+    )
     assert await dispatch.pool_ids() == set()

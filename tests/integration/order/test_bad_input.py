@@ -127,3 +127,12 @@ async def test_an_address_outside_the_malls_delivery_area_is_refused(env: OrderE
     # Nothing was kept of the refused attempt, not even its idempotency key.
     assert near.status_code == 201, near.text
     assert await orders_count(env) == 1
+
+
+async def test_a_stock_query_for_an_odd_sku_is_a_422_not_a_database_error(env: OrderEnv) -> None:
+    api_key, _ = await env.provision(NORTH, with_webhook=False)
+
+    resp = await env.client.get("/v1/retailer/stock/SKU%00X", headers={"X-API-Key": api_key})
+
+    assert resp.status_code == 422, resp.text
+    assert resp.headers["content-type"] == "application/problem+json"

@@ -36,7 +36,7 @@ def test_a_failed_delivery_goes_back_to_the_store() -> None:
         (S.PICKED_UP, S.CANCELLED),
         (S.DELIVERED, S.DELIVERY_FAILED),
         (S.ACCEPTED, S.ACCEPTED),
-        (S.PACKAGED, S.REJECTED_BY_STORE),
+        (S.DELIVERED, S.RETURNING),
         (S.RETURNED_TO_STORE, S.DELIVERED),
     ],
 )
@@ -61,7 +61,9 @@ def test_a_failed_delivery_is_the_orders_news_even_beside_a_delivered_part() -> 
     assert order_status([S.DELIVERED, S.DELIVERY_FAILED]) is S.DELIVERY_FAILED
 
 
-def test_a_customer_may_cancel_until_something_is_picked_up() -> None:
+def test_a_customer_may_cancel_until_something_is_delivered() -> None:
     assert is_customer_cancellable([S.PLACED, S.PACKAGED])
-    assert not is_customer_cancellable([S.PACKAGED, S.PICKED_UP])
+    # After the pickup a cancel is a return to the store.
+    assert is_customer_cancellable([S.PACKAGED, S.PICKED_UP])
+    assert not is_customer_cancellable([S.PICKED_UP, S.DELIVERED])
     assert not is_customer_cancellable([S.CANCELLED])

@@ -1,8 +1,8 @@
 """wrong delivery PINs, kept for fraud review and to lock a stop after too many
 
-Revision ID: driver_0004
-Revises: driver_0003
-Create Date: 2026-12-01
+Revision ID: driver_0005
+Revises: driver_0004
+Create Date: 2026-12-02
 """
 
 from collections.abc import Sequence
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "driver_0004"
-down_revision: str | None = "driver_0003"
+revision: str = "driver_0005"
+down_revision: str | None = "driver_0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
