@@ -118,8 +118,14 @@ async def test_other_driver_routes_keep_the_small_limit() -> None:
     assert resp.status_code == 413
 
 
-async def test_same_day_queries_are_limited_per_client_address_with_retry_after() -> None:
+@pytest.mark.parametrize("fast_path", [True, False])
+async def test_same_day_queries_are_limited_per_client_address_with_retry_after(
+    fast_path: bool,
+) -> None:
     app = create_catalog(CatalogSettings(database_url=UNUSED_DB, rate_limit_same_day="3/minute"))
+    if fast_path:
+        # A loaded read model: valid queries take the catalog's fast path, not the route.
+        app.state.catalog.ready.set()
     params = {"lat": 36.12, "lng": -115.17}
 
     async with client(app) as busy, client(app, "198.51.100.20") as other:
