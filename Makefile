@@ -6,8 +6,13 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+# The operator console's map library, from npm into node_modules/ (served by dispatch, no CDN).
+NODE_STAMP := node_modules/.installed-$(shell cksum package-lock.json | cut -d' ' -f1)
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help venv up down status infra-up infra-down lint test test-unit bench bench-tools demo fuzz clean
+.PHONY: help venv console-assets browser up down status infra-up infra-down lint test test-unit \
+	bench bench-tools demo fuzz clean
 
 help:
 	@echo "make up         install, start Kafka + PostgreSQL + the four services (foreground)"
@@ -15,9 +20,10 @@ help:
 	@echo "make test       install, start infrastructure, lint, run the whole test suite"
 	@echo "make lint       ruff + mypy + import-linter"
 	@echo "make bench      catalog, checkout, relay, long-poll and flow benchmarks (one BENCH line"
-	@echo "                each), then the Li & Lim PDPTW table and the batching figure"
+	@echo "                each), the Li & Lim PDPTW table, the batching figure, console load time"
 	@echo "make demo       a simulated same-day at the four pilot malls"
 	@echo "make fuzz       schemathesis against the four services (own suite, >= 2,000 calls each)"
+	@echo "make browser    install Debian's chromium for the console's browser test (apt-get)"
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,7 +35,27 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-up: venv
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "[make] npm is missing: install Node.js and npm" \
+		"(Debian: apt-get install nodejs npm), then run make again"; exit 1; }
+	@echo "[make] installing the console's map library (npm ci)"
+	@npm ci --no-audit --no-fund --loglevel=error
+	@rm -f node_modules/.installed-*
+	@touch $@
+
+console-assets: $(NODE_STAMP)
+
+# Playwright's own browser download cannot work here: the tests drive Debian's chromium.
+browser:
+	@if [ -x $(CHROMIUM) ]; then exit 0; fi; \
+	if ! command -v apt-get >/dev/null; then \
+		echo "[make] no apt-get: install Chromium at $(CHROMIUM) by hand"; exit 1; fi; \
+	echo "[make] installing Debian's chromium (apt-get, first run only)"; \
+	$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+		--no-install-recommends chromium fonts-liberation >/dev/null \
+		&& echo "[make] chromium installed: $$($(CHROMIUM) --version)"
+
+up: venv console-assets
 	@$(PY) -m services up
 
 down:
@@ -52,7 +78,9 @@ lint: venv
 	@echo "[make] import-linter"
 	@$(VENV)/bin/lint-imports
 
-test: venv infra-up lint
+test: venv console-assets infra-up lint
+	@$(MAKE) --no-print-directory browser || echo "[make] chromium could not be installed;" \
+		"the console's browser test will fail and say so"
 	@$(VENV)/bin/pytest
 
 test-unit: venv
@@ -67,7 +95,7 @@ bench-tools:
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq wrk hey util-linux >/dev/null; \
 	fi
 
-bench: venv infra-up bench-tools
+bench: venv console-assets browser infra-up bench-tools
 	@$(PY) -m bench.catalog
 	@$(PY) -m bench.checkout
 	@$(PY) -m bench.relay
@@ -75,12 +103,13 @@ bench: venv infra-up bench-tools
 	@$(PY) -m bench.flow
 	@$(PY) -m bench.pdptw
 	@$(PY) -m bench.batching
+	@$(PY) -m bench.console
 
-demo: venv infra-up
+demo: venv console-assets infra-up
 	@$(PY) -m services.demo
 
 # MTH_FREE_PORT_BASE moves the fuzzing suite's ports, next to another checkout's.
-fuzz: venv infra-up
+fuzz: venv console-assets infra-up
 	@$(PY) -m services.fuzz --base-port $${MTH_FREE_PORT_BASE:-18200}
 
 clean: down

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
@@ -84,6 +86,34 @@ class DispatchSettings(ServiceSettings, OperatorAuthSettings):
     at_risk_saturation_count: int = Field(5, gt=0)
     saturation_rounds: int = Field(3, gt=0)
     saturation_promise_delay_minutes: int = Field(60, ge=0)
+
+    # The operator console (/console). Its actions go through the services that own the data:
+    # cancelling a shipment through the order service, taking a driver offline through the
+    # driver service, each with that service's operator token.
+    order_url: str = "http://127.0.0.1:8002"
+    order_operator_token: SecretStr = development_secret(SecretStr("dev-operator-token"))
+    driver_url: str = "http://127.0.0.1:8004"
+    driver_operator_token: SharedSecret = development_secret(
+        SecretStr("dev-driver-operator-token-change-me-in-production")
+    )
+    peer_timeout_seconds: float = Field(5.0, gt=0)
+    # A base map's tile URL ({z}/{x}/{y}); empty draws the plain projection, which needs no
+    # network: the mall's outline, its stores, routes and drivers, and a scale.
+    console_tile_url: str = ""
+    console_tile_attribution: str = ""
+    # The map library, installed from npm by `make console-assets` (npm ci).
+    console_assets_dir: Path = Path(__file__).resolve().parent.parent / "node_modules"
+    # Real seconds between looks at the database for changes to stream, and the longest a
+    # stream stays open before the browser reconnects (and resumes) on its own.
+    console_refresh_seconds: float = Field(1.0, gt=0)
+    console_stream_seconds: float = Field(25.0, gt=0)
+    # Exceptions: a waiting shipment with less slack than this is at risk; a route offered this
+    # many times is unaccepted; a store is slow past its usual packing time plus the grace; a
+    # driver this far from their route is off it.
+    console_pool_slack_minutes: float = Field(30.0, ge=0)
+    console_unaccepted_offers: int = Field(3, gt=0)
+    console_slow_pack_grace_minutes: float = Field(15.0, ge=0)
+    console_off_route_m: float = Field(2_000.0, gt=0)
 
     @field_validator(
         "short_block_hourly_cents", "standard_block_hourly_cents", "long_block_hourly_cents"

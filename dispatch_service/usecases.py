@@ -32,9 +32,10 @@ from dispatch_service.domain.route import (
     RouteStatus,
 )
 from dispatch_service.settings import DispatchSettings
-from dispatch_service.store import drivers, malls, routes, shipments
+from dispatch_service.store import console, drivers, malls, routes, shipments
 from shared import outbox
 from shared.db import Db, Tx
+from shared.events.catalog import StoreUpserted
 from shared.events.dispatch import (
     OrderPromiseAtRisk,
     StopKind,
@@ -45,11 +46,21 @@ from shared.events.driver import (
     DriverLocationUpdated,
     OfferAccepted,
     OfferDeclined,
+    RouteStopDelivered,
+    RouteStopFailed,
+    RouteStopPickedUp,
+    RouteStopReturned,
     RouteStopsChanged,
     RouteStopsRefused,
 )
 from shared.events.envelope import Payload
-from shared.events.order import OrderCancelled, OrderLineRerouted, OrderReadyForPickup
+from shared.events.order import (
+    OrderAccepted,
+    OrderCancelled,
+    OrderLineRerouted,
+    OrderPlaced,
+    OrderReadyForPickup,
+)
 from shared.geo import Point, TravelModel
 from shared.malls import pilot_malls
 
@@ -157,6 +168,16 @@ async def take_into_pool(
     """Into the mall's pool; a shipment re-routed away from an accepted route joins that
     driver's route instead when the driver is still at the mall and every promise holds."""
     added = await shipments.add_to_pool(tx, ready, now)
+    await console.record_progress(
+        tx,
+        ready.shipment_id,
+        order_id=ready.order_id,
+        mall_id=ready.mall_id,
+        now=now,
+        store_id=ready.store_id,
+        deliver_by=ready.deliver_by,
+        ready_at=ready.ready_at,
+    )
     log.info(
         "shipment_pooled" if added else "shipment_already_known",
         extra={"shipment_id": str(ready.shipment_id), "mall_id": ready.mall_id},
@@ -183,7 +204,21 @@ async def take_into_pool(
 
 
 async def record_reroute(tx: Tx, rerouted: OrderLineRerouted, now: datetime) -> None:
-    """Remembers that the new shipment may join the accepted route its lines left."""
+    """Remembers that the new shipment may join the accepted route its lines left. For the
+    console: a new shipment placed at the other store, for the same promise."""
+    before = await console.progress_of(
+        tx, order_id=rerouted.order_id, shipment_ids=[rerouted.from_shipment_id]
+    )
+    await console.record_progress(
+        tx,
+        rerouted.to_shipment_id,
+        order_id=rerouted.order_id,
+        mall_id=rerouted.mall_id,
+        now=now,
+        store_id=rerouted.to_store_id,
+        deliver_by=before[0].deliver_by if before else None,
+        placed_at=now,
+    )
     found = await shipments.statuses(tx, rerouted.order_id, [rerouted.from_shipment_id])
     status, route_id = found.get(rerouted.from_shipment_id, (None, None))
     if route_id is None or status != ShipmentStatus.ROUTED:
@@ -209,6 +244,17 @@ async def cancel_shipments(tx: Tx, cancelled: OrderCancelled, now: datetime) -> 
     current = await shipments.statuses_for_update(tx, list(known))
     to_cancel = [sid for sid, (status, _) in current.items() if status != ShipmentStatus.CANCELLED]
     await shipments.mark_cancelled(tx, to_cancel, now)
+    for part in await console.progress_of(
+        tx, order_id=cancelled.order_id, shipment_ids=cancelled.shipment_ids
+    ):
+        await console.record_progress(
+            tx,
+            part.shipment_id,
+            order_id=part.order_id,
+            mall_id=cancelled.mall_id,
+            now=now,
+            cancelled_at=now,
+        )
     for route in locked:
         if route is not None:
             events = route.drop_shipments(set(to_cancel), now=now)
@@ -412,6 +458,9 @@ async def plan_mall(db: Db, mall_id: str, now: datetime, policies: Policies) -> 
             policy=policies.capacity,
         )
         state, signal = capacity.observe(state, observed, policies.capacity)
+        # An operator's pause holds until they resume it; resuming sends the state of then.
+        if signal is not None and await malls.is_paused(tx, mall_id):
+            signal = None
         await malls.save_state(
             tx,
             mall_id,
@@ -525,16 +574,23 @@ async def advance_route(
 
 
 async def _offer_next(
-    tx: Tx, route: Route, round_number: int, now: datetime, policies: Policies
+    tx: Tx,
+    route: Route,
+    round_number: int,
+    now: datetime,
+    policies: Policies,
+    boost_pct: int = 0,
 ) -> list[Payload]:
     """Offers the route to the next few eligible drivers; nothing when there is nobody to ask
-    yet (the offer loop asks again as drivers come near or the radius widens)."""
+    yet (the offer loop asks again as drivers come near or the radius widens). An operator's
+    boost raises the pay on top of any surge."""
     first_pickup = next(s for s in route.stops if s.kind is StopKind.PICKUP)
     mall = mall_point(route.mall_id, Point(first_pickup.location.lat, first_pickup.location.lng))
     level = surge.offer_level(
         route.latest_start_at - now, policies.surge.slack_thresholds, round_number=round_number
     )
     pay_cents = surge.surged_pay(route.base_pay_cents, level, policies.surge)
+    pay_cents = -(-pay_cents * (100 + boost_pct) // 100)
     radius_m = surge.offer_radius_m(level, policies.surge)
     # Offers this round closed are saved first: their drivers are free to be asked again.
     await routes.save(tx, route, now)
@@ -655,3 +711,131 @@ async def decline_offer(tx: Tx, declined: OfferDeclined, now: datetime, policies
         events = route.close_offer(offer.offer_id, OfferStatus.DECLINED, Answer.EXPIRED, now=now)
         events += await advance_route(tx, route, now, policies)
         await _save(tx, route, events, now)
+
+
+# --- the operator console: what it hears, and what operators do from it ----------------------
+
+
+async def record_store(tx: Tx, event: StoreUpserted, now: datetime) -> None:
+    await console.upsert_store(tx, event, now)
+
+
+async def record_order_placed(tx: Tx, placed: OrderPlaced, at: datetime) -> None:
+    for part in placed.shipments:
+        await console.record_progress(
+            tx,
+            part.shipment_id,
+            order_id=placed.order_id,
+            mall_id=placed.mall_id,
+            now=at,
+            store_id=part.store_id,
+            deliver_by=placed.deliver_by,
+            placed_at=at,
+        )
+
+
+async def record_order_accepted(tx: Tx, accepted: OrderAccepted, at: datetime) -> None:
+    await console.record_progress(
+        tx,
+        accepted.shipment_id,
+        order_id=accepted.order_id,
+        mall_id=accepted.mall_id,
+        now=at,
+        store_id=accepted.store_id,
+        accepted_at=at,
+    )
+
+
+async def record_stop_done(
+    tx: Tx,
+    event: RouteStopPickedUp | RouteStopDelivered | RouteStopFailed | RouteStopReturned,
+    now: datetime,
+) -> None:
+    facts: dict[str, object] = {"route_id": event.route_id, "driver_id": event.driver_id}
+    if isinstance(event, RouteStopPickedUp):
+        facts["picked_up_at"] = event.at
+    elif isinstance(event, RouteStopDelivered):
+        facts["delivered_at"] = event.at
+    elif isinstance(event, RouteStopFailed):
+        facts |= {"failed_at": event.at, "failure_reason": event.reason}
+    else:
+        facts["returned_at"] = event.at
+    await console.record_progress(
+        tx, event.shipment_id, order_id=event.order_id, mall_id=event.mall_id, now=now, **facts
+    )
+
+
+class ActionRefused(Exception):
+    """An operator's action that the current state does not allow; `detail` says what to do."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+async def set_same_day_paused(
+    tx: Tx, mall_id: str, *, is_paused: bool, operator: str, now: datetime, policies: Policies
+) -> bool:
+    """Pauses or resumes same-day for a mall through the catalog's capacity signal; False when
+    it already was so. Resuming restores what dispatch's own capacity state says."""
+    _, state = await malls.state_for_update(tx, mall_id)
+    if await malls.is_paused(tx, mall_id) == is_paused:
+        return False
+    await malls.set_paused(tx, mall_id, is_paused=is_paused, operator=operator, now=now)
+    if is_paused:
+        signal = capacity.CapacitySignal(False, 0, f"paused by operator {operator}")
+    else:
+        restored = capacity.signal_for(state.status, policies.capacity)
+        signal = capacity.CapacitySignal(
+            restored.same_day_enabled,
+            restored.promise_delay_minutes,
+            f"resumed by operator {operator}; {restored.reason}",
+        )
+    await outbox.add(
+        tx,
+        ZoneCapacityChanged(
+            mall_id=mall_id,
+            same_day_enabled=signal.same_day_enabled,
+            promise_delay_minutes=signal.promise_delay_minutes,
+            reason=signal.reason,
+        ),
+        key=mall_id,
+    )
+    log.info(
+        "same_day_paused" if is_paused else "same_day_resumed",
+        extra={"mall_id": mall_id, "operator": operator},
+    )
+    return True
+
+
+async def reoffer_with_boost(
+    tx: Tx, route_id: UUID, boost_pct: int, now: datetime, policies: Policies
+) -> Route:
+    """Closes the route's open offer and offers it anew at a boosted pay, to drivers who have
+    not seen that much for it. ActionRefused when it is no longer looking for a driver, or when
+    no eligible driver is near (the caller's transaction then rolls back: nothing changes)."""
+    route = await routes.get(tx, route_id, for_update=True)
+    if route is None:
+        raise ActionRefused("not_found", "No such route; check the id.")
+    if route.status is not RouteStatus.OFFERING:
+        raise ActionRefused(
+            "route_not_on_offer",
+            f"The route is {route.status.value}, not on offer; nothing to boost.",
+        )
+    events: list[Payload] = []
+    if route.open_offer is not None:
+        events += route.close_offer(
+            route.open_offer.offer_id, OfferStatus.WITHDRAWN, Answer.WITHDRAWN, now=now
+        )
+    events += await _offer_next(
+        tx, route, len(route.offers) + 1, now, policies, boost_pct=boost_pct
+    )
+    if route.open_offer is None:
+        raise ActionRefused(
+            "no_driver_to_ask",
+            "No eligible driver near the mall has not already seen this pay; "
+            "try a bigger boost or wait for drivers.",
+        )
+    await _save(tx, route, events, now)
+    return route

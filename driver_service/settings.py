@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import Rate, ServiceSettings, development_secret
+from shared.settings import Rate, ServiceSettings, SharedSecret, development_secret
 
 
 class DriverSettings(ServiceSettings):
@@ -13,6 +13,11 @@ class DriverSettings(ServiceSettings):
     port: int = 8004
     jwt_secret: str = development_secret(
         "dev-driver-secret-change-me-in-production", min_length=32
+    )
+    # Operators (dispatch's console) send it to the /v1/admin/ endpoints: taking a driver who
+    # stopped reporting offline. Dispatch holds the same value as DISPATCH_DRIVER_OPERATOR_TOKEN.
+    operator_token: SharedSecret = development_secret(
+        SecretStr("dev-driver-operator-token-change-me-in-production")
     )
     access_token_seconds: int = Field(900, gt=0)
     refresh_token_seconds: int = Field(30 * 86_400, gt=0)

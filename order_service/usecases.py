@@ -300,6 +300,30 @@ async def tip(tx: Tx, order_id: UUID, customer_id: str, tip_cents: int, now: dat
     return True
 
 
+async def cancel_shipment_by_operator(
+    tx: Tx, shipment_id: UUID, reason: str, now: datetime
+) -> tuple[Order, Shipment] | None:
+    """One store's part of an order called off by an operator (from dispatch's console), as a
+    customer cancel would: after the pickup it becomes a return. None for an unknown shipment;
+    NotCancellable once it was delivered or failed. Calling it off again changes nothing."""
+    order = await _locked(tx, await store.order_id_of_shipment(tx, shipment_id))
+    shipment = order.shipment(shipment_id) if order else None
+    if order is None or shipment is None:
+        return None
+    changes = order.cancel_shipment(shipment_id, reason, at=now)
+    if changes != Changes():
+        await _save(tx, order, changes, now)
+        log.info(
+            "shipment_cancelled",
+            extra={
+                "shipment_id": str(shipment.id),
+                "status": shipment.status.value,
+                "by": "operator",
+            },
+        )
+    return order, shipment
+
+
 # --- retailer side ---------------------------------------------------------------------------
 
 
@@ -353,6 +377,10 @@ async def retailer_orders(
     return views
 
 
+# A store is shown the lines of a part called off as a whole: they come back to it.
+_CALLED_OFF = frozenset({S.CANCELLED, S.RETURNING, S.RETURNED_TO_STORE})
+
+
 def _retailer_view(order: Order, shipment: Shipment) -> RetailerOrder:
     return RetailerOrder(
         shipment_id=shipment.id,
@@ -364,7 +392,7 @@ def _retailer_view(order: Order, shipment: Shipment) -> RetailerOrder:
             RetailerLine(sku=line.sku, title=line.title, quantity=line.quantity)
             for line in order.lines
             if line.shipment_id == shipment.id
-            and (not line.is_cancelled or shipment.status == S.CANCELLED)
+            and (not line.is_cancelled or shipment.status in _CALLED_OFF)
         ],
         package_count=shipment.package_count,
         labels=shipment.labels,

@@ -88,6 +88,13 @@ def service_env(service: Service) -> dict[str, str]:
     env.setdefault(DEVELOPMENT_MODE_VARIABLE, "1")
     env.setdefault(f"{service.env_prefix}_PORT", str(service.port))
     env.setdefault("ORDER_CATALOG_URL", SERVICES[0].url)
+    # The console's actions go through the order and driver services, wherever they listen.
+    env.setdefault("DISPATCH_ORDER_URL", SERVICES[1].url)
+    env.setdefault("DISPATCH_DRIVER_URL", SERVICES[3].url)
+    if "ORDER_OPERATOR_TOKEN" in env:
+        env.setdefault("DISPATCH_ORDER_OPERATOR_TOKEN", env["ORDER_OPERATOR_TOKEN"])
+    if "DRIVER_OPERATOR_TOKEN" in env:
+        env.setdefault("DISPATCH_DRIVER_OPERATOR_TOKEN", env["DRIVER_OPERATOR_TOKEN"])
     return env
 
 
@@ -174,6 +181,10 @@ def up() -> int:
     seed_catalog()
     started = start_services()
     wait_ready()
+    say(
+        f"operator console at {SERVICES[2].url}/console (sign in with the token of "
+        "`.venv/bin/python -m dispatch_service.dev token --subject NAME`)"
+    )
     say(f"all four services ready; logs in {RUN_DIR}/. Ctrl-C or `make down` stops everything.")
     if not started:
         return 0

@@ -250,6 +250,17 @@ class Demo:
         )
         self.operator_token = output.strip()
 
+    def show_console(self) -> None:
+        """Where to watch the day live; the token goes to a file, not the terminal's history."""
+        self.o.out.mkdir(parents=True, exist_ok=True)
+        token_file = self.o.out / "console-token.txt"
+        token_file.write_text(self.operator_token + "\n")
+        token_file.chmod(0o600)
+        say(
+            f"operator console (live while the demo runs): {self.suite.console_url()}  "
+            f"sign in with the token in {token_file}"
+        )
+
     async def pos_credentials(self, store_id: str) -> dict[str, Any]:
         response = await self.order_request(
             "POST",
@@ -640,6 +651,7 @@ class Demo:
     async def run(self, customers: list[Customer], drivers: list[Driver]) -> None:
         await self.load_directory()
         await self.operator_token_for_dispatch()
+        self.show_console()
         stores = [s for s in self.directory["stores"] if s["is_active"]]
         credentials = await asyncio.gather(*(self.pos_credentials(s["id"]) for s in stores))
         self.drivers = [DriverRecord(d) for d in drivers]

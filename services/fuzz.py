@@ -128,6 +128,8 @@ def suite_env() -> dict[str, str]:
         "DRIVER_ACCESS_TOKEN_SECONDS": "86400",
         # A long poll holds its call up to this long: fuzzing is about answers, not waiting.
         "DRIVER_MAX_POLL_WAIT_SECONDS": "0.5",
+        # Likewise the console's board stream, which stays open this long.
+        "DISPATCH_CONSOLE_STREAM_SECONDS": "0.5",
         "CATALOG_RELAY_POLL_SECONDS": "0.2",
         "ORDER_RELAY_POLL_SECONDS": "0.2",
         "DISPATCH_RELAY_POLL_SECONDS": "0.2",
@@ -158,6 +160,7 @@ class Callers:
     driver: str
     dispatch_operator: str
     order_operator: str
+    driver_operator: str
     internal: str
     retailer_key: str
     pos_key: str
@@ -168,9 +171,13 @@ class Callers:
         bearer = {
             "catalog": {"internal": self.internal},
             "order": {"orders": self.customer, "internal": self.order_operator},
-            "dispatch": {"internal": self.dispatch_operator},
+            "dispatch": {"internal": self.dispatch_operator, "console": self.dispatch_operator},
             "driver": {
-                tag: self.driver for tag in ("drivers", "offers", "routes", "earnings", "auth")
+                **{
+                    tag: self.driver
+                    for tag in ("drivers", "offers", "routes", "earnings", "auth")
+                },
+                "internal": self.driver_operator,
             },
         }[service]
         tags = {tag: {"Authorization": f"Bearer {token}"} for tag, token in bearer.items()}
@@ -232,6 +239,7 @@ async def gather_callers(suite: Suite) -> Callers:
         driver=registered.json()["tokens"]["access_token"],
         dispatch_operator=operator_jwt.strip(),
         order_operator=operator,
+        driver_operator=suite.env["DRIVER_OPERATOR_TOKEN"],
         internal=internal,
         retailer_key=keys[store["retailer_id"]],
         pos_key=pos["api_key"],

@@ -13,12 +13,14 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import asyncpg
 import httpx
 
 from services import infra
+from shared.clock import Clock
 from shared.db import asyncpg_dsn
 from shared.kafka import ensure_topics
 from shared.settings import DEVELOPMENT_MODE_VARIABLE
@@ -58,6 +60,11 @@ class Suite:
     # The catalog's internal endpoints name stores: one token per suite, the catalog's and the
     # order service's, unless `extra_env` sets both.
     internal_token: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+    # The operator tokens of the order and driver services, which dispatch's console sends.
+    order_operator_token: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
+    driver_operator_token: str = field(
+        default_factory=lambda: secrets.token_urlsafe(32), repr=False
+    )
     env: dict[str, str] = field(default_factory=dict)
     urls: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
@@ -136,8 +143,30 @@ class Suite:
         env["ORDER_CATALOG_URL"] = f"http://127.0.0.1:{self.base_port + 1}"
         env["CATALOG_INTERNAL_TOKEN"] = self.internal_token
         env["ORDER_CATALOG_INTERNAL_TOKEN"] = self.internal_token
+        env["ORDER_OPERATOR_TOKEN"] = self.order_operator_token
+        env["DRIVER_OPERATOR_TOKEN"] = self.driver_operator_token
         env.update(self.extra_env)
+        # The console's actions go through the order and driver services of this suite, with
+        # whatever operator tokens they were given.
+        env["DISPATCH_ORDER_URL"] = f"http://127.0.0.1:{self.base_port + 2}"
+        env["DISPATCH_DRIVER_URL"] = f"http://127.0.0.1:{self.base_port + 4}"
+        env["DISPATCH_ORDER_OPERATOR_TOKEN"] = env["ORDER_OPERATOR_TOKEN"]
+        env["DISPATCH_DRIVER_OPERATOR_TOKEN"] = env["DRIVER_OPERATOR_TOKEN"]
         return env
+
+    def clock(self) -> Clock:
+        """The clock the suite's services run on (the demo's and the tests' are simulated)."""
+        env = self.env or self._environment()
+        start = env.get("MTH_CLOCK_START")
+        real_start = env.get("MTH_CLOCK_REAL_START")
+        return Clock(
+            datetime.fromisoformat(start) if start else None,
+            float(env.get("MTH_CLOCK_SPEED", "1")),
+            float(real_start) if real_start else None,
+        )
+
+    def console_url(self) -> str:
+        return f"{self.urls.get('dispatch', f'http://127.0.0.1:{self.base_port + 3}')}/console"
 
     async def _prepare(self) -> None:
         for service in SERVICES:

@@ -304,7 +304,7 @@ class RoundView(BaseModel):
     flagged_at_risk: int
 
 
-def _round_view(offer: Offer, views: list[ViewRecord]) -> OfferRoundView:
+def offer_round_view(offer: Offer, views: list[ViewRecord]) -> OfferRoundView:
     return OfferRoundView(
         offer_id=offer.offer_id,
         round=offer.round,
@@ -393,5 +393,5 @@ async def get_route_offers(route_id: RouteId, db: DbDep, _operator: OperatorDep)
         route_id=route.route_id,
         route_status=route.status.value,
         currency=route.currency,
-        rounds=[_round_view(offer, views) for offer in offers],
+        rounds=[offer_round_view(offer, views) for offer in offers],
     )

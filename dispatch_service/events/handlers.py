@@ -10,16 +10,27 @@ from shared import clock
 from shared.consumer import Handler
 from shared.db import Tx
 from shared.events import topics
+from shared.events.catalog import StoreUpserted
 from shared.events.driver import (
     DriverAvailabilityChanged,
     DriverLocationUpdated,
     OfferAccepted,
     OfferDeclined,
+    RouteStopDelivered,
+    RouteStopFailed,
+    RouteStopPickedUp,
+    RouteStopReturned,
     RouteStopsChanged,
     RouteStopsRefused,
 )
 from shared.events.envelope import Envelope
-from shared.events.order import OrderCancelled, OrderLineRerouted, OrderReadyForPickup
+from shared.events.order import (
+    OrderAccepted,
+    OrderCancelled,
+    OrderLineRerouted,
+    OrderPlaced,
+    OrderReadyForPickup,
+)
 from shared.service import ConsumerSpec
 
 
@@ -65,12 +76,35 @@ def on_offer_declined(policies: Policies) -> Handler:
     return handle
 
 
+# The operator console's read models: stores, and each shipment's way to the door.
+
+
+async def on_store_upserted(tx: Tx, envelope: Envelope[Any]) -> None:
+    await usecases.record_store(tx, envelope.payload, clock.now())
+
+
+# When dispatch hears of it, on the suite's clock: an envelope's time is the wall clock's, which
+# the demo's compressed day does not follow. The relay's lag is far below a minute.
+
+
+async def on_order_placed(tx: Tx, envelope: Envelope[Any]) -> None:
+    await usecases.record_order_placed(tx, envelope.payload, clock.now())
+
+
+async def on_order_accepted(tx: Tx, envelope: Envelope[Any]) -> None:
+    await usecases.record_order_accepted(tx, envelope.payload, clock.now())
+
+
+async def on_stop_done(tx: Tx, envelope: Envelope[Any]) -> None:
+    await usecases.record_stop_done(tx, envelope.payload, clock.now())
+
+
 def consumers(policies: Policies) -> list[ConsumerSpec]:
-    # One group for all three topics: fewer members to join and rebalance at start.
+    # One group for all the topics: fewer members to join and rebalance at start.
     return [
         ConsumerSpec(
             purpose="dispatch",
-            topics=[topics.ORDERS, topics.DRIVERS, topics.DRIVER_ACTIVITY],
+            topics=[topics.ORDERS, topics.DRIVERS, topics.DRIVER_ACTIVITY, topics.STORES],
             handlers={
                 OrderReadyForPickup.TYPE: on_ready_for_pickup(policies),
                 OrderLineRerouted.TYPE: on_line_rerouted,
@@ -81,6 +115,13 @@ def consumers(policies: Policies) -> list[ConsumerSpec]:
                 DriverLocationUpdated.TYPE: on_location_updated,
                 OfferAccepted.TYPE: on_offer_accepted,
                 OfferDeclined.TYPE: on_offer_declined(policies),
+                StoreUpserted.TYPE: on_store_upserted,
+                OrderPlaced.TYPE: on_order_placed,
+                OrderAccepted.TYPE: on_order_accepted,
+                RouteStopPickedUp.TYPE: on_stop_done,
+                RouteStopDelivered.TYPE: on_stop_done,
+                RouteStopFailed.TYPE: on_stop_done,
+                RouteStopReturned.TYPE: on_stop_done,
             },
         )
     ]

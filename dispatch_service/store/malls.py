@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -66,3 +67,42 @@ async def save_state(
     if changed:
         values["capacity_changed_at"] = round_at
     await tx.execute(mall_states.update().where(mall_states.c.mall_id == mall_id).values(**values))
+
+
+@dataclass(frozen=True, slots=True)
+class MallConsoleState:
+    capacity: CapacityStatus
+    is_paused: bool
+    paused_by: str | None
+    paused_at: datetime | None
+
+
+async def console_state(tx: Tx, mall_id: str) -> MallConsoleState:
+    row = (await tx.execute(select(mall_states).where(mall_states.c.mall_id == mall_id))).first()
+    if row is None:
+        return MallConsoleState(CapacityStatus.NORMAL, False, None, None)
+    return MallConsoleState(
+        CapacityStatus(row.capacity_status), row.is_paused, row.paused_by, row.paused_at
+    )
+
+
+async def is_paused(tx: Tx, mall_id: str) -> bool:
+    result = await tx.execute(
+        select(mall_states.c.is_paused).where(mall_states.c.mall_id == mall_id)
+    )
+    return bool(result.scalar_one_or_none())
+
+
+async def set_paused(
+    tx: Tx, mall_id: str, *, is_paused: bool, operator: str, now: datetime
+) -> None:
+    """Call after `state_for_update`, which creates and locks the mall's row."""
+    await tx.execute(
+        mall_states.update()
+        .where(mall_states.c.mall_id == mall_id)
+        .values(
+            is_paused=is_paused,
+            paused_at=now if is_paused else None,
+            paused_by=operator if is_paused else None,
+        )
+    )

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from dispatch_service.domain.offers import Candidate
@@ -331,3 +331,35 @@ async def has_reroutes(tx: Tx, route_id: UUID) -> bool:
         select(reroutes.c.to_shipment_id).where(reroutes.c.route_id == route_id)
     )
     return result.first() is not None
+
+
+async def on_board(tx: Tx, mall_id: str, taken_since: datetime) -> list[Route]:
+    """The operator console's routes of a mall, with their offers: every one still looking for
+    a driver, and those a driver took since `taken_since`, under way or completed (the day's
+    figures count them)."""
+    result = await tx.execute(
+        select(routes)
+        .where(
+            routes.c.mall_id == mall_id,
+            or_(
+                routes.c.status == RouteStatus.OFFERING,
+                and_(
+                    routes.c.status.in_([RouteStatus.ASSIGNED, RouteStatus.COMPLETED]),
+                    routes.c.assigned_at >= taken_since,
+                ),
+            ),
+        )
+        .order_by(routes.c.created_at, routes.c.route_id)
+    )
+    rows = result.all()
+    by_route: dict[UUID, list[Offer]] = {row.route_id: [] for row in rows}
+    if by_route:
+        # One query for every route's offers: a busy mall has hundreds of routes.
+        found = await tx.execute(
+            select(offers)
+            .where(offers.c.route_id.in_(list(by_route)))
+            .order_by(offers.c.route_id, offers.c.round)
+        )
+        for row in found.all():
+            by_route[row.route_id].append(_offer(row))
+    return [_route(row, by_route[row.route_id]) for row in rows]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -158,4 +159,85 @@ mall_states = Table(
     Column("capacity_changed_at", DateTime(timezone=True)),
     # The last round left shipments behind for want of drivers: a freed driver pulls the next.
     Column("is_short_of_drivers", Boolean, nullable=False, server_default=false()),
+    # An operator paused same-day from the console: rounds go on, their signals wait for resume.
+    Column("is_paused", Boolean, nullable=False, server_default=false()),
+    Column("paused_at", DateTime(timezone=True)),
+    Column("paused_by", Text),
+)
+
+# The operator console's read models, fed by the events dispatch consumes.
+
+# The catalog's store directory (store.upserted): the console draws a mall's stores.
+stores = Table(
+    "stores",
+    metadata,
+    Column("store_id", Text, primary_key=True),
+    Column("mall_id", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("lng", Float, nullable=False),
+    Column("prep_minutes", Integer, nullable=False),
+    Column("is_active", Boolean, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_stores_mall_id", "mall_id"),
+)
+
+# One row per shipment from checkout to the door (or back to its store): the console's
+# exceptions and the day's figures. Events of several topics fill it in whatever order they
+# come, so every milestone column may still be empty.
+shipment_progress = Table(
+    "shipment_progress",
+    metadata,
+    Column("shipment_id", Uuid, primary_key=True),
+    Column("order_id", Uuid, nullable=False),
+    Column("mall_id", Text, nullable=False),
+    Column("store_id", Text),
+    Column("deliver_by", DateTime(timezone=True)),
+    Column("placed_at", DateTime(timezone=True)),
+    Column("accepted_at", DateTime(timezone=True)),
+    Column("ready_at", DateTime(timezone=True)),
+    Column("picked_up_at", DateTime(timezone=True)),
+    Column("delivered_at", DateTime(timezone=True)),
+    Column("failed_at", DateTime(timezone=True)),
+    Column("failure_reason", Text),
+    Column("returned_at", DateTime(timezone=True)),
+    Column("cancelled_at", DateTime(timezone=True)),
+    Column("route_id", Uuid),
+    Column("driver_id", Uuid),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_shipment_progress_mall_id_placed_at", "mall_id", "placed_at"),
+    Index("ix_shipment_progress_route_id", "route_id"),
+)
+
+# The audit log of the console: who did what to which mall, route, shipment or driver.
+# outcome: done, refused (the owning service said no), failed (it could not be reached).
+operator_actions = Table(
+    "operator_actions",
+    metadata,
+    Column("action_id", Uuid, primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("operator", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("mall_id", Text),
+    Column("target_id", Text),
+    Column("detail", JSONB, nullable=False),
+    Column("outcome", Text, nullable=False),
+    Column("message", Text, nullable=False),
+    Index("ix_operator_actions_mall_id_at", "mall_id", "at"),
+)
+
+# Messages the suite's consumers gave up on (`<topic>.dlq`), one row per dead letter.
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("topic", Text, primary_key=True),
+    Column("partition_no", Integer, primary_key=True),
+    Column("message_offset", BigInteger, primary_key=True),
+    Column("original_topic", Text, nullable=False),
+    Column("event_type", Text),
+    Column("mall_id", Text),
+    Column("consumer", Text),
+    Column("error", Text, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Index("ix_dead_letters_received_at", "received_at"),
 )

@@ -1,16 +1,19 @@
-"""Operator endpoints: provisioning a store's POS credentials."""
+"""Operator endpoints: provisioning a store's POS credentials, cancelling a shipment."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Annotated
+from uuid import UUID
 
 from fastapi import APIRouter, Path
-from pydantic import BaseModel, ConfigDict, HttpUrl
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
 from order_service import usecases
 from order_service.api.deps import DbDep, OperatorDep, SettingsDep
+from order_service.domain.errors import NotCancellable
 from shared import clock
-from shared.problems import PROBLEM
+from shared.problems import PROBLEM, Conflict, NotFound
 from shared.text import ID_PATTERN, RequestModel
 
 router = APIRouter(prefix="/v1/admin", tags=["internal"])
@@ -74,4 +77,76 @@ async def issue_pos_credentials(
         current_url = await usecases.webhook_url(tx, store_id, clock.now())
     return PosCredentialsView(
         store_id=store_id, api_key=api_key, webhook_secret=secret, webhook_url=current_url
+    )
+
+
+# Fictional ids: this document sits next to the customer API.
+_SHIPMENT_ID = "7c1e4a92-5b3d-4f08-a6e1-2d9f0b8c7e15"
+_ORDER_ID = "3f2b9c1e-8d4a-4e6b-9a57-1c0d2e3f4a5b"
+
+
+class CancelShipmentRequest(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"reason": "customer called: no longer needed"}]}
+    )
+
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class CancelledShipmentView(BaseModel):
+    shipment_id: UUID
+    order_id: UUID
+    status: str
+    order_status: str
+
+
+@router.post(
+    "/shipments/{shipment_id}/cancel",
+    summary="Cancel one shipment of an order (an operator's decision, e.g. from dispatch's "
+    "console): its stock is released and its store told; after the pickup it is returned to "
+    "its store; again changes nothing",
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {
+                        "shipment_id": _SHIPMENT_ID,
+                        "order_id": _ORDER_ID,
+                        "status": "cancelled",
+                        "order_status": "cancelled",
+                    }
+                }
+            }
+        },
+        401: PROBLEM,
+        404: PROBLEM,
+        409: PROBLEM,
+        422: PROBLEM,
+    },
+)
+async def cancel_shipment(
+    shipment_id: Annotated[UUID, Path(examples=[_SHIPMENT_ID])],
+    body: CancelShipmentRequest,
+    db: DbDep,
+    _: OperatorDep,
+) -> CancelledShipmentView:
+    try:
+        async with db.begin() as tx:
+            found = await usecases.cancel_shipment_by_operator(
+                tx, shipment_id, body.reason, clock.now()
+            )
+    except NotCancellable:
+        raise Conflict(
+            "not_cancellable",
+            "The shipment was already delivered or could not be; it can no longer be cancelled.",
+            title="Not cancellable",
+        ) from None
+    if found is None:
+        raise NotFound("shipment")
+    order, shipment = found
+    return CancelledShipmentView(
+        shipment_id=shipment.id,
+        order_id=order.id,
+        status=shipment.status.value,
+        order_status=order.status.value,
     )

@@ -106,6 +106,7 @@ CUSTOMER_MESSAGES: dict[ShipmentStatus, str] = {
     S.REJECTED_BY_STORE: "Order cancelled; you will not be charged.",
 }
 ITEM_UNAVAILABLE = "An item became unavailable and was removed; you will not be charged for it."
+PART_CANCELLED = "Part of your order was cancelled; you will not be charged for it."
 RUNNING_LATE = "Your delivery may arrive later than promised; we are on it."
 TIP_WINDOW = timedelta(hours=24)
 # Never show a driver's fix this close to a store of the mall: it would point at the store.
@@ -589,19 +590,43 @@ class Order:
             if shipment.status in DROPPED:
                 continue
             touched.append(shipment.id)
-            if shipment.status is S.PICKED_UP:
-                shipment.status = transition(shipment.status, S.RETURNING)
-                changes.notices.append(StoreNotice(shipment.id, "order.returning"))
-                continue
-            changes.stock += self._release_holds(shipment)
-            shipment.status = transition(shipment.status, S.CANCELLED)
-            changes.notices.append(StoreNotice(shipment.id, "order.cancelled"))
+            self._call_off(shipment, changes)
         changes.events.append(
             OrderCancelled(
                 order_id=self.id,
                 mall_id=self.mall_id,
                 shipment_ids=touched,
                 reason="customer_cancelled",
+            )
+        )
+        return self._settle(changes, at)
+
+    # --- an operator (dispatch's console) -----------------------------------------------------
+
+    def cancel_shipment(self, shipment_id: UUID, reason: str, *, at: datetime) -> Changes:
+        """One store's part called off, as a customer cancel would (before pickup a cancel,
+        after it a return) while the rest of the order goes on; the customer is not charged
+        for its lines. A part already called off changes nothing; NotCancellable once it was
+        delivered or failed."""
+        shipment = self._known(shipment_id)
+        if shipment.status in DROPPED or shipment.status is S.RETURNING:
+            return Changes()
+        if shipment.status not in CANCELLABLE_BY_CUSTOMER:
+            raise NotCancellable
+        changes = Changes()
+        # Its holds are released from its live lines: call it off before dropping them.
+        self._call_off(shipment, changes)
+        for line in self.lines_of(shipment.id):
+            line.is_cancelled = True
+            self.total_cents -= line.quantity * line.unit_price_cents
+        if any(s.status not in DROPPED and s.status is not S.RETURNING for s in self.shipments):
+            changes.timeline.append(TimelineNote("item_cancelled", PART_CANCELLED))
+        changes.events.append(
+            OrderCancelled(
+                order_id=self.id,
+                mall_id=self.mall_id,
+                shipment_ids=[shipment.id],
+                reason=f"operator_cancelled: {reason}",
             )
         )
         return self._settle(changes, at)
@@ -701,6 +726,15 @@ class Order:
             for sku, quantity in shipment.packed.items()
             if quantity > 0
         ]
+
+    def _call_off(self, shipment: Shipment, changes: Changes) -> None:
+        if shipment.status is S.PICKED_UP:
+            shipment.status = transition(shipment.status, S.RETURNING)
+            changes.notices.append(StoreNotice(shipment.id, "order.returning"))
+            return
+        changes.stock += self._release_holds(shipment)
+        shipment.status = transition(shipment.status, S.CANCELLED)
+        changes.notices.append(StoreNotice(shipment.id, "order.cancelled"))
 
     def _check_reroutable(self, shipment: Shipment) -> None:
         if shipment.status not in REROUTABLE or (

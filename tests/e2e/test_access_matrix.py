@@ -86,6 +86,7 @@ class World:
     drivers: dict[str, DriverApp] = field(default_factory=dict)
     refresh_token: str = ""
     order_operator: str = ""
+    driver_operator: str = ""
     dispatch_operator: str = ""
     dispatch_claims: dict[str, Any] = field(default_factory=dict)
     ids: dict[str, Any] = field(default_factory=dict)
@@ -160,9 +161,10 @@ def headers_for(world: World, caller: str, row: Row) -> dict[str, str]:
         "other customer": lambda: world.customers[1],
         "driver": lambda: world.drivers[row.owning_driver].token,
         "other driver": lambda: world.drivers["other"].token,
-        "operator": lambda: (
-            world.order_operator if row.service == "order" else world.dispatch_operator
-        ),
+        "operator": lambda: {
+            "order": world.order_operator,
+            "driver": world.driver_operator,
+        }.get(row.service, world.dispatch_operator),
         "service": lambda: world.suite.env["CATALOG_INTERNAL_TOKEN"],
     }
     if caller in bearer:
@@ -205,6 +207,10 @@ async def call(world: World, row: Row, caller: str) -> httpx.Response:
         pos = world.other_pos if caller == "other store" else world.pos
         return await signed_event(world.http, pos, row.body(world), headers)
     body = row.body(world)
+    if row.template.endswith("/stream"):
+        # Server-Sent Events stay open: the status is all this needs.
+        async with world.http.stream("GET", url, headers=headers) as streamed:
+            return streamed
     return await world.http.request(
         row.method, url, json=body if row.method in ("POST", "PUT") else None, headers=headers
     )
@@ -227,6 +233,11 @@ async def signed_event(
             "webhook-signature": Webhook(pos.webhook_secret).sign(message_id, at, raw),
         },
     )
+
+
+def console(template: str, kind: str = "", key: str = "") -> Callable[[World], str]:
+    """A console path with the row's object id: a mall, or an id kept in `world.ids`."""
+    return lambda w: template.format(w.ids[key] if key else w.ids["elsewhere_mall"])
 
 
 def stop_path(world: World, route: str, kind: str, step: str) -> str:
@@ -404,6 +415,106 @@ ROWS = [
         lambda w: stop_path(w, "second", "return", "return"),
         owning_driver="second",
     ),
+    Row(
+        "order",
+        "POST",
+        "/v1/admin/shipments/{shipment_id}/cancel",
+        "operator",
+        200,
+        lambda w: f"/v1/admin/shipments/{w.ids['cancelled_shipment']}/cancel",
+        lambda w: {"reason": "access matrix"},
+    ),
+    Row(
+        "driver",
+        "POST",
+        "/v1/admin/drivers/{driver_id}/offline",
+        "operator",
+        200,
+        lambda w: f"/v1/admin/drivers/{w.drivers['other'].driver_id}/offline",
+    ),
+    Row(
+        "dispatch",
+        "GET",
+        "/v1/console/malls/{mall_id}/board",
+        "operator",
+        200,
+        console("/v1/console/malls/{}/board"),
+    ),
+    Row(
+        "dispatch",
+        "GET",
+        "/v1/console/malls/{mall_id}/stream",
+        "operator",
+        200,
+        console("/v1/console/malls/{}/stream"),
+    ),
+    Row(
+        "dispatch",
+        "GET",
+        "/v1/console/malls/{mall_id}/actions",
+        "operator",
+        200,
+        console("/v1/console/malls/{}/actions"),
+    ),
+    Row(
+        "dispatch",
+        "POST",
+        "/v1/console/malls/{mall_id}/rounds",
+        "operator",
+        200,
+        console("/v1/console/malls/{}/rounds"),
+    ),
+    Row(
+        "dispatch",
+        "POST",
+        "/v1/console/malls/{mall_id}/pause",
+        "operator",
+        200,
+        console("/v1/console/malls/{}/pause"),
+        lambda w: {"note": "access matrix"},
+    ),
+    Row(
+        "dispatch",
+        "POST",
+        "/v1/console/malls/{mall_id}/resume",
+        "operator",
+        200,
+        console("/v1/console/malls/{}/resume"),
+    ),
+    Row(
+        "dispatch",
+        "GET",
+        "/v1/console/routes/{route_id}/offers",
+        "operator",
+        200,
+        console("/v1/console/routes/{}/offers", key="offered_route"),
+    ),
+    Row(
+        "dispatch",
+        "POST",
+        "/v1/console/routes/{route_id}/reoffer",
+        "operator",
+        200,
+        console("/v1/console/routes/{}/reoffer", key="offered_route"),
+        lambda w: {"boost_pct": 10},
+    ),
+    Row(
+        "dispatch",
+        "POST",
+        "/v1/console/shipments/{shipment_id}/cancel",
+        "operator",
+        200,
+        console("/v1/console/shipments/{}/cancel", key="cancelled_shipment"),
+        lambda w: {"reason": "access matrix"},
+    ),
+    Row(
+        "dispatch",
+        "POST",
+        "/v1/console/drivers/{driver_id}/offline",
+        "operator",
+        200,
+        lambda w: f"/v1/console/drivers/{w.drivers['other'].driver_id}/offline",
+    ),
 ]
 
 
@@ -445,6 +556,40 @@ def render(matrix: dict[tuple[str, str, str], dict[str, int]]) -> str:
 async def until_offered(driver: DriverApp, postal_code: str) -> Json | None:
     area = f"Las Vegas {postal_code}"
     offers = [o for o in await driver.offers(wait=1) if area in o["dropoff_areas"]]
+    return offers[0] if offers else None
+
+
+async def route_on_offer(world: World, shipment_id: str) -> str | None:
+    """The id of the route on offer that carries the shipment, from the console's board."""
+    board = expect(
+        await world.http.get(
+            f"{world.suite.urls['dispatch']}/v1/console/malls/{FASHION_SHOW}/board",
+            headers={"Authorization": f"Bearer {world.dispatch_operator}"},
+        ),
+        200,
+    )
+    return next(
+        (
+            str(r["id"])
+            for r in board["routes"]
+            if r["phase"] == "offered" and any(s["shipment_id"] == shipment_id for s in r["stops"])
+        ),
+        None,
+    )
+
+
+async def offered_again(
+    driver: DriverApp, postal_code: str, before: str, expected: str | None = None
+) -> Json | None:
+    """The driver's offer for the area once it is another than `before` (the `expected` one)."""
+    area = f"Las Vegas {postal_code}"
+    offers = [
+        o
+        for o in await driver.offers(wait=1)
+        if area in o["dropoff_areas"]
+        and o["offer_id"] != before
+        and expected in (None, o["offer_id"])
+    ]
     return offers[0] if offers else None
 
 
@@ -504,6 +649,7 @@ async def test_every_object_route_answers_each_caller_as_its_owner_or_not_at_all
         store_retailer="",
         other_store_retailer="",
         order_operator=suite.env["ORDER_OPERATOR_TOKEN"],
+        driver_operator=suite.env["DRIVER_OPERATOR_TOKEN"],
         dispatch_operator=dispatch_operator_token,
         dispatch_claims=jwt.decode(dispatch_operator_token, options={"verify_signature": False}),
     )  # fmt: skip
@@ -537,8 +683,12 @@ async def test_every_object_route_answers_each_caller_as_its_owner_or_not_at_all
         for driver in (assigned, declining):
             await driver.go_online(**MALL)
         # An order to cancel, and one to deliver.
-        cancel_order, _, _, _ = await an_order_at_its_store(storefront, pos_terminals, "89121")
+        cancel_order, _, cancelled, _ = await an_order_at_its_store(
+            storefront, pos_terminals, "89121"
+        )
         world.ids["cancel_order"] = cancel_order["id"]
+        # Cancelled by its customer below; an operator's cancel of it again changes nothing.
+        world.ids["cancelled_shipment"] = cancelled["shipment_id"]
         order, pos, shipment, offer_id = await an_order_at_its_store(
             storefront, pos_terminals, "89123"
         )
@@ -577,6 +727,23 @@ async def test_every_object_route_answers_each_caller_as_its_owner_or_not_at_all
         # Both online drivers are offered the route: one declines, the other accepts.
         offer = await eventually(lambda: until_offered(assigned, "89123"), within=60, interval=0)
         await eventually(lambda: until_offered(declining, "89123"), within=30, interval=0)
+        # The console offers the route again (a new offer to the same drivers) while it waits.
+        world.ids["offered_route"] = await eventually(
+            lambda: route_on_offer(world, shipment["shipment_id"]), within=30
+        )
+        await run_row(world, row("dispatch", "GET", "/v1/console/routes/{route_id}/offers"), matrix)
+        await run_row(
+            world, row("dispatch", "POST", "/v1/console/routes/{route_id}/reoffer"), matrix
+        )
+        before = offer["offer_id"]
+        offer = await eventually(
+            lambda: offered_again(assigned, "89123", before), within=60, interval=0
+        )
+        await eventually(
+            lambda: offered_again(declining, "89123", before, offer["offer_id"]),
+            within=30,
+            interval=0,
+        )
         world.ids["first"] = {"offer_id": offer["offer_id"]}
         await run_row(world, row("driver", "POST", "/v1/offers/{offer_id}/decline"), matrix)
         won = await run_row(world, row("driver", "POST", "/v1/offers/{offer_id}/accept"), matrix)
@@ -642,6 +809,21 @@ async def test_every_object_route_answers_each_caller_as_its_owner_or_not_at_all
         )
         world.ids["block"] = block["id"]
         await run_row(world, row("driver", "DELETE", "/v1/drivers/me/blocks/{block_id}"), matrix)
+
+        # The console and the operator endpoints it goes through; the driver is never online.
+        for key in [
+            ("order", "POST", "/v1/admin/shipments/{shipment_id}/cancel"),
+            ("driver", "POST", "/v1/admin/drivers/{driver_id}/offline"),
+            ("dispatch", "GET", "/v1/console/malls/{mall_id}/board"),
+            ("dispatch", "GET", "/v1/console/malls/{mall_id}/stream"),
+            ("dispatch", "POST", "/v1/console/malls/{mall_id}/rounds"),
+            ("dispatch", "POST", "/v1/console/malls/{mall_id}/pause"),
+            ("dispatch", "POST", "/v1/console/malls/{mall_id}/resume"),
+            ("dispatch", "GET", "/v1/console/malls/{mall_id}/actions"),
+            ("dispatch", "POST", "/v1/console/shipments/{shipment_id}/cancel"),
+            ("dispatch", "POST", "/v1/console/drivers/{driver_id}/offline"),
+        ]:
+            await run_row(world, row(*key), matrix)
     finally:
         # Drivers left online near the mall would be offered the next test's routes.
         for driver in (assigned, declining, second):

@@ -102,8 +102,16 @@ def dispatch_overrides() -> dict[str, Any]:
 
 
 @pytest.fixture
+def peer_transport() -> httpx.AsyncBaseTransport | None:
+    """Where the console's actions reach the order and driver services (None: nowhere)."""
+    return None
+
+
+@pytest.fixture
 async def dispatch(
-    topic_suffix: str, dispatch_overrides: dict[str, Any]
+    topic_suffix: str,
+    dispatch_overrides: dict[str, Any],
+    peer_transport: httpx.AsyncBaseTransport | None,
 ) -> AsyncIterator[Dispatch]:
     url = test_database_url("DISPATCH", "dispatch")
     await create_database(url)
@@ -128,7 +136,7 @@ async def dispatch(
         consumer_group=f"dispatch{topic_suffix}",
         **options,
     )
-    app = create_app(settings)
+    app = create_app(settings, peer_transport=peer_transport)
     producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP)
     await producer.start()
     try:

@@ -88,6 +88,21 @@ def test_the_catalog_and_the_order_service_share_one_internal_token_secret() -> 
         assert shared not in secret_env(containers[name]).values()
 
 
+def test_the_console_sends_the_order_and_driver_services_their_own_operator_tokens() -> None:
+    dispatch, order, driver = (secret_env(containers()[n]) for n in ("dispatch", "order", "driver"))
+    compose = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())["services"]
+
+    assert dispatch["DISPATCH_ORDER_OPERATOR_TOKEN"] == order["ORDER_OPERATOR_TOKEN"]
+    assert dispatch["DISPATCH_DRIVER_OPERATOR_TOKEN"] == driver["DRIVER_OPERATOR_TOKEN"]
+    sent = compose["dispatch"]["environment"]
+    assert sent["DISPATCH_ORDER_OPERATOR_TOKEN"] == compose["order"]["environment"][
+        "ORDER_OPERATOR_TOKEN"
+    ]
+    assert sent["DISPATCH_DRIVER_OPERATOR_TOKEN"] == compose["driver"]["environment"][
+        "DRIVER_OPERATOR_TOKEN"
+    ]
+
+
 def test_the_compose_file_gives_catalog_and_order_the_same_internal_token() -> None:
     services = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())["services"]
     token = services["catalog"]["environment"]["CATALOG_INTERNAL_TOKEN"]

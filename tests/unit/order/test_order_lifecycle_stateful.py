@@ -1,6 +1,6 @@
-"""Random sequences of every step an order takes, from the customer, the stores, the driver and
-the timer, racing ones included; after each step: goods with one party, stock held equals stock
-promised, packed stock accounted for, and a refused step changes nothing."""
+"""Random sequences of every step an order takes, from the customer, the stores, an operator,
+the driver and the timer, racing ones included; after each step: goods with one party, stock
+held equals stock promised, packed stock accounted for, and a refused step changes nothing."""
 
 from __future__ import annotations
 
@@ -171,6 +171,8 @@ class OrderLifecycle(RuleBasedStateMachine):
             return order.expire_unaccepted(sid, self.rerouting(), at=at)
         if action == "cancel":
             return order.cancel_by_customer(at=at)
+        if action == "operator_cancel":
+            return order.cancel_shipment(sid, "customer called", at=at)
         if action == "picked_up":
             missing = ["L2"] if kw.get("partial") else []
             return order.picked_up(sid, uuid.uuid4(), missing, at=at)
@@ -216,6 +218,10 @@ class OrderLifecycle(RuleBasedStateMachine):
     def customer_cancels(self, i: int) -> None:
         self.step("cancel", i)
 
+    @rule(i=index)
+    def operator_cancels_one_shipment(self, i: int) -> None:
+        self.step("operator_cancel", i)
+
     @rule(i=index, partial=st.booleans())
     def driver_picks_up(self, i: int, partial: bool) -> None:
         self.step("picked_up", i, partial=partial)
@@ -252,6 +258,10 @@ class OrderLifecycle(RuleBasedStateMachine):
                 ("store_cancelled", "picked_up"),
                 ("cancel", "delivered"),
                 ("cancel", "failed", "returned"),
+                ("operator_cancel", "picked_up"),
+                ("operator_cancel", "restocked", "picked_up"),
+                ("operator_cancel", "delivered"),
+                ("operator_cancel", "cancel"),
                 ("picked_up_partial", "out_of_stock"),
             ]
         ).flatmap(st.permutations),

@@ -31,9 +31,17 @@ OWN = SecretStr("a-secret-of-our-own-0123456789-abcdefghij")
             "ORDER_",
             ["ORDER_JWT_SECRET", "ORDER_OPERATOR_TOKEN", "ORDER_CATALOG_INTERNAL_TOKEN"],
         ),
-        (DispatchSettings, "DISPATCH_", ["DISPATCH_OPERATOR_JWT_SECRET"]),
+        (
+            DispatchSettings,
+            "DISPATCH_",
+            [
+                "DISPATCH_OPERATOR_JWT_SECRET",
+                "DISPATCH_ORDER_OPERATOR_TOKEN",
+                "DISPATCH_DRIVER_OPERATOR_TOKEN",
+            ],
+        ),
         (OperatorAuthSettings, "DISPATCH_", ["DISPATCH_OPERATOR_JWT_SECRET"]),
-        (DriverSettings, "DRIVER_", ["DRIVER_JWT_SECRET"]),
+        (DriverSettings, "DRIVER_", ["DRIVER_JWT_SECRET", "DRIVER_OPERATOR_TOKEN"]),
     ],
 )
 def test_development_defaults_are_refused_naming_each_variable(
@@ -61,7 +69,10 @@ def test_secrets_of_ones_own_need_no_development_mode() -> None:
         internal_token=OWN,
     )
     driver = DriverSettings(
-        database_url=URL, development_mode=False, jwt_secret=OWN.get_secret_value()
+        database_url=URL,
+        development_mode=False,
+        jwt_secret=OWN.get_secret_value(),
+        operator_token=OWN,
     )
 
     assert catalog.token_secret == driver.jwt_secret == OWN.get_secret_value()
