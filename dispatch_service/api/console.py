@@ -119,6 +119,10 @@ def pilot_mall(mall_id: str) -> Mall:
     raise NotFound("mall", "No such mall; the console lists the pilot malls at /v1/console/malls.")
 
 
+async def known_mall(mall_id: MallId) -> Mall:
+    return pilot_mall(mall_id)
+
+
 # --- views ------------------------------------------------------------------------------------
 
 
@@ -808,6 +812,8 @@ async def get_board(mall_id: MallId, feeds: FeedsDep) -> Response:
 )
 async def stream_board(
     mall_id: MallId,
+    # Checked as a dependency: the body of a stream runs after its 200 has been sent.
+    _: Annotated[Mall, Depends(known_mall)],
     feeds: FeedsDep,
     settings: SettingsDep,
     after: Annotated[
@@ -816,7 +822,6 @@ async def stream_board(
     ] = None,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> AsyncIterable[ServerSentEvent]:
-    pilot_mall(mall_id)
     # A reconnecting browser names the last event it saw; it knows better than the URL.
     since = last_event_id or after
     async for message in feeds.stream(mall_id, since, settings.console_stream_seconds):
