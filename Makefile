@@ -2,38 +2,72 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-PYTHON ?= python3
+# The interpreter that builds .venv: Python 3.11 exactly (services/prereqs.py says so if not).
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev/null || echo python3)
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+# uv installs exactly what uv.lock names (hashes checked), the same on every machine.
+UV_VERSION := 0.13.8
+UV := $(VENV)/bin/uv
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON_DOWNLOADS := never
+CKSUM := $(shell cat pyproject.toml uv.lock 2>/dev/null | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(CKSUM)
+STALE_LOCK := uv.lock does not match pyproject.toml: run \`make lock\` (it needs PyPI) and commit uv.lock
 # The operator console's map library, from npm into node_modules/ (served by dispatch, no CDN).
 NODE_STAMP := node_modules/.installed-$(shell cksum package-lock.json | cut -d' ' -f1)
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help venv console-assets browser up down status infra-up infra-down lint test test-unit \
-	bench bench-tools demo fuzz clean
+.PHONY: help venv lock console-assets browser up down status infra-up infra-down lint test \
+	test-unit bench bench-tools demo fuzz clean
 
 help:
 	@echo "make up         install, start Kafka + PostgreSQL + the four services (foreground)"
 	@echo "make down       stop everything the project started"
 	@echo "make test       install, start infrastructure, lint, run the whole test suite"
 	@echo "make lint       ruff + mypy + import-linter"
+	@echo "make lock       resolve pyproject.toml's dependencies again into uv.lock"
 	@echo "make bench      catalog, checkout, relay, long-poll and flow benchmarks (one BENCH line"
 	@echo "                each), the Li & Lim PDPTW table, the batching figure, console load time"
 	@echo "make demo       a simulated same-day at the four pilot malls"
 	@echo "make fuzz       schemathesis against the four services (own suite, >= 2,000 calls each)"
 	@echo "make browser    install Debian's chromium for the console's browser test (apt-get)"
 
-$(STAMP): pyproject.toml
+# Every target that starts Kafka, PostgreSQL or the services first names all that is missing.
+# (A pattern rule, so not .PHONY, which would skip it; no file of that name is ever made.)
+prereqs-%:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "[prereqs] \`make $*\` needs Python 3.11:" \
+		"apt-get install python3.11 python3.11-venv (Debian/Ubuntu), brew install python@3.11" \
+		"(macOS); or name one: make $* PYTHON=/path/to/python3.11" >&2; exit 1; }
+	@$(PYTHON) services/prereqs.py $*
+
+# The one tool installed unlocked (by its exact version): it installs everything else.
+$(UV):
+	@test -x $(PY) || $(PYTHON) services/prereqs.py venv
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@echo "[make] installing Python dependencies into $(VENV)"
-	@$(PY) -m pip install -q --disable-pip-version-check -U pip
-	@$(PY) -m pip install --disable-pip-version-check -q -e '.[dev]'
-	@rm -f $(VENV)/.installed-*
+	@$(PY) -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+
+$(STAMP): pyproject.toml uv.lock | $(UV)
+	@$(UV) lock --check --offline -q 2>/dev/null || { echo "[make] $(STALE_LOCK)" >&2; exit 1; }
+	@echo "[make] installing Python dependencies into $(VENV) (uv.lock)"
+	@# --inexact: keep pip and uv, which the lock does not name.
+	@$(UV) sync --frozen --inexact -q --extra dev
+	@rm -f $(VENV)/.installed-* $(VENV)/.extra-*
 	@touch $@
 
 venv: $(STAMP)
+
+# Other branches change pyproject.toml: this resolves it again (newest versions it allows).
+lock: $(UV)
+	@$(UV) lock
+	@echo "[make] uv.lock written: commit it with pyproject.toml"
+
+# `make demo` and `make bench` install their own extras (pyproject.toml) on first use.
+$(VENV)/.extra-%-$(CKSUM): $(STAMP)
+	@echo "[make] installing the $* extra into $(VENV) (uv.lock)"
+	@$(UV) sync --frozen --inexact -q --extra dev --extra $*
+	@touch $@
 
 $(NODE_STAMP): package.json package-lock.json
 	@command -v npm >/dev/null || { echo "[make] npm is missing: install Node.js and npm" \
@@ -55,7 +89,7 @@ browser:
 		--no-install-recommends chromium fonts-liberation >/dev/null \
 		&& echo "[make] chromium installed: $$($(CHROMIUM) --version)"
 
-up: venv console-assets
+up: prereqs-up venv console-assets
 	@$(PY) -m services up
 
 down:
@@ -64,7 +98,7 @@ down:
 status: venv
 	@$(PY) -m services status
 
-infra-up: venv
+infra-up: prereqs-infra-up venv
 	@$(PY) -m services.infra up
 
 infra-down:
@@ -78,7 +112,7 @@ lint: venv
 	@echo "[make] import-linter"
 	@$(VENV)/bin/lint-imports
 
-test: venv console-assets infra-up lint
+test: prereqs-test venv console-assets infra-up lint
 	@$(MAKE) --no-print-directory browser || echo "[make] chromium could not be installed;" \
 		"the console's browser test will fail and say so"
 	@$(VENV)/bin/pytest
@@ -95,7 +129,8 @@ bench-tools:
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq wrk hey util-linux >/dev/null; \
 	fi
 
-bench: venv console-assets browser infra-up bench-tools
+bench: prereqs-bench venv $(VENV)/.extra-bench-$(CKSUM) console-assets browser infra-up \
+	bench-tools
 	@$(PY) -m bench.catalog
 	@$(PY) -m bench.checkout
 	@$(PY) -m bench.relay
@@ -105,7 +140,7 @@ bench: venv console-assets browser infra-up bench-tools
 	@$(PY) -m bench.batching
 	@$(PY) -m bench.console
 
-demo: venv console-assets infra-up
+demo: prereqs-demo venv $(VENV)/.extra-demo-$(CKSUM) console-assets infra-up
 	@$(PY) -m services.demo
 
 # MTH_FREE_PORT_BASE moves the fuzzing suite's ports, next to another checkout's.

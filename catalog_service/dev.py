@@ -1,6 +1,7 @@
 """Developer commands: `python -m catalog_service.dev seed [...]` and `... retailer-key ID`.
 
-Settings come from the environment like the service's own (CATALOG_DATABASE_URL, ...).
+Settings come from the environment like the service's own; with `make up` running none need
+setting (the database is the local runtime's unless CATALOG_DATABASE_URL says otherwise).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from shared.clock import now
 from shared.db import Db
 from shared.malls import pilot_malls
 from shared.migrations import upgrade
-from shared.settings import load_settings
+from shared.settings import load_dev_settings
 
 DEFAULT_KEYS_FILE = Path(".local/catalog_retailer_keys.json")
 
@@ -110,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     key_cmd = commands.add_parser("retailer-key", help="issue a new API key for a retailer")
     key_cmd.add_argument("retailer_id")
     args = parser.parse_args(argv)
-    settings = load_settings(CatalogSettings)
+    settings = load_dev_settings(CatalogSettings)
     if args.command == "seed":
         return asyncio.run(
             seed(

@@ -5,7 +5,14 @@ import socket
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import Rate, ServiceSettings, SharedSecret, development_secret
+from shared.settings import (
+    LogLevel,
+    Rate,
+    ServiceSettings,
+    SharedSecret,
+    development_secret,
+    log_level_setting,
+)
 
 
 class CatalogSettings(ServiceSettings):
@@ -19,6 +26,7 @@ class CatalogSettings(ServiceSettings):
     replica_id: str = Field(
         default_factory=socket.gethostname, max_length=100, pattern=r"^[A-Za-z0-9._-]+$"
     )
+    log_level: LogLevel = log_level_setting("CATALOG_")
     # Keys offer ids and cursors; every catalog instance must share it, and production sets it.
     token_secret: str = development_secret("dev-only-catalog-token-secret", min_length=16)
     # The bearer token of the internal endpoints (`/v1/stores`, `/v1/offers/{id}`), which name

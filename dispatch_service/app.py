@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from dispatch_service import metrics
 from dispatch_service.api import console
 from dispatch_service.api.operators import router as operators_router
 from dispatch_service.api.pages import install_console_page
@@ -81,6 +82,7 @@ def create_app(
             settings=settings,
             routers=[operators_router, console.session_router, console.router],
             migrations=MIGRATIONS,
+            metrics=metrics.COLLECTORS,
             consumers=consumers(policies),
             on_startup=[start_timers, start_console],
             on_shutdown=[stop_timers, stop_console],

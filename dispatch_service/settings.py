@@ -7,9 +7,11 @@ from pydantic_settings import SettingsConfigDict
 
 from shared.settings import (
     DevelopmentSecrets,
+    LogLevel,
     ServiceSettings,
     SharedSecret,
     development_secret,
+    log_level_setting,
 )
 
 # The advertised hourly floor must stay within the market's promise to drivers.
@@ -34,6 +36,7 @@ class DispatchSettings(ServiceSettings, OperatorAuthSettings):
 
     service_name: str = "dispatch"
     port: int = 8003
+    log_level: LogLevel = log_level_setting("DISPATCH_")
 
     # Timers, in simulated seconds (shared.clock): how often each loop wakes up.
     batch_tick_seconds: float = Field(5.0, gt=0)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
 
+from dispatch_service import metrics
 from dispatch_service.domain import capacity, pay, surge
 from dispatch_service.domain.offers import (
     DriverState,
@@ -33,7 +34,7 @@ from dispatch_service.domain.route import (
 )
 from dispatch_service.settings import DispatchSettings
 from dispatch_service.store import console, drivers, malls, routes, shipments
-from shared import outbox
+from shared import outbox, tracing
 from shared.db import Db, Tx
 from shared.events.catalog import StoreUpserted
 from shared.events.dispatch import (
@@ -158,8 +159,15 @@ def pickup_area(mall_id: str, mall_name: str) -> str:
 
 async def _save(tx: Tx, route: Route, events: list[Payload], now: datetime) -> None:
     await routes.save(tx, route, now)
-    for event in events:
-        await outbox.add(tx, event, key=route.mall_id)
+    # With tracing on, a route's events go on in its orders' traces (their checkouts').
+    orders_traces = (
+        await shipments.trace_contexts_of_route(tx, route.route_id)
+        if events and tracing.enabled()
+        else []
+    )
+    with tracing.continuing("route step", orders_traces):
+        for event in events:
+            await outbox.add(tx, event, key=route.mall_id)
 
 
 async def take_into_pool(
@@ -168,6 +176,9 @@ async def take_into_pool(
     """Into the mall's pool; a shipment re-routed away from an accepted route joins that
     driver's route instead when the driver is still at the mall and every promise holds."""
     added = await shipments.add_to_pool(tx, ready, now)
+    order_trace = tracing.current_context()
+    if added and order_trace:
+        await shipments.set_trace_context(tx, ready.shipment_id, order_trace)
     await console.record_progress(
         tx,
         ready.shipment_id,
@@ -620,6 +631,7 @@ async def _offer_next(
         now=now,
         expires_at=now + policies.offer_ttl,
     )
+    metrics.OFFERS.labels(route.mall_id).inc()
     # The offer's row first: the visibility log points at it.
     await routes.save(tx, route, now)
     await routes.add_views(
@@ -690,6 +702,11 @@ async def accept_offer(tx: Tx, accepted: OfferAccepted, now: datetime) -> None:
                 "offer_accepted_by_unshown_driver", extra={"offer_id": str(accepted.offer_id)}
             )
         await drivers.assign_route(tx, accepted.driver_id, route.route_id, accepted.at)
+        first_offered_at = min(offer.created_at for offer in route.offers)
+        metrics.OFFERS_ACCEPTED.labels(route.mall_id).inc()
+        metrics.TIME_TO_ACCEPT.labels(route.mall_id).observe(
+            max(0.0, (accepted.at - first_offered_at).total_seconds())
+        )
     await _save(tx, route, events, now)
     log.info(
         "route_assigned" if route.status is RouteStatus.ASSIGNED else "late_accept_released",

@@ -1,4 +1,7 @@
-"""Dev commands: `python -m driver_service.dev create-drivers --count N` prints ids and tokens."""
+"""Dev commands: `python -m driver_service.dev create-drivers --count N` prints ids and tokens.
+
+With `make up` running it needs no variable set (the database is the local runtime's unless
+DRIVER_DATABASE_URL says otherwise)."""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from driver_service.settings import DriverSettings
 from shared import clock
 from shared.db import Db
 from shared.migrations import upgrade
-from shared.settings import load_settings
+from shared.settings import load_dev_settings
 
 
 async def create_drivers(settings: DriverSettings, count: int, prefix: str) -> list[dict[str, str]]:
@@ -58,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.count < 1:
         parser.error("--count must be at least 1")
-    settings = load_settings(DriverSettings)
+    settings = load_dev_settings(DriverSettings)
     drivers = asyncio.run(create_drivers(settings, args.count, args.name))
     json.dump({"drivers": drivers}, sys.stdout, indent=2)
     sys.stdout.write("\n")

@@ -3,7 +3,14 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import Rate, ServiceSettings, SharedSecret, development_secret
+from shared.settings import (
+    LogLevel,
+    Rate,
+    ServiceSettings,
+    SharedSecret,
+    development_secret,
+    log_level_setting,
+)
 
 
 class DriverSettings(ServiceSettings):
@@ -11,6 +18,7 @@ class DriverSettings(ServiceSettings):
 
     service_name: str = "driver"
     port: int = 8004
+    log_level: LogLevel = log_level_setting("DRIVER_")
     jwt_secret: str = development_secret(
         "dev-driver-secret-change-me-in-production", min_length=32
     )

@@ -5,6 +5,7 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 
+from order_service import metrics
 from order_service.api import admin, orders, retailer
 from order_service.catalog_client import CatalogClient
 from order_service.events.handlers import CONSUMERS
@@ -53,6 +54,7 @@ def create_app(
             settings=settings,
             routers=[orders.router, retailer.router, admin.router],
             migrations=MIGRATIONS,
+            metrics=metrics.COLLECTORS,
             consumers=CONSUMERS,
             on_startup=[start_clients],
             on_shutdown=[stop_clients],

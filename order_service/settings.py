@@ -3,7 +3,14 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import Rate, ServiceSettings, SharedSecret, development_secret
+from shared.settings import (
+    LogLevel,
+    Rate,
+    ServiceSettings,
+    SharedSecret,
+    development_secret,
+    log_level_setting,
+)
 
 
 class OrderSettings(ServiceSettings):
@@ -11,6 +18,7 @@ class OrderSettings(ServiceSettings):
 
     service_name: str = "order"
     port: int = 8002
+    log_level: LogLevel = log_level_setting("ORDER_")
 
     jwt_secret: str = development_secret("dev-only-jwt-secret-change-me-0123456789", min_length=32)
     operator_token: str = development_secret("dev-operator-token", min_length=8)

@@ -15,6 +15,7 @@ from uuid import UUID
 
 import orjson
 
+from order_service import metrics
 from order_service.catalog_client import Offer
 from order_service.domain.checkout import (
     Address,
@@ -28,6 +29,7 @@ from order_service.domain.checkout import (
 )
 from order_service.domain.errors import IllegalTransition, UnknownShipment
 from order_service.domain.order import (
+    DROPPED,
     MALL_GEOFENCE_M,
     Changes,
     Order,
@@ -39,14 +41,17 @@ from order_service.domain.selection import Candidate, choose_stores, merge_lines
 from order_service.store import directory, pos
 from order_service.store import orders as store
 from order_service.store.orders import TimelineEntry
-from shared import outbox
+from shared import outbox, tracing
 from shared.db import Tx
+from shared.events.order import OrderDelivered
 from shared.geo import Point, TravelModel, haversine_m
 from shared.malls import pilot_malls
 
 log = logging.getLogger(__name__)
 
 S = ShipmentStatus
+# A timeline note with one of these is a change of the order's status (others are notices).
+STATUSES = frozenset(status.value for status in ShipmentStatus)
 
 
 class WebhookReplayed(Exception):
@@ -87,11 +92,25 @@ async def _save(
         await store.insert_order(tx, order)
     else:
         await store.save_order(tx, order, now)
+    # With tracing on, the checkout's trace goes on through every later step of the order.
+    checkout_trace: dict[str, str] | None = None
+    if tracing.enabled():
+        if is_new:
+            checkout_trace = tracing.current_context()
+            if checkout_trace:
+                await store.set_trace_context(tx, order.id, checkout_trace)
+        elif changes.events:
+            checkout_trace = await store.trace_context(tx, order.id)
     await directory.apply_moves(tx, changes.stock)
     for note in changes.timeline:
         await store.add_timeline(tx, order.id, now, note.status, note.message)
-    for event in changes.events:
-        await outbox.add(tx, event, key=_key(order))
+        if note.status in STATUSES:
+            metrics.ORDERS.labels(order.mall_id, note.status).inc()
+    with tracing.continuing("order step", [checkout_trace]):
+        for event in changes.events:
+            await outbox.add(tx, event, key=_key(order))
+            if isinstance(event, OrderDelivered) and event.delivered_at > order.deliver_by:
+                metrics.PROMISE_MISSES.labels(order.mall_id).inc()
     for notice in changes.notices:
         shipment = order.shipment(notice.shipment_id)
         if shipment is not None:
@@ -346,6 +365,14 @@ async def provision_pos(
     )
     log.info("pos_credentials_issued", extra={"store_id": store_id})
     return api_key, webhook_secret
+
+
+async def filling_stores(tx: Tx, order_id: UUID) -> list[tuple[str, UUID]]:
+    """(store, shipment) of each shipment still filling the order; for operators only."""
+    order = await store.get_order(tx, order_id)
+    if order is None:
+        return []
+    return [(s.store_id, s.id) for s in order.shipments if s.status not in DROPPED]
 
 
 async def webhook_secrets(tx: Tx, store_id: str, now: datetime) -> list[str]:

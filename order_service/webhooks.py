@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from standardwebhooks import Webhook
 
+from order_service import metrics
 from order_service.settings import OrderSettings
 from order_service.store import pos
 from shared import clock
@@ -89,6 +90,9 @@ class WebhookSender:
             new_status = "failed"
         else:
             new_status = "pending"
+        if new_status != "delivered":
+            outcome = "gave_up" if new_status == "failed" else "will_retry"
+            metrics.WEBHOOK_FAILURES.labels(outcome).inc()
         backoff = min(
             self.settings.webhook_backoff_seconds * 2 ** (attempts - 1),
             self.settings.webhook_backoff_max_seconds,

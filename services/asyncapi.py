@@ -86,6 +86,11 @@ ENVELOPE_SCHEMA: dict[str, Any] = {
         "producer": {"type": "string"},
         "key": {"type": "string", "description": "Kafka partition key"},
         "trace_id": {"type": "string"},
+        "trace_context": {
+            "type": ["object", "null"],
+            "additionalProperties": {"type": "string"},
+            "description": "W3C trace context of the producer (traceparent) when tracing is on",
+        },
     },
 }
 
@@ -179,10 +184,12 @@ def build_events_md() -> str:
         "sync). The machine-readable form is [asyncapi.json](asyncapi.json) (AsyncAPI 3.0).",
         "",
         "Every event travels in an envelope: `event_id` (UUID, the consumers' inbox key), `type`,",
-        "`version`, `occurred_at`, `producer`, `key` (the Kafka partition key), `trace_id`, and",
-        "`payload`. Producers write events to an outbox in the same transaction as the state",
-        "change; a relay publishes them at least once, in commit order per key; consumers are",
-        "idempotent. A message a consumer cannot handle after retries goes to `<topic>.dlq`.",
+        "`version`, `occurred_at`, `producer`, `key` (the Kafka partition key), `trace_id`,",
+        "`trace_context` (the producer's W3C `traceparent` when tracing is on, also in the Kafka",
+        "headers), and `payload`. Producers write events to an outbox in the same transaction as",
+        "the state change; a relay publishes them at least once, in commit order per key;",
+        "consumers are idempotent. A message a consumer cannot handle after retries goes to",
+        "`<topic>.dlq`.",
         "Adding an optional field keeps the version; any other change is a new version.",
         "",
         "| topic | partitions | key |",

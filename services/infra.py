@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import glob
 import os
 import pwd
 import shutil
@@ -21,26 +20,25 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from services import prereqs
+from shared.local import DATABASES, LocalRuntime
+
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = ROOT / ".local"
 KAFKA_DIR = ROOT / "deploy" / "kafka"
 KAFKA_JARS = KAFKA_DIR / ".jars"
 KAFKA_HOME = LOCAL / "kafka"
 PG_HOME = LOCAL / "pg"
-PG_PORT = int(os.environ.get("MTH_PG_PORT", "55432"))
-KAFKA_PORT = int(os.environ.get("MTH_KAFKA_PORT", "9092"))
+LOCAL_RUNTIME = LocalRuntime()
+PG_PORT = LOCAL_RUNTIME.pg_port
+KAFKA_PORT = LOCAL_RUNTIME.kafka_port
 # KRaft's controller listener; beside the broker's port so two checkouts can each run their own.
 KAFKA_CONTROLLER_PORT = int(os.environ.get("MTH_KAFKA_CONTROLLER_PORT", str(KAFKA_PORT + 10001)))
 # A fixed cluster id keeps re-formatting reproducible; the log dir is ours alone.
 KAFKA_CLUSTER_ID = "bWFsbC10by1ob21lLWthZg"
 KAFKA_HEAP = os.environ.get("MTH_KAFKA_HEAP", "512m")
 
-SERVICE_DATABASES = {
-    "CATALOG": "catalog",
-    "ORDER": "orders",
-    "DISPATCH": "dispatch",
-    "DRIVER": "drivers",
-}
+SERVICE_DATABASES = DATABASES
 
 
 def say(message: str) -> None:
@@ -85,20 +83,16 @@ def uses_external_databases() -> bool:
 
 
 def database_url(database: str) -> str:
-    return f"postgresql+asyncpg://postgres@127.0.0.1:{PG_PORT}/{database}"
+    return LOCAL_RUNTIME.database_url(database)
 
 
 def _pg_bin() -> Path:
-    # Debian keeps the server binaries off PATH, one folder per major version.
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
-    if candidates:
-        return Path(candidates[0])
-    on_path = shutil.which("initdb")
-    if on_path is None:
+    found = prereqs.find_pg_bin(dict(os.environ))
+    if found is None:
         raise InfraError(
-            "PostgreSQL server binaries not found: install them (apt-get install postgresql-15)"
+            "PostgreSQL server binaries not found: `make up` says how to install them"
         )
-    return Path(on_path).parent
+    return found
 
 
 def _as_postgres_user(cmd: list[str]) -> list[str]:
@@ -240,7 +234,7 @@ def stop_postgres() -> None:
 
 
 def local_kafka_bootstrap() -> str:
-    return f"127.0.0.1:{KAFKA_PORT}"
+    return LOCAL_RUNTIME.kafka_bootstrap
 
 
 def kafka_bootstrap() -> str:
@@ -278,12 +272,9 @@ def ensure_kafka_jars() -> None:
 
 
 def _java() -> str:
-    java_home = os.environ.get("JAVA_HOME")
-    if java_home and (Path(java_home) / "bin" / "java").exists():
-        return str(Path(java_home) / "bin" / "java")
-    java = shutil.which("java")
+    java = prereqs.find_java(dict(os.environ))
     if java is None:
-        raise InfraError("Java 17 or newer is needed to run Kafka: install openjdk-17-jre")
+        raise InfraError("Java 17 or newer runs Kafka: `make up` says how to install it")
     return java
 
 

@@ -22,6 +22,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.errors import CommitFailedError, KafkaError
 from sqlalchemy import text
 
+from shared import tracing
 from shared.db import Db, Tx
 from shared.events import topics
 from shared.events.envelope import Envelope, Payload, decode
@@ -187,8 +188,31 @@ class ConsumerRunner:
         except (ValueError, TypeError) as error:
             await self._dead_letter(record, f"undecodable event: {error}", attempts=0)
             return
-        # Each record runs in its own task, so this trace id stays with this record only.
-        trace_id_var.set(envelope.trace_id)
+        if not tracing.enabled():
+            # Each record runs in its own task, so this trace id stays with this record only.
+            trace_id_var.set(envelope.trace_id)
+            await self._handle_with_retries(record, handler, envelope, event_type)
+            return
+        attributes = {
+            "messaging.consumer.group.name": self.group_id,
+            "messaging.message.id": str(envelope.event_id),
+            "messaging.kafka.message.key": envelope.key,
+            "messaging.kafka.offset": record.offset,
+            "messaging.destination.partition.id": str(record.partition),
+        }
+        with tracing.consuming(
+            record.topic, record.headers or (), attributes, envelope.trace_context
+        ):
+            trace_id_var.set(tracing.current_trace_id() or envelope.trace_id)
+            await self._handle_with_retries(record, handler, envelope, event_type)
+
+    async def _handle_with_retries(
+        self,
+        record: ConsumerRecord[bytes, bytes],
+        handler: Handler,
+        envelope: Envelope[Payload],
+        event_type: str,
+    ) -> None:
         for attempt in range(1, self.max_attempts + 1):
             try:
                 await self._apply(handler, envelope)

@@ -1,19 +1,54 @@
-"""Prometheus metrics of one service: requests, latency, consumer lag, outbox backlog."""
+"""Prometheus metrics of one service: requests, latency, consumer lag, outbox backlog and age,
+dead letters, the broker's health; plus the service's own business metrics, given at creation.
+
+Every name here is one that deploy/observability's dashboard and alert rules may use; a test
+checks each name they use against the services' /metrics.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared import tracing
 from shared.logging import new_trace_id, trace_id_from_traceparent, trace_id_var
+
+# (consumer name, messages it sent to a dead-letter topic since the process started)
+DeadLetterCounts = Callable[[], Iterable[tuple[str, int]]]
+
+
+class DeadLetters(Collector):
+    """The consumers' own counts, read at scrape time: nothing to keep in step."""
+
+    def __init__(self, service: str, counts: DeadLetterCounts) -> None:
+        self.service = service
+        self.counts = counts
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(
+            "kafka_dead_letters",
+            "Messages a consumer sent to <topic>.dlq after its handler kept failing",
+            labels=["service", "consumer"],
+        )
+        for consumer, count in self.counts():
+            family.add_metric([self.service, consumer], count)
+        yield family
 
 
 class ServiceMetrics:
-    def __init__(self, service: str) -> None:
+    def __init__(
+        self,
+        service: str,
+        business: Sequence[Collector] = (),
+        dead_letters: DeadLetterCounts = lambda: (),
+    ) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "http_requests_total",
@@ -40,6 +75,23 @@ class ServiceMetrics:
             ["service"],
             registry=self.registry,
         )
+        self.outbox_oldest_age = Gauge(
+            "outbox_oldest_unsent_age_seconds",
+            "Age of the oldest outbox row not yet published (0 when none): grows when stuck",
+            ["service"],
+            registry=self.registry,
+        )
+        # Readiness leaves Kafka out (a broker blip must not unready every pod at once): this
+        # gauge and its alert say when the broker is away.
+        self.kafka_up = Gauge(
+            "kafka_up",
+            "1 when the Kafka broker answered the last check, 0 when it did not",
+            ["service"],
+            registry=self.registry,
+        )
+        self.registry.register(DeadLetters(service, dead_letters))
+        for collector in business:
+            self.registry.register(collector)
         self.service = service
 
     def render(self) -> bytes:
@@ -87,7 +139,10 @@ class RequestObserver:
         for name, value in scope.get("headers", []):
             if name == b"traceparent":
                 traceparent = value.decode("latin-1")
-        trace_id = trace_id_from_traceparent(traceparent) or new_trace_id()
+        # With tracing on, the server span (outside this middleware) has the trace id.
+        trace_id = (
+            tracing.current_trace_id() or trace_id_from_traceparent(traceparent) or new_trace_id()
+        )
         token = trace_id_var.set(trace_id)
         started = time.perf_counter()
         status = 500

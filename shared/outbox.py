@@ -24,6 +24,7 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
+from opentelemetry.trace import Span, StatusCode
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -38,6 +39,7 @@ from sqlalchemy import (
     text,
 )
 
+from shared import tracing
 from shared.db import Db, Tx, asyncpg_dsn
 from shared.events import topics
 from shared.events.envelope import Payload, encode, wrap
@@ -104,8 +106,15 @@ async def add_many(
             {"cls": _WRITER_LOCK_CLASS, "key": key},
         )
     rows = []
+    trace_context = tracing.current_context()
     for payload, key in events:
-        envelope = wrap(payload, key=key, producer=_producer_name, occurred_at=occurred_at)
+        envelope = wrap(
+            payload,
+            key=key,
+            producer=_producer_name,
+            occurred_at=occurred_at,
+            trace_context=trace_context,
+        )
         rows.append(
             {
                 "event_id": envelope.event_id,
@@ -130,6 +139,22 @@ async def backlog(db: Db) -> int:
     async with db.begin() as tx:
         result = await tx.execute(text("SELECT count(*) FROM outbox WHERE sent_at IS NULL"))
         return int(result.scalar_one())
+
+
+async def unsent(db: Db) -> tuple[int, float]:
+    """Rows not yet published, and the age in seconds of the oldest of them (0 when none).
+
+    Both by the database's clock, which also stamped `created_at`."""
+    async with db.begin() as tx:
+        row = (
+            await tx.execute(
+                text(
+                    "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)"
+                    " FROM outbox WHERE sent_at IS NULL"
+                )
+            )
+        ).one()
+        return int(row[0]), float(row[1])
 
 
 class OutboxRelay:
@@ -236,27 +261,37 @@ class OutboxRelay:
 
     async def _publish(self, rows: Sequence[Any]) -> None:
         producer = await self._get_producer()
+        spans: list[Span] = []
         try:
             async with asyncio.timeout(self.send_timeout_seconds):
                 # send() queues in order per partition; awaiting the futures waits for acks=all.
-                futures = [
-                    await producer.send(
-                        topics.resolve(row.topic, self.topic_suffix),
-                        value=row.event,
-                        key=row.key.encode(),
-                        headers=[
-                            ("event_type", row.event_type.encode()),
-                            ("event_id", str(row.event_id).encode()),
-                        ],
+                futures = []
+                for row in rows:
+                    topic = topics.resolve(row.topic, self.topic_suffix)
+                    headers = [
+                        ("event_type", row.event_type.encode()),
+                        ("event_id", str(row.event_id).encode()),
+                    ]
+                    span = tracing.start_publish(topic, row.event, headers)
+                    if span is not None:
+                        spans.append(span)
+                    futures.append(
+                        await producer.send(
+                            topic, value=row.event, key=row.key.encode(), headers=headers
+                        )
                     )
-                    for row in rows
-                ]
                 await asyncio.gather(*futures)
-        except (TimeoutError, KafkaError):
+        except (TimeoutError, KafkaError) as error:
             # A hung or failed send leaves the producer in an unknown state: rebuild it.
             log.warning("outbox_publish_failed", extra={"relay": self.name, "rows": len(rows)})
+            for span in spans:
+                span.record_exception(error)
+                span.set_status(StatusCode.ERROR)
             await self._close_producer()
             raise
+        finally:
+            for span in spans:
+                span.end()
 
     async def _get_producer(self) -> AIOKafkaProducer:
         if self._producer is None:

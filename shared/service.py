@@ -14,10 +14,11 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
+from prometheus_client.registry import Collector
 from pydantic import BaseModel
 from starlette.middleware import Middleware
 
-from shared import outbox
+from shared import outbox, tracing
 from shared.consumer import ConsumerRunner, Handler
 from shared.db import Db
 from shared.http_limits import BodyLimit, RateLimits
@@ -61,6 +62,8 @@ class ServiceParts:
     rate_limits: Mapping[str, str] = field(default_factory=dict)
     # Browser origins (the storefront) allowed to call this service; none by default.
     cors_origins: Sequence[str] = ()
+    # The service's business metrics (counted where their events happen), served on /metrics.
+    metrics: Sequence[Collector] = ()
     # Inside the request observer, so what they answer is counted, timed and traced.
     middleware: Sequence[Middleware] = ()
 
@@ -73,8 +76,15 @@ class Health(BaseModel):
 def create_service_app(parts: ServiceParts) -> FastAPI:
     settings = parts.settings
     configure_logging(parts.name, settings.log_level)
+    if settings.otel_exporter_otlp_endpoint:
+        tracing.configure(parts.name)
     outbox.set_producer_name(parts.name)
-    metrics = ServiceMetrics(parts.name)
+
+    def dead_letters() -> list[tuple[str, int]]:
+        runners: list[ConsumerRunner] = getattr(app.state, "consumers", [])
+        return [(runner.name, runner.stats.dead_lettered) for runner in runners]
+
+    metrics = ServiceMetrics(parts.name, parts.metrics, dead_letters)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -152,6 +162,8 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
             expose_headers=["Location", "Retry-After", "x-trace-id"],
             max_age=600,
         )
+    # Outermost (it wraps the whole middleware stack): the observer logs with its trace id.
+    tracing.instrument_app(app)
     app.include_router(health_router(settings))
     for router in parts.routers:
         app.include_router(router)
@@ -214,6 +226,9 @@ kafka_consumer_lag{service="order",consumer="order.events",partition="routes:0"}
 # HELP outbox_backlog Outbox rows not yet published
 # TYPE outbox_backlog gauge
 outbox_backlog{service="order"} 0.0
+# HELP kafka_up 1 when the Kafka broker answered the last check, 0 when it did not
+# TYPE kafka_up gauge
+kafka_up{service="order"} 1.0
 """
 
 
@@ -225,6 +240,14 @@ def health_router(settings: ServiceSettings) -> APIRouter:
     router = APIRouter(tags=["operations"])
     kafka_check: dict[str, Any] = {"at": 0.0, "reason": None}
 
+    async def kafka_reason() -> str | None:
+        # The broker check costs a connection: reuse its answer for two seconds.
+        if time.monotonic() - kafka_check["at"] > 2.0:
+            kafka_check["reason"] = await kafka_reachable(settings.kafka_bootstrap_servers)
+            kafka_check["at"] = time.monotonic()
+        reason: str | None = kafka_check["reason"]
+        return reason
+
     @router.get(
         "/healthz",
         summary="The process is up",
@@ -235,7 +258,10 @@ def health_router(settings: ServiceSettings) -> APIRouter:
 
     @router.get(
         "/readyz",
-        summary="Database and Kafka are reachable",
+        summary="Started, and its database is reachable",
+        description="Kafka is left out on purpose: every pod would turn unready at once on a "
+        "broker blip, though the outbox and the consumers ride it out. The broker's health is "
+        "`kafka_up` on /metrics, with an alert.",
         responses={
             200: _json_example({"status": "ready", "reason": None}),
             503: {
@@ -250,12 +276,6 @@ def health_router(settings: ServiceSettings) -> APIRouter:
     async def readyz(request: Request) -> Response:
         db: Db | None = getattr(request.app.state, "db", None)
         reason = "starting" if db is None else await db.reachable()
-        if reason is None:
-            # The broker check costs a connection: reuse its answer for two seconds.
-            if time.monotonic() - kafka_check["at"] > 2.0:
-                kafka_check["reason"] = await kafka_reachable(settings.kafka_bootstrap_servers)
-                kafka_check["at"] = time.monotonic()
-            reason = kafka_check["reason"]
         if reason is not None:
             return JSONResponse(Health(status="unavailable", reason=reason).model_dump(), 503)
         return JSONResponse(Health(status="ready").model_dump())
@@ -268,17 +288,17 @@ def health_router(settings: ServiceSettings) -> APIRouter:
     )
     async def metrics_endpoint(request: Request) -> Response:
         service_metrics: ServiceMetrics = request.app.state.metrics
+        service = service_metrics.service
         db: Db | None = getattr(request.app.state, "db", None)
         if db is not None:
             with contextlib.suppress(Exception):
-                service_metrics.outbox_backlog.labels(service_metrics.service).set(
-                    await outbox.backlog(db)
-                )
+                count, oldest_seconds = await outbox.unsent(db)
+                service_metrics.outbox_backlog.labels(service).set(count)
+                service_metrics.outbox_oldest_age.labels(service).set(oldest_seconds)
+        service_metrics.kafka_up.labels(service).set(0 if await kafka_reason() else 1)
         for runner in getattr(request.app.state, "consumers", []):
             for partition, lag in runner.stats.lag.items():
-                service_metrics.consumer_lag.labels(
-                    service_metrics.service, runner.name, partition
-                ).set(lag)
+                service_metrics.consumer_lag.labels(service, runner.name, partition).set(lag)
         return Response(service_metrics.render(), media_type=CONTENT_TYPE)
 
     return router

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
+    AliasChoices,
+    BeforeValidator,
     Field,
     SecretStr,
     ValidationError,
@@ -18,6 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from shared.http_limits import parse_rate
+from shared.local import DATABASES, LocalRuntime
 
 
 def _at_least_32_bytes(value: SecretStr) -> SecretStr:
@@ -31,6 +35,18 @@ def _at_least_32_bytes(value: SecretStr) -> SecretStr:
 SharedSecret = Annotated[SecretStr, AfterValidator(_at_least_32_bytes)]
 # A per-caller request rate such as "60/minute".
 Rate = Annotated[str, AfterValidator(parse_rate)]
+
+
+LogLevel = Annotated[
+    Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
+    BeforeValidator(lambda value: value.upper() if isinstance(value, str) else value),
+]
+
+
+def log_level_setting(env_prefix: str) -> Any:
+    """`<SERVICE>_LOG_LEVEL`, else the deployment-wide `LOG_LEVEL` (the Kubernetes config map
+    sets it for every service), else INFO."""
+    return Field("INFO", validation_alias=AliasChoices(f"{env_prefix}LOG_LEVEL", "LOG_LEVEL"))
 
 
 DEVELOPMENT_MODE_VARIABLE = "MTH_DEVELOPMENT_MODE"
@@ -91,13 +107,21 @@ class ServiceSettings(DevelopmentSecrets):
     consumer_group: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
-    log_level: str = "INFO"
+    log_level: LogLevel = "INFO"
     db_pool_size: int = 10
     relay_poll_seconds: float = Field(0.5, gt=0)
     relay_send_timeout_seconds: float = Field(10.0, gt=0)
     consumer_max_attempts: int = Field(3, ge=1)
     # Any request body; routes that take more (photos, retailer batches) say so themselves.
     max_body_bytes: int = Field(1_048_576, gt=0)
+    # Tracing is on when this is set (the standard OpenTelemetry variable; the exporter reads
+    # it and its OTEL_EXPORTER_OTLP_* siblings itself), e.g. http://otel-collector:4318.
+    otel_exporter_otlp_endpoint: str = Field(
+        "",
+        validation_alias=AliasChoices(
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"
+        ),
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -136,13 +160,18 @@ def describe_settings_error(error: ValidationError, env_prefix: str) -> str:
             problems.append(str(item["msg"]).removeprefix("Value error, "))
             continue
         field = str(item["loc"][0])
+        # An aliased field reports the variable's own name, already upper case.
         variable = (
             "KAFKA_BOOTSTRAP_SERVERS"
-            if field in {"kafka_bootstrap_servers", "KAFKA_BOOTSTRAP_SERVERS"}
+            if field == "kafka_bootstrap_servers"
             else DEVELOPMENT_MODE_VARIABLE
-            if field in {"development_mode", DEVELOPMENT_MODE_VARIABLE}
+            if field == "development_mode"
+            else field
+            if field.isupper()
             else f"{env_prefix}{field.upper()}"
         )
+        if variable == f"{env_prefix}LOG_LEVEL":
+            variable += " (or LOG_LEVEL)"
         message = (
             "is not set" if item["type"] == "missing" else item["msg"].removeprefix("Value error, ")
         )
@@ -150,11 +179,23 @@ def describe_settings_error(error: ValidationError, env_prefix: str) -> str:
     return "invalid settings: " + "; ".join(problems)
 
 
-def load_settings(cls: type[S]) -> S:
-    """Builds settings from the environment; a bad value prints one line and exits non-zero."""
+def load_settings(cls: type[S], **defaults: Any) -> S:
+    """Builds settings from the environment; a bad value prints one line and exits non-zero.
+
+    `defaults` fill fields whose variable is not set (the environment still wins).
+    """
+    prefix = str(cls.model_config.get("env_prefix", ""))
+    unset = {k: v for k, v in defaults.items() if f"{prefix}{k}".upper() not in os.environ}
     try:
-        return cls()
+        return cls(**unset)
     except ValidationError as error:
-        prefix = str(cls.model_config.get("env_prefix", ""))
         print(describe_settings_error(error, prefix), file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def load_dev_settings(cls: type[S]) -> S:
+    """For the dev commands: the service's settings, its database defaulting to the one on the
+    local runtime's PostgreSQL, so nothing needs setting while `make up` runs."""
+    prefix = str(cls.model_config.get("env_prefix", "")).removesuffix("_")
+    database = LocalRuntime().database_url(DATABASES[prefix])
+    return load_settings(cls, database_url=database)

@@ -15,6 +15,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import FastAPI
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -175,3 +176,41 @@ async def eventually(check: Callable[[], Any], within: float = 10.0, interval: f
             return last
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met within {within} s (last value: {last!r})")
+
+
+def metric_value(exposition: str, name: str, **labels: str) -> float:
+    """The sum of the samples named `name` whose labels include `labels` (0.0 when none), in
+    Prometheus text as /metrics serves it."""
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(exposition)
+        for sample in family.samples
+        if sample.name == name and labels.items() <= sample.labels.items()
+    )
+
+
+# The series a metric family of each type exposes, beside its own name.
+SERIES_SUFFIXES = {
+    "counter": ("_total", "_created"),
+    "histogram": ("_bucket", "_sum", "_count", "_created"),
+    "summary": ("_sum", "_count", "_created"),
+    "gauge": (),
+    "info": ("_info",),
+}
+
+
+def metric_names(exposition: str) -> set[str]:
+    """Every series name a PromQL expression could select from this /metrics text, whether or
+    not a labelled metric has samples yet."""
+    names: set[str] = set()
+    for family in text_string_to_metric_families(exposition):
+        names.add(family.name)
+        names.update(family.name + suffix for suffix in SERIES_SUFFIXES.get(family.type, ()))
+        names.update(sample.name for sample in family.samples)
+    return names
+
+
+async def scrape(client: httpx.AsyncClient) -> str:
+    response = await client.get("/metrics")
+    assert response.status_code == 200, response.text
+    return response.text

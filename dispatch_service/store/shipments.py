@@ -199,3 +199,21 @@ async def routed_to(tx: Tx, route_id: UUID) -> list[UUID]:
         )
     )
     return list(result.scalars())
+
+
+async def set_trace_context(tx: Tx, shipment_id: UUID, context: dict[str, str]) -> None:
+    await tx.execute(
+        update(shipments)
+        .where(shipments.c.shipment_id == shipment_id)
+        .values(trace_context=context)
+    )
+
+
+async def trace_contexts_of_route(tx: Tx, route_id: UUID) -> list[dict[str, str]]:
+    """The traces of the orders on a route, the earliest received first."""
+    rows = await tx.execute(
+        select(shipments.c.trace_context)
+        .where(shipments.c.route_id == route_id, shipments.c.trace_context.is_not(None))
+        .order_by(shipments.c.received_at)
+    )
+    return [dict(context) for context in rows.scalars() if isinstance(context, dict)]

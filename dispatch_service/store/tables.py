@@ -46,6 +46,8 @@ shipments = Table(
     Column("status", Text, nullable=False),
     Column("route_id", Uuid),
     Column("at_risk_at", DateTime(timezone=True)),
+    # The order's trace (its checkout's) when tracing is on: its route's events continue it.
+    Column("trace_context", JSONB),
     Column("received_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("ix_shipments_mall_status", "mall_id", "status"),

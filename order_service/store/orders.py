@@ -340,3 +340,14 @@ async def driver_position(tx: Tx, driver_id: UUID) -> tuple[float, float, dateti
         )
     ).first()
     return None if row is None else (row[0], row[1], row[2])
+
+
+async def set_trace_context(tx: Tx, order_id: UUID, context: dict[str, str]) -> None:
+    await tx.execute(update(orders).where(orders.c.id == order_id).values(trace_context=context))
+
+
+async def trace_context(tx: Tx, order_id: UUID) -> dict[str, str] | None:
+    stored = (
+        await tx.execute(select(orders.c.trace_context).where(orders.c.id == order_id))
+    ).scalar_one_or_none()
+    return dict(stored) if isinstance(stored, dict) else None

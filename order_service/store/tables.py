@@ -76,6 +76,8 @@ orders = Table(
     Column("delivered_at", DateTime(timezone=True)),
     Column("tip_cents", Integer, nullable=False, server_default="0"),
     Column("tipped_at", DateTime(timezone=True)),
+    # The checkout's W3C trace context when tracing is on: the order's later events continue it.
+    Column("trace_context", JSON),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("ix_orders_customer_id", "customer_id"),

@@ -64,6 +64,9 @@ class Envelope(BaseModel, Generic[P]):
     producer: str
     key: str
     trace_id: str
+    # The producer's W3C trace context (`traceparent`) when tracing is on: stored with the
+    # outbox row, so the relay publishes the event in the trace of the request that caused it.
+    trace_context: dict[str, str] | None = None
     payload: P
 
 
@@ -74,6 +77,7 @@ def wrap(
     producer: str,
     occurred_at: datetime | None = None,
     event_id: uuid.UUID | None = None,
+    trace_context: dict[str, str] | None = None,
 ) -> Envelope[P]:
     return Envelope[P](
         event_id=event_id or uuid.uuid4(),
@@ -83,6 +87,7 @@ def wrap(
         producer=producer,
         key=key,
         trace_id=current_trace_id(),
+        trace_context=trace_context,
         payload=payload,
     )
 

@@ -23,6 +23,7 @@ from fastapi import FastAPI, Request, Response
 from services.leaks import LeakScanner
 from services.suite import ROOT, Suite
 from tests.e2e.actors import FASHION_SHOW, Delivery, Pos, WebhookInbox, expect
+from tests.e2e.collector import OtlpCollector
 from tests.support import delete_test_topics, eventually
 
 OPERATOR_TOKEN = "e2e-operator-token"
@@ -58,10 +59,27 @@ SUITE_ENV = {
 
 
 @pytest.fixture(scope="session")
-def suite() -> Iterator[Suite]:
+def otlp_collector() -> Iterator[OtlpCollector]:
+    collector = OtlpCollector()
+    collector.start()
+    try:
+        yield collector
+    finally:
+        collector.stop()
+
+
+@pytest.fixture(scope="session")
+def suite(otlp_collector: OtlpCollector) -> Iterator[Suite]:
     # One anchor for every process, seed and dev commands included: counting from each one's
     # own import, they would disagree by however far apart they started.
-    anchored = {**SUITE_ENV, "MTH_CLOCK_REAL_START": str(time.time())}
+    anchored = {
+        **SUITE_ENV,
+        "MTH_CLOCK_REAL_START": str(time.time()),
+        # Tracing on, as one setting turns it on in production: the suite's spans go to the
+        # test's collector (in batches a fifth of a second apart), which the tests read.
+        "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_collector.url,
+        "OTEL_BSP_SCHEDULE_DELAY": "200",
+    }
     running = Suite(
         label="e2e",
         # Another checkout's e2e run on this machine picks other ports with MTH_E2E_BASE_PORT.

@@ -10,9 +10,11 @@ import uuid
 from datetime import datetime
 
 import httpx
+from opentelemetry.proto.trace.v1.trace_pb2 import Span as OtlpSpan
 
 from services.leaks import LeakScanner
 from services.suite import Suite
+from shared.events import topics
 from shared.malls import pilot_malls
 from tests.e2e.actors import (
     FASHION_SHOW,
@@ -24,6 +26,7 @@ from tests.e2e.actors import (
     expect,
     stop_of,
 )
+from tests.e2e.collector import OtlpCollector
 from tests.e2e.conftest import internal_auth
 from tests.support import eventually
 
@@ -35,6 +38,8 @@ MALL = {
 HOME = {"lat": 36.1147, "lng": -115.1932}
 # Half way home: where the driver reports in from after the pickup.
 ON_THE_WAY = {"lat": 36.1210, "lng": -115.1820}
+
+SERVER, CONSUMER = OtlpSpan.SPAN_KIND_SERVER, OtlpSpan.SPAN_KIND_CONSUMER
 
 # Dispatch batches every few seconds; the slowest step is a round plus an offer round trip.
 FLOW_SECONDS = 45.0
@@ -197,6 +202,7 @@ async def test_an_order_reaches_the_door_and_no_customer_response_names_its_stor
     pos_terminals: dict[str, Pos],
     webhook_inbox: WebhookInbox,
     dispatch_operator_token: str,
+    otlp_collector: OtlpCollector,
 ) -> None:
     storefront = storefront_for(suite, http, customer_tokens[0], scanner)
     drivers = await drivers_near_the_mall(suite, http, 2, "Happy path driver")
@@ -214,7 +220,9 @@ async def test_an_order_reaches_the_door_and_no_customer_response_names_its_stor
 
         expect(await storefront.checkout(body, idempotency_key=None), 400)
         key = str(uuid.uuid4())
-        order = expect(await storefront.checkout(body, key), 201)
+        placed = await storefront.checkout(body, key)
+        order = expect(placed, 201)
+        checkout_trace = placed.headers["x-trace-id"]
         retried = expect(await storefront.checkout(body, key), 200)
         unknown_offer = a_checkout("no-such-offer", first_name, postal_code)
         expect(await storefront.checkout(unknown_offer, str(uuid.uuid4())), 422)
@@ -277,6 +285,25 @@ async def test_an_order_reaches_the_door_and_no_customer_response_names_its_stor
         assert delivered["driver_location"] is None and delivered["eta"] is None
         expect(await storefront.cancel(order["id"]), 409)
         assert [o["status"] for o in await pos.orders_for(first_name, "all")] == ["delivered"]
+
+        # One checkout, one trace: dispatch took the order into its pool and offered its route,
+        # the driver service received the offer, each in the checkout's trace.
+        def traced_to_the_driver() -> bool:
+            spans = otlp_collector.in_trace(checkout_trace)
+            return {"dispatch", "driver"} <= {
+                s.service.removeprefix("mall-to-home-") for s in spans if s.kind == CONSUMER
+            }
+
+        await eventually(traced_to_the_driver, within=15)
+        spans = otlp_collector.in_trace(checkout_trace)
+        # The checkout's call to the catalog (httpx) carried the trace to its server span too.
+        assert {s.service for s in spans if s.kind == SERVER} == {
+            "mall-to-home-order",
+            "mall-to-home-catalog",
+        }
+        assert {s.name for s in spans if s.service == "mall-to-home-driver"} >= {
+            f"process {topics.resolve(topics.ROUTES, suite.topic_suffix)}"
+        }
     finally:
         await all_offline(drivers)
     assert_no_leaks(scanner, at_least=17)

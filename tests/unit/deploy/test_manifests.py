@@ -16,8 +16,14 @@ DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
 SERVICES = {"catalog": 8001, "order": 8002, "dispatch": 8003, "driver": 8004}
 
 
+def manifest_files() -> list[Path]:
+    """Every file the kustomization applies."""
+    kustomization = yaml.safe_load((DEPLOY / "k8s" / "kustomization.yaml").read_text())
+    return [DEPLOY / "k8s" / name for name in kustomization["resources"]]
+
+
 def documents() -> list[dict[str, Any]]:
-    docs = list(yaml.safe_load_all((DEPLOY / "k8s" / "mall-to-home.yaml").read_text()))
+    docs = [d for path in manifest_files() for d in yaml.safe_load_all(path.read_text())]
     return [d for d in docs if d]
 
 
