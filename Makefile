@@ -30,8 +30,8 @@ help:
 	@echo "make lock       resolve pyproject.toml's dependencies again into uv.lock"
 	@echo "make bench      catalog, checkout, relay, long-poll and flow benchmarks (one BENCH line"
 	@echo "                each), the Li & Lim PDPTW table, the batching figure, console load time"
-	@echo "make demo       a simulated same-day at the four pilot malls"
 	@echo "make fuzz       schemathesis against the four services (own suite, >= 2,000 calls each)"
+	@echo "make demo       a simulated same-day at the four pilot malls (ARGS=\"--demand 2\")"
 	@echo "make browser    install Debian's chromium for the console's browser test (apt-get)"
 
 # Every target that starts Kafka, PostgreSQL or the services first names all that is missing.
@@ -140,8 +140,9 @@ bench: prereqs-bench venv $(VENV)/.extra-bench-$(CKSUM) console-assets browser i
 	@$(PY) -m bench.batching
 	@$(PY) -m bench.console
 
+# Options go in ARGS, e.g. make demo ARGS="--demand 2" (python -m services.demo --help).
 demo: prereqs-demo venv $(VENV)/.extra-demo-$(CKSUM) console-assets infra-up
-	@$(PY) -m services.demo
+	@$(PY) -m services.demo $(ARGS)
 
 # MTH_FREE_PORT_BASE moves the fuzzing suite's ports, next to another checkout's.
 fuzz: venv console-assets infra-up

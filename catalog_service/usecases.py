@@ -27,7 +27,14 @@ from catalog_service.domain.listings import (
     SameDayPage,
     SameDayQuery,
 )
-from catalog_service.domain.promise import CapacityRule, Promise, promise_for
+from catalog_service.domain.promise import (
+    CapacityRule,
+    NoPromise,
+    Promise,
+    Window,
+    is_within_area,
+    windows_for,
+)
 from catalog_service.domain.seed import SeedCatalog
 from catalog_service.domain.tokens import BadToken, CursorCodec, OfferCodec, OfferRef
 from catalog_service.settings import CatalogSettings
@@ -245,11 +252,15 @@ class ResolvedOffer:
     # The mall's delivery area, so checkout can refuse an address outside it.
     area_center: Point
     area_radius_m: int
+    # Every window the mall has for the point, earliest first; the promise ends the first.
+    windows: list[Window]
 
 
 async def resolve_offer(
-    tx: Tx, runtime: CatalogRuntime, offer_id: str, now: datetime
+    tx: Tx, runtime: CatalogRuntime, offer_id: str, now: datetime, point: Point | None = None
 ) -> ResolvedOffer:
+    """The offer's product, its mall's windows for `point` (else its cell's centre) and the
+    stores that stock it. Good on the day it was listed only."""
     try:
         ref = runtime.offers.decode(offer_id)
     except BadToken as error:
@@ -257,20 +268,26 @@ async def resolve_offer(
     rules = runtime.model.malls.get(ref.mall_id)
     if rules is None or now.astimezone(rules.zone).date() != ref.day:
         raise UnknownOffer()
-    point = center_of(ref.cell)
-    outcome = promise_for(rules, point, now, runtime.model.capacity_rule(ref.mall_id, point))
+    where = center_of(ref.cell)
+    if point is not None and is_within_area(rules, point):
+        where = point
+    capacity = runtime.model.capacity_rule(ref.mall_id, where)
+    windows = windows_for(rules, where, now, capacity)
     product = await catalog.product(tx, ref.sku)
-    if not isinstance(outcome, Promise) or product is None:
+    if isinstance(windows, NoPromise) or product is None:
         raise UnknownOffer()
+    first = windows[0]
+    promise = Promise(ref.mall_id, first.ends_at, ref.day, first)
     mall = next(m for m in await catalog.mall_rows(tx) if m.id == ref.mall_id)
     return ResolvedOffer(
         offer_id,
         product,
         mall,
-        outcome,
+        promise,
         await catalog.stocked_stores(tx, ref.mall_id, ref.sku),
         rules.point,
         rules.delivery_radius_m,
+        windows,
     )
 
 

@@ -85,6 +85,13 @@ class DispatchSettings(ServiceSettings, OperatorAuthSettings):
     # A route nobody took after this many rounds goes back to the pool to be planned anew.
     max_offer_rounds: int = Field(8, gt=0)
 
+    # A shipment whose delivery window opens later waits in the pool until its opening is this
+    # close: planned sooner, its driver would only wait at the door.
+    window_planning_minutes: float = Field(45.0, gt=0)
+    # What one driver serving a mall delivers an hour: the fleet's rate that quotes weigh each
+    # delivery window's bookings against (zone.capacity_changed's orders_per_hour).
+    orders_per_driver_hour: float = Field(4.0, gt=0)
+
     # Same-day capacity signal to the catalog.
     at_risk_saturation_count: int = Field(5, gt=0)
     saturation_rounds: int = Field(3, gt=0)

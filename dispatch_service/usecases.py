@@ -22,6 +22,7 @@ from dispatch_service.domain.pool import (
     PooledShipment,
     ShipmentStatus,
     Timing,
+    is_plannable,
     is_promise_at_risk,
     is_round_due,
 )
@@ -87,6 +88,8 @@ class Policies:
     drivers_per_offer: int
     position_fresh: timedelta
     max_offer_rounds: int
+    window_planning: timedelta
+    orders_per_driver_hour: float
 
     @classmethod
     def from_settings(cls, settings: DispatchSettings) -> Policies:
@@ -138,6 +141,8 @@ class Policies:
             drivers_per_offer=settings.drivers_per_offer,
             position_fresh=timedelta(seconds=settings.position_fresh_seconds),
             max_offer_rounds=settings.max_offer_rounds,
+            window_planning=timedelta(minutes=settings.window_planning_minutes),
+            orders_per_driver_hour=settings.orders_per_driver_hour,
         )
 
 
@@ -333,8 +338,49 @@ class RoundReport:
     flagged_at_risk: list[UUID] = field(default_factory=list)
 
 
+async def tell_fleet_rates(db: Db, now: datetime, policies: Policies) -> list[str]:
+    """Each pilot mall's fleet rate (drivers serving it times what one delivers an hour), told
+    to the catalog and the order service when it changed; returns the malls told."""
+    told = []
+    async with db.begin() as tx:
+        online = await drivers.online(tx)
+    for mall in pilot_malls():
+        serving = sum(
+            is_serving_near(
+                d,
+                mall.point,
+                now=now,
+                radius_m=policies.surge.max_radius_m,
+                fresh_for=policies.position_fresh,
+            )
+            for d in online
+        )
+        rate = round(serving * policies.orders_per_driver_hour, 2)
+        async with db.begin() as tx:
+            _, state = await malls.state_for_update(tx, mall.id)
+            if await malls.orders_per_hour(tx, mall.id) == rate:
+                continue
+            await malls.save_orders_per_hour(tx, mall.id, rate)
+            signal = capacity.signal_for(state.status, policies.capacity)
+            await outbox.add(
+                tx,
+                ZoneCapacityChanged(
+                    mall_id=mall.id,
+                    same_day_enabled=signal.same_day_enabled,
+                    promise_delay_minutes=signal.promise_delay_minutes,
+                    reason=f"{serving} drivers serve the mall",
+                    orders_per_hour=rate,
+                ),
+                key=mall.id,
+            )
+        told.append(mall.id)
+        log.info("fleet_rate_told", extra={"mall_id": mall.id, "orders_per_hour": rate})
+    return told
+
+
 async def run_due_rounds(db: Db, now: datetime, policies: Policies) -> list[RoundReport]:
     """What the batching timer calls: a round for every mall whose round is due."""
+    await tell_fleet_rates(db, now, policies)
     async with db.begin() as tx:
         mall_ids = sorted(
             set(await shipments.malls_with_pool(tx)) | set(await malls.not_normal(tx))
@@ -342,7 +388,7 @@ async def run_due_rounds(db: Db, now: datetime, policies: Policies) -> list[Roun
     reports = []
     for mall_id in mall_ids:
         async with db.begin() as tx:
-            pool = await shipments.pooled(tx, mall_id)
+            pool = _plannable(await shipments.pooled(tx, mall_id), now, policies)
             last_round_at, was_short_of_drivers = await malls.last_round(tx, mall_id)
             mall = mall_point(mall_id, pool[0].pickup if pool else Point(0.0, 0.0))
             free_drivers = 0
@@ -397,10 +443,17 @@ async def _free_vehicles(
     return len(reachable) - await routes.count_offering(tx, mall_id)
 
 
+def _plannable(
+    pool: list[PooledShipment], now: datetime, policies: Policies
+) -> list[PooledShipment]:
+    return [s for s in pool if is_plannable(s, now, policies.window_planning)]
+
+
 async def plan_mall(db: Db, mall_id: str, now: datetime, policies: Policies) -> RoundReport:
-    """One batching round: solve outside any transaction, then save what is still pooled."""
+    """One batching round: solve outside any transaction, then save what is still pooled.
+    Shipments whose delivery window opens later stay in the pool, unplanned, until it nears."""
     async with db.begin() as tx:
-        pool = await shipments.pooled(tx, mall_id)
+        pool = _plannable(await shipments.pooled(tx, mall_id), now, policies)
         online = await drivers.online(tx)
         waiting_routes = await routes.count_offering(tx, mall_id)
         mall_name = await shipments.mall_name(tx, mall_id) or mall_id

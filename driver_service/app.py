@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 from starlette.middleware import Middleware
 
 from driver_service.accept_gate import AcceptGate
-from driver_service.api import admin, drivers, earnings, offers, routes
+from driver_service.api import admin, drivers, earnings, offers, proofs, routes
 from driver_service.api.problems import domain_problem
 from driver_service.domain.errors import DomainError
 from driver_service.events.handlers import CONSUMERS
@@ -39,7 +39,14 @@ def create_app(settings: DriverSettings) -> FastAPI:
                 "The driver app's API: offers, acceptance, pickup, proof of delivery, earnings."
             ),
             settings=settings,
-            routers=[drivers.router, offers.router, routes.router, earnings.router, admin.router],
+            routers=[
+                drivers.router,
+                offers.router,
+                routes.router,
+                earnings.router,
+                proofs.router,
+                admin.router,
+            ],
             migrations=MIGRATIONS,
             consumers=CONSUMERS,
             on_startup=[start_offer_hub],

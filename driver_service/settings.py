@@ -40,3 +40,8 @@ class DriverSettings(ServiceSettings):
     max_photo_bytes: int = Field(5_000_000, gt=0)
     # Sign-ups and token refreshes per client address.
     rate_limit_sign_in: Rate = "20/minute"
+    # Proof photos are served at links the order service signs with the same secret
+    # (ORDER_PROOF_URL_SECRET); a link works until the expiry it carries.
+    proof_url_secret: SharedSecret = development_secret(
+        SecretStr("dev-only-proof-url-secret-change-me-in-production")
+    )

@@ -593,3 +593,7 @@ async def earnings_for(
         for row in rows
     ]
     return start, end, items
+
+
+async def proof_photo(tx: Tx, sha256: str) -> tuple[str, bytes] | None:
+    return await route_store.photo(tx, sha256)

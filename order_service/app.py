@@ -6,10 +6,11 @@ import httpx
 from fastapi import FastAPI
 
 from order_service import metrics
-from order_service.api import admin, orders, retailer
+from order_service.api import admin, orders, quotes, retailer, storefront, tracking
 from order_service.catalog_client import CatalogClient
-from order_service.events.handlers import CONSUMERS
+from order_service.events.handlers import build_consumers
 from order_service.expiry import ReservationExpiry
+from order_service.outgoing import Outgoing
 from order_service.settings import OrderSettings
 from order_service.webhooks import WebhookSender
 from shared.service import ServiceParts, create_service_app
@@ -23,7 +24,9 @@ def create_app(
     catalog_transport: httpx.AsyncBaseTransport | None = None,
     webhook_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
-    """The order service; the transports let tests stand in for the catalog and POS endpoints."""
+    """The order service; the transports let tests stand in for the catalog and the webhook
+    endpoints of stores and storefront."""
+    outgoing = Outgoing.from_settings(settings)
 
     async def start_clients(app: FastAPI) -> None:
         app.state.catalog = CatalogClient(
@@ -44,7 +47,7 @@ def create_app(
         await app.state.webhooks.stop()
         await app.state.catalog.close()
 
-    return create_service_app(
+    app = create_service_app(
         ServiceParts(
             name="order",
             title="mall-to-home order service",
@@ -52,10 +55,17 @@ def create_app(
                 "Checkout, hidden store selection, order lifecycle, and the retailer POS side."
             ),
             settings=settings,
-            routers=[orders.router, retailer.router, admin.router],
+            routers=[
+                orders.router,
+                quotes.router,
+                storefront.router,
+                tracking.router,
+                retailer.router,
+                admin.router,
+            ],
             migrations=MIGRATIONS,
             metrics=metrics.COLLECTORS,
-            consumers=CONSUMERS,
+            consumers=build_consumers(outgoing),
             on_startup=[start_clients],
             on_shutdown=[stop_clients],
             rate_limits={
@@ -63,10 +73,18 @@ def create_app(
                 "orders": settings.rate_limit_orders,
             },
             cors_origins=settings.cors_origins,
+            webhooks=storefront.webhooks,
             openapi_tags=[
                 {"name": "orders", "description": "Customer API: checkout and order status."},
+                {
+                    "name": "storefront",
+                    "description": "The storefront's webhook endpoints and their deliveries.",
+                },
+                {"name": "tracking", "description": "The shopper's tracking page."},
                 {"name": "retailer", "description": "Store POS: API key and signed events."},
                 {"name": "internal", "description": "Operator and service-to-service endpoints."},
             ],
         )
     )
+    app.state.outgoing = outgoing
+    return app

@@ -39,6 +39,17 @@ class DeliveryArea(BaseModel):
     radius_m: int = Field(gt=0)
 
 
+class OfferWindow(BaseModel):
+    """A delivery window of the offer's mall: mall-level, the same for each of its stores."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    kind: str
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    label: str
+
+
 class Offer(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
@@ -48,6 +59,7 @@ class Offer(BaseModel):
     price_cents: int = Field(ge=0)
     currency: str
     deliver_by: AwareDatetime
+    windows: list[OfferWindow] = Field(default_factory=list)
     stores: list[OfferStore]
     delivery_area: DeliveryArea
 
@@ -85,12 +97,14 @@ class CatalogClient:
     async def close(self) -> None:
         await self._client.aclose()
 
-    async def resolve(self, offer_id: str) -> Offer:
+    async def resolve(self, offer_id: str, at: tuple[float, float] | None = None) -> Offer:
+        """The offer, with its mall's windows for the (lat, lng) `at` when given."""
         if OFFER_ID.fullmatch(offer_id) is None:
             raise OfferNotFound(offer_id)
+        params = {} if at is None else {"lat": at[0], "lng": at[1]}
         for attempt in range(1, self.attempts + 1):
             try:
-                response = await self._client.get(f"/v1/offers/{offer_id}")
+                response = await self._client.get(f"/v1/offers/{offer_id}", params=params)
             except httpx.HTTPError as error:
                 reason = f"{type(error).__name__}"
             else:
@@ -120,7 +134,9 @@ class CatalogClient:
                 await asyncio.sleep(self.backoff_seconds * 2 ** (attempt - 1))
         raise CatalogUnavailable(reason)
 
-    async def resolve_all(self, offer_ids: list[str]) -> dict[str, Offer]:
+    async def resolve_all(
+        self, offer_ids: list[str], at: tuple[float, float] | None = None
+    ) -> dict[str, Offer]:
         unique = list(dict.fromkeys(offer_ids))
-        offers = await asyncio.gather(*(self.resolve(offer_id) for offer_id in unique))
+        offers = await asyncio.gather(*(self.resolve(offer_id, at) for offer_id in unique))
         return dict(zip(unique, offers, strict=True))

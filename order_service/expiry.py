@@ -8,6 +8,7 @@ import logging
 from datetime import timedelta
 
 from order_service import usecases
+from order_service.outgoing import Outgoing
 from order_service.settings import OrderSettings
 from shared import clock
 from shared.db import Db
@@ -20,6 +21,7 @@ class ReservationExpiry:
         self.db = db
         self.ttl = timedelta(seconds=settings.reservation_ttl_seconds)
         self.check_seconds = settings.reservation_check_seconds
+        self.outgoing = Outgoing.from_settings(settings)
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -36,7 +38,9 @@ class ReservationExpiry:
         while True:
             try:
                 async with self.db.begin() as tx:
-                    expired = await usecases.expire_unaccepted(tx, clock.now(), self.ttl)
+                    expired = await usecases.expire_unaccepted(
+                        tx, clock.now(), self.ttl, self.outgoing
+                    )
                 if expired == 0:
                     await clock.clock().sleep(self.check_seconds)
             except asyncio.CancelledError:

@@ -53,6 +53,30 @@ class OrderSettings(ServiceSettings):
 
     webhook_poll_seconds: float = Field(1.0, gt=0)
     webhook_timeout_seconds: float = Field(5.0, gt=0)
-    webhook_max_attempts: int = Field(8, ge=1)
+    # Recipients posted to at once: each has a worker, so a slow one delays only itself.
+    webhook_concurrency: int = Field(16, ge=1)
+    # A delivery is retried this long (at least a day), then kept as failed, replayable.
+    webhook_retry_seconds: float = Field(86_400.0, ge=86_400.0)
     webhook_backoff_seconds: float = Field(2.0, gt=0)
-    webhook_backoff_max_seconds: float = Field(600.0, gt=0)
+    # An endpoint back from an outage gets its deliveries within this.
+    webhook_backoff_max_seconds: float = Field(900.0, gt=0)
+
+    # The storefront's bearer token for its webhook endpoints and deliveries.
+    storefront_token: SharedSecret = development_secret(
+        SecretStr("dev-only-storefront-token-change-me-in-production")
+    )
+    # Where shoppers reach this service: tracking links are made from it.
+    public_url: str = "http://127.0.0.1:8002"
+    # Proof photos are served by the driver service at signed links that expire; the driver
+    # service checks them with the same secret (DRIVER_PROOF_URL_SECRET).
+    driver_public_url: str = "http://127.0.0.1:8004"
+    proof_url_secret: SharedSecret = development_secret(
+        SecretStr("dev-only-proof-url-secret-change-me-in-production")
+    )
+    proof_url_ttl_seconds: float = Field(172_800.0, gt=0)
+    # Quotes: how long one holds, and the delivery fees (mall-level, the same for every store).
+    quote_ttl_seconds: float = Field(300.0, gt=0)
+    asap_fee_cents: int = Field(599, ge=0)
+    scheduled_fee_cents: int = Field(399, ge=0)
+    # Until dispatch says how many orders a mall's fleet delivers an hour, quotes assume this.
+    default_orders_per_hour: float = Field(24.0, gt=0)

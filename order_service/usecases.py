@@ -17,6 +17,7 @@ import orjson
 
 from order_service import metrics
 from order_service.catalog_client import Offer
+from order_service.domain.capacity import Booked
 from order_service.domain.checkout import (
     Address,
     CartLine,
@@ -27,7 +28,7 @@ from order_service.domain.checkout import (
     first_name,
     is_within,
 )
-from order_service.domain.errors import IllegalTransition, UnknownShipment
+from order_service.domain.errors import IllegalTransition, UnknownShipment, WindowFull
 from order_service.domain.order import (
     DROPPED,
     MALL_GEOFENCE_M,
@@ -36,11 +37,24 @@ from order_service.domain.order import (
     Rerouting,
     Shipment,
     ShipmentStatus,
+    StorefrontNotice,
+)
+from order_service.domain.quote import (
+    ASAP,
+    SCHEDULED,
+    CandidateWindow,
+    Fees,
+    Quote,
+    QuotedWindow,
+    is_still_open,
+    quoted_windows,
 )
 from order_service.domain.selection import Candidate, choose_stores, merge_lines
-from order_service.store import directory, pos
+from order_service.outgoing import Outgoing, storefront_body
+from order_service.store import directory, pos, quotes, webhooks
 from order_service.store import orders as store
 from order_service.store.orders import TimelineEntry
+from order_service.store.webhooks import DeliveryStatus, Recipient, RecipientKind
 from shared import outbox, tracing
 from shared.db import Tx
 from shared.events.order import OrderDelivered
@@ -56,6 +70,17 @@ STATUSES = frozenset(status.value for status in ShipmentStatus)
 
 class WebhookReplayed(Exception):
     pass
+
+
+class EndpointRemoved(Exception):
+    """A delivery of a removed endpoint cannot be sent again."""
+
+
+@dataclass(frozen=True)
+class DeliveryWindow:
+    # None: from the order's placing (as soon as possible).
+    starts_at: datetime | None
+    ends_at: datetime
 
 
 @dataclass(frozen=True)
@@ -80,14 +105,26 @@ def new_pin() -> str:
     return f"{secrets.randbelow(10_000):04d}"
 
 
+def new_tracking_token() -> str:
+    # 128 random bits: the page shows an order's status and driver to whoever holds it.
+    return secrets.token_urlsafe(16)
+
+
 def _key(order: Order) -> str:
     return order.mall_id
 
 
 async def _save(
-    tx: Tx, order: Order, changes: Changes, now: datetime, *, is_new: bool = False
+    tx: Tx,
+    order: Order,
+    changes: Changes,
+    now: datetime,
+    outgoing: Outgoing,
+    *,
+    is_new: bool = False,
 ) -> None:
-    """The other half of every use case: the order, its stock, timeline, events and webhooks."""
+    """The other half of every use case: the order, its stock, timeline, events and webhooks
+    (to its stores and to the storefront), all in the caller's transaction."""
     if is_new:
         await store.insert_order(tx, order)
     else:
@@ -114,7 +151,9 @@ async def _save(
     for notice in changes.notices:
         shipment = order.shipment(notice.shipment_id)
         if shipment is not None:
-            await _notify_store(tx, order, shipment, notice.event_type, now)
+            await _notify_store(tx, order, shipment, notice.event_type, now, outgoing)
+    for storefront_notice in changes.storefront:
+        await _notify_storefront(tx, order, storefront_notice, now, outgoing)
 
 
 async def _locked(tx: Tx, order_id: UUID | None) -> Order | None:
@@ -126,7 +165,6 @@ async def _locked_by_shipment(tx: Tx, shipment_id: UUID) -> Order:
     if order is None:
         raise UnknownShipment
     return order
-
 
 
 # --- checkout --------------------------------------------------------------------------------
@@ -177,6 +215,9 @@ async def place_order(
     idempotency_key: str,
     pin: str | None,
     now: datetime,
+    outgoing: Outgoing,
+    window: DeliveryWindow | None = None,
+    delivery_fee_cents: int = 0,
 ) -> Order:
     """Chooses the stores, reserves their stock under row locks, and records the order.
 
@@ -200,7 +241,11 @@ async def place_order(
             )
             for line in lines
         ],
-        deliver_by=max(offer.deliver_by for offer in offers.values()),
+        deliver_by=(
+            window.ends_at
+            if window is not None
+            else max(offer.deliver_by for offer in offers.values())
+        ),
         currency=next(iter(offers.values())).currency,
         address=address.model_dump(),
         dropoff=dropoff,
@@ -210,8 +255,11 @@ async def place_order(
         pin_sha256=sha256_hex(pin) if pin is not None else None,
         new_id=uuid.uuid4,
         at=now,
+        tracking_token=new_tracking_token(),
+        window_starts_at=window.starts_at if window is not None else None,
+        delivery_fee_cents=delivery_fee_cents,
     )
-    await _save(tx, order, changes, now, is_new=True)
+    await _save(tx, order, changes, now, outgoing, is_new=True)
     await store.complete_idempotency_key(tx, customer_id, idempotency_key, order.id)
     log.info("order_placed", extra={"order_id": str(order.id), "shipments": len(order.shipments)})
     return order
@@ -241,6 +289,135 @@ async def _rerouting(tx: Tx, order: Order, skus: Sequence[str]) -> Rerouting:
     return Rerouting(candidates=await _candidates(tx, pairs))
 
 
+# --- quotes and delivery windows -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuotePolicy:
+    fees: Fees
+    ttl: timedelta
+    # Until dispatch has said how many orders a mall's fleet delivers an hour.
+    default_orders_per_hour: float
+
+
+async def _fleet(tx: Tx, mall_id: str, policy: QuotePolicy) -> tuple[list[Booked], float]:
+    booked = [
+        Booked(b.starts_at, b.ends_at, b.orders) for b in await store.open_windows(tx, mall_id)
+    ]
+    rate = await directory.mall_orders_per_hour(tx, mall_id)
+    # No drivers serving the mall right now (a rate of 0) says nothing of the next hours: a mall
+    # nobody serves is paused by dispatch's own signal, through the catalog's windows.
+    return booked, rate if rate else policy.default_orders_per_hour
+
+
+def _mall_of(lines: Sequence[CartLine], offers: Mapping[str, Offer], dropoff: Point) -> str:
+    """The mall checkout would fill the cart from (SoldOut if none can), by the catalog's
+    counts: a quote locks nothing."""
+    cart = merge_lines([(offers[line.offer_id].sku, line.quantity) for line in lines])
+    by_store: dict[str, Candidate] = {}
+    for offer in offers.values():
+        for s in offer.stores:
+            known = by_store.get(s.store_id)
+            available = {**(known.available if known else {}), offer.sku: s.quantity}
+            by_store[s.store_id] = Candidate(s.store_id, s.mall_id, Point(s.lat, s.lng), available)
+    return choose_stores(cart, list(by_store.values()), dropoff)[0].mall_id
+
+
+def _candidate_windows(offers: Mapping[str, Offer], mall_id: str) -> list[CandidateWindow]:
+    """The mall's windows as the catalog gave them with each offer: a slot every offer has,
+    and the latest of their as-soon-as-possible promises."""
+    lists = [
+        offer.windows
+        for offer in offers.values()
+        if offer.stores and offer.stores[0].mall_id == mall_id
+    ]
+    if not lists:
+        return []
+    slots = set.intersection(
+        *(
+            {(w.starts_at, w.ends_at, w.label) for w in windows if w.kind == SCHEDULED}
+            for windows in lists
+        )
+    )
+    candidates = [CandidateWindow(SCHEDULED, a, b, label) for a, b, label in slots]
+    asaps = [[w for w in windows if w.kind == ASAP] for windows in lists]
+    if all(asaps):
+        latest = max((found[0] for found in asaps), key=lambda w: w.ends_at)
+        candidates.append(CandidateWindow(ASAP, latest.starts_at, latest.ends_at, latest.label))
+    return candidates
+
+
+async def make_quote(
+    tx: Tx,
+    *,
+    customer_id: str,
+    lines: Sequence[CartLine],
+    address: Address,
+    offers: Mapping[str, Offer],
+    policy: QuotePolicy,
+    now: datetime,
+) -> Quote:
+    """The windows the fleet can keep for this cart and address, saved for `policy.ttl`.
+    Raises SoldOut when no mall can fill the cart."""
+    dropoff = Point(address.lat, address.lng)
+    mall_id = _mall_of(lines, offers, dropoff)
+    booked, rate = await _fleet(tx, mall_id, policy)
+    windows = quoted_windows(_candidate_windows(offers, mall_id), booked, rate, policy.fees, now)
+    quote = Quote(
+        id=uuid.uuid4(),
+        customer_id=customer_id,
+        mall_id=mall_id,
+        lat=address.lat,
+        lng=address.lng,
+        lines=tuple((line.offer_id, line.quantity) for line in lines),
+        windows=tuple(windows),
+        currency=next(iter(offers.values())).currency,
+        created_at=now,
+        expires_at=now + policy.ttl,
+    )
+    await quotes.insert(tx, quote)
+    log.info(
+        "quote_made",
+        extra={"quote_id": str(quote.id), "mall_id": mall_id, "windows": len(windows)},
+    )
+    return quote
+
+
+class UnknownQuote(Exception):
+    pass
+
+
+async def quoted_window(
+    tx: Tx,
+    *,
+    quote_id: UUID,
+    window_id: str,
+    customer_id: str,
+    lines: Sequence[CartLine],
+    address: Address,
+    policy: QuotePolicy,
+    now: datetime,
+) -> QuotedWindow:
+    """The quoted window a checkout asks for, if the quote still holds and the fleet still
+    has room in it. Raises UnknownQuote (also for another customer's quote), QuoteExpired,
+    QuoteMismatch, UnknownWindow or WindowFull."""
+    quote = await quotes.get(tx, quote_id)
+    if quote is None or quote.customer_id != customer_id:
+        raise UnknownQuote
+    window = quote.window_for_checkout(
+        window_id,
+        customer_id=customer_id,
+        lines=[(line.offer_id, line.quantity) for line in lines],
+        lat=address.lat,
+        lng=address.lng,
+        now=now,
+    )
+    booked, rate = await _fleet(tx, quote.mall_id, policy)
+    if not is_still_open(window, booked, rate, now):
+        raise WindowFull
+    return window
+
+
 # --- customer reads, cancel and tip ----------------------------------------------------------
 
 
@@ -265,8 +442,21 @@ async def order_for_customer(
     order = await store.get_order(tx, order_id)
     if order is None or order.customer_id != customer_id:
         return None
+    return await _as_the_customer_sees_it(tx, order, now)
+
+
+async def order_for_tracking(tx: Tx, token: str, now: datetime) -> CustomerOrder | None:
+    """The order behind a tracking page's token, as its shopper sees it."""
+    order_id = await store.order_id_of_tracking_token(tx, token)
+    order = await store.get_order(tx, order_id) if order_id is not None else None
+    return None if order is None else await _as_the_customer_sees_it(tx, order, now)
+
+
+async def _as_the_customer_sees_it(tx: Tx, order: Order, now: datetime) -> CustomerOrder:
+    """The timeline, an ETA, and the driver's position once it no longer points at a store:
+    after the pickup, and only away from the mall."""
     driver: DriverPosition | None = None
-    eta: datetime | None = order.deliver_by
+    eta: datetime | None = order.dropoff_eta() or order.deliver_by
     history = await store.timeline(tx, order.id)
     picked_up_at = max((e.at for e in history if e.status == S.PICKED_UP.value), default=None)
     if order.is_driver_shown() and order.driver_id is not None and picked_up_at is not None:
@@ -298,29 +488,33 @@ async def _customers(tx: Tx, order_id: UUID, customer_id: str) -> Order | None:
     return order if order is not None and order.customer_id == customer_id else None
 
 
-async def cancel_by_customer(tx: Tx, order_id: UUID, customer_id: str, now: datetime) -> bool:
+async def cancel_by_customer(
+    tx: Tx, order_id: UUID, customer_id: str, now: datetime, outgoing: Outgoing
+) -> bool:
     """False if the order is not this customer's; NotCancellable once anything was delivered.
     After a pickup the cancel is a return to the store."""
     order = await _customers(tx, order_id, customer_id)
     if order is None:
         return False
-    await _save(tx, order, order.cancel_by_customer(at=now), now)
+    await _save(tx, order, order.cancel_by_customer(at=now), now, outgoing)
     log.info("order_cancelled", extra={"order_id": str(order.id), "by": "customer"})
     return True
 
 
-async def tip(tx: Tx, order_id: UUID, customer_id: str, tip_cents: int, now: datetime) -> bool:
+async def tip(
+    tx: Tx, order_id: UUID, customer_id: str, tip_cents: int, now: datetime, outgoing: Outgoing
+) -> bool:
     """False if the order is not this customer's; TipNotAllowed or TipAlreadyGiven."""
     order = await _customers(tx, order_id, customer_id)
     if order is None:
         return False
-    await _save(tx, order, order.tip(tip_cents, at=now), now)
+    await _save(tx, order, order.tip(tip_cents, at=now), now, outgoing)
     log.info("order_tipped", extra={"order_id": str(order.id)})
     return True
 
 
 async def cancel_shipment_by_operator(
-    tx: Tx, shipment_id: UUID, reason: str, now: datetime
+    tx: Tx, shipment_id: UUID, reason: str, now: datetime, outgoing: Outgoing
 ) -> tuple[Order, Shipment] | None:
     """One store's part of an order called off by an operator (from dispatch's console), as a
     customer cancel would: after the pickup it becomes a return. None for an unknown shipment;
@@ -331,7 +525,7 @@ async def cancel_shipment_by_operator(
         return None
     changes = order.cancel_shipment(shipment_id, reason, at=now)
     if changes != Changes():
-        await _save(tx, order, changes, now)
+        await _save(tx, order, changes, now, outgoing)
         log.info(
             "shipment_cancelled",
             extra={
@@ -429,7 +623,12 @@ def _retailer_view(order: Order, shipment: Shipment) -> RetailerOrder:
 
 
 async def apply_retailer_event(
-    tx: Tx, store_id: str, webhook_id: str, event: RetailerEvent, now: datetime
+    tx: Tx,
+    store_id: str,
+    webhook_id: str,
+    event: RetailerEvent,
+    now: datetime,
+    outgoing: Outgoing,
 ) -> ShipmentStatus:
     """Applies a verified POS event. Raises WebhookReplayed, UnknownShipment, IllegalTransition
     or LineNotInShipment; the caller's transaction then rolls back, so nothing changes."""
@@ -437,7 +636,7 @@ async def apply_retailer_event(
         raise WebhookReplayed
     order = await _locked_by_shipment(tx, event.shipment_id)
     changes = await _retailer_step(tx, order, store_id, event, now)
-    await _save(tx, order, changes, now)
+    await _save(tx, order, changes, now, outgoing)
     shipment = order.shipment(event.shipment_id)
     assert shipment is not None
     log.info(
@@ -478,21 +677,56 @@ async def _retailer_step(
 
 
 async def _notify_store(
-    tx: Tx, order: Order, shipment: Shipment, event_type: str, now: datetime
+    tx: Tx, order: Order, shipment: Shipment, event_type: str, now: datetime, outgoing: Outgoing
 ) -> None:
     if await pos.webhook_url_of(tx, shipment.store_id, now) is None:
         return
     body = orjson.dumps(
         {"type": event_type, "data": _retailer_view(order, shipment).model_dump(mode="json")}
     )
-    await pos.enqueue_delivery(tx, uuid.uuid4(), shipment.store_id, event_type, body, now)
+    await webhooks.enqueue(
+        tx,
+        delivery_id=uuid.uuid4(),
+        recipient=Recipient(RecipientKind.STORE, shipment.store_id),
+        order_key=str(order.id),
+        event_type=event_type,
+        body=body,
+        now=now,
+        retry_until=now + outgoing.webhook_retry,
+    )
+
+
+async def _notify_storefront(
+    tx: Tx, order: Order, notice: StorefrontNotice, now: datetime, outgoing: Outgoing
+) -> None:
+    """One delivery per storefront endpoint that listens for this type, queued with the
+    change that caused it."""
+    endpoint_ids = await webhooks.subscribed_endpoints(tx, notice.event.value)
+    if not endpoint_ids:
+        return
+    body = storefront_body(order, notice, outgoing, now)
+    for endpoint_id in endpoint_ids:
+        await webhooks.enqueue(
+            tx,
+            delivery_id=uuid.uuid4(),
+            recipient=Recipient(RecipientKind.ENDPOINT, str(endpoint_id)),
+            order_key=str(order.id),
+            event_type=notice.event.value,
+            body=body,
+            now=now,
+            retry_until=now + outgoing.webhook_retry,
+        )
 
 
 # --- dispatch and driver events --------------------------------------------------------------
 
 
 async def follow_delivery(
-    tx: Tx, shipment_id: UUID, step: Callable[[Order], Changes], now: datetime
+    tx: Tx,
+    shipment_id: UUID,
+    step: Callable[[Order], Changes],
+    now: datetime,
+    outgoing: Outgoing,
 ) -> bool:
     """Applies a delivery step the driver service reported; an unknown shipment or an illegal
     step is logged and refused (the event is not redelivered: retrying cannot make it legal)."""
@@ -509,11 +743,13 @@ async def follow_delivery(
             extra={"shipment_id": str(shipment_id), "from": error.current, "to": error.wanted},
         )
         return False
-    await _save(tx, order, changes, now)
+    await _save(tx, order, changes, now, outgoing)
     return True
 
 
-async def expire_unaccepted(tx: Tx, now: datetime, ttl: timedelta, limit: int = 20) -> int:
+async def expire_unaccepted(
+    tx: Tx, now: datetime, ttl: timedelta, outgoing: Outgoing, limit: int = 20
+) -> int:
     """Shipments a store did not accept within `ttl`: their stock is released and their lines
     go to another store of the mall (or are dropped). Returns how many expired."""
     expired = 0
@@ -524,7 +760,8 @@ async def expire_unaccepted(tx: Tx, now: datetime, ttl: timedelta, limit: int = 
         if order is None or shipment is None or shipment.status is not S.PLACED:
             continue
         rerouting = await _rerouting(tx, order, order.rerouting_skus(shipment_id))
-        await _save(tx, order, order.expire_unaccepted(shipment_id, rerouting, at=now), now)
+        changes = order.expire_unaccepted(shipment_id, rerouting, at=now)
+        await _save(tx, order, changes, now, outgoing)
         log.info(
             "reservation_expired",
             extra={"shipment_id": str(shipment.id), "store_id": shipment.store_id},
@@ -534,15 +771,121 @@ async def expire_unaccepted(tx: Tx, now: datetime, ttl: timedelta, limit: int = 
 
 
 async def assign_driver(
-    tx: Tx, order_ids: list[UUID], driver_id: UUID, route_id: UUID, now: datetime
+    tx: Tx,
+    order_ids: list[UUID],
+    driver_id: UUID,
+    route_id: UUID,
+    now: datetime,
+    outgoing: Outgoing,
 ) -> None:
     for order_id in await store.known_order_ids(tx, order_ids):
         order = await _locked(tx, order_id)
         if order is not None:
-            await _save(tx, order, order.assign_driver(driver_id, route_id, at=now), now)
+            changes = order.assign_driver(driver_id, route_id, at=now)
+            await _save(tx, order, changes, now, outgoing)
 
 
-async def mark_at_risk(tx: Tx, order_id: UUID, now: datetime) -> None:
+async def mark_at_risk(tx: Tx, order_id: UUID, now: datetime, outgoing: Outgoing) -> None:
     order = await _locked(tx, order_id)
     if order is not None:
-        await _save(tx, order, order.mark_at_risk(at=now), now)
+        await _save(tx, order, order.mark_at_risk(at=now), now, outgoing)
+
+
+# --- the storefront's webhook endpoints and deliveries ---------------------------------------
+
+EndpointRow = webhooks.EndpointRow
+DeliveryRow = webhooks.DeliveryRow
+
+
+def new_webhook_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+async def register_endpoint(
+    tx: Tx, *, url: str, event_types: list[str] | None, description: str, now: datetime
+) -> tuple[EndpointRow, str]:
+    """A new endpoint and its signing secret, returned once."""
+    endpoint_id, secret = uuid.uuid4(), new_webhook_secret()
+    await webhooks.add_endpoint(
+        tx,
+        endpoint_id=endpoint_id,
+        url=url,
+        event_types=event_types,
+        description=description,
+        secret=secret,
+        now=now,
+    )
+    found = await webhooks.endpoint(tx, endpoint_id)
+    assert found is not None
+    log.info("webhook_endpoint_registered", extra={"endpoint_id": str(endpoint_id)})
+    return found, secret
+
+
+async def storefront_endpoints(tx: Tx) -> list[EndpointRow]:
+    return await webhooks.endpoints(tx)
+
+
+async def remove_endpoint(tx: Tx, endpoint_id: UUID, now: datetime) -> bool:
+    """Stops deliveries to it; what was still pending is kept as failed, listed with the other
+    failed deliveries, so nothing goes missing without a trace."""
+    if await webhooks.endpoint(tx, endpoint_id, for_update=True) is None:
+        return False
+    await webhooks.disable_endpoint(tx, endpoint_id, now)
+    await webhooks.fail_pending_of(
+        tx, Recipient(RecipientKind.ENDPOINT, str(endpoint_id)), now, "endpoint removed"
+    )
+    log.info("webhook_endpoint_removed", extra={"endpoint_id": str(endpoint_id)})
+    return True
+
+
+async def rotate_endpoint_secret(
+    tx: Tx, endpoint_id: UUID, now: datetime, grace: timedelta
+) -> str | None:
+    if await webhooks.endpoint(tx, endpoint_id, for_update=True) is None:
+        return None
+    secret = new_webhook_secret()
+    await webhooks.rotate_secret(tx, endpoint_id, secret, now, now + grace)
+    log.info("webhook_secret_rotated", extra={"endpoint_id": str(endpoint_id)})
+    return secret
+
+
+async def storefront_deliveries(
+    tx: Tx, *, status: DeliveryStatus | None, endpoint_id: UUID | None, limit: int
+) -> list[DeliveryRow]:
+    return await webhooks.endpoint_deliveries(
+        tx, status=status, endpoint_id=endpoint_id, limit=limit
+    )
+
+
+async def storefront_delivery(
+    tx: Tx, delivery_id: UUID
+) -> tuple[DeliveryRow, list[webhooks.AttemptRow]] | None:
+    row = await webhooks.endpoint_delivery(tx, delivery_id)
+    if row is None:
+        return None
+    return row, await webhooks.attempts_of(tx, delivery_id)
+
+
+async def replay_delivery(
+    tx: Tx, delivery_id: UUID, now: datetime, outgoing: Outgoing
+) -> DeliveryRow | None:
+    """The delivery as it is after the replay: pending again if it had failed, else as it
+    was (the caller refuses that)."""
+    row = await webhooks.endpoint_delivery(tx, delivery_id, for_update=True)
+    if row is None:
+        return None
+    if await webhooks.endpoint(tx, row.endpoint_id) is None:
+        raise EndpointRemoved
+    if row.status is DeliveryStatus.FAILED:
+        await webhooks.requeue(tx, [delivery_id], now, now + outgoing.webhook_retry)
+        log.info("webhook_replayed", extra={"delivery_id": str(delivery_id)})
+    return await webhooks.endpoint_delivery(tx, delivery_id)
+
+
+async def replay_failed(tx: Tx, endpoint_id: UUID, now: datetime, outgoing: Outgoing) -> int | None:
+    if await webhooks.endpoint(tx, endpoint_id) is None:
+        return None
+    failed = await webhooks.failed_of_endpoint(tx, endpoint_id)
+    replayed = await webhooks.requeue(tx, failed, now, now + outgoing.webhook_retry)
+    log.info("webhooks_replayed", extra={"endpoint_id": str(endpoint_id), "deliveries": replayed})
+    return replayed

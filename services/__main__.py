@@ -88,6 +88,9 @@ def service_env(service: Service) -> dict[str, str]:
     env.setdefault(DEVELOPMENT_MODE_VARIABLE, "1")
     env.setdefault(f"{service.env_prefix}_PORT", str(service.port))
     env.setdefault("ORDER_CATALOG_URL", SERVICES[0].url)
+    # Tracking links and proof-photo links point at where the order and driver services listen.
+    env.setdefault("ORDER_PUBLIC_URL", SERVICES[1].url)
+    env.setdefault("ORDER_DRIVER_PUBLIC_URL", SERVICES[3].url)
     # The console's actions go through the order and driver services, wherever they listen.
     env.setdefault("DISPATCH_ORDER_URL", SERVICES[1].url)
     env.setdefault("DISPATCH_DRIVER_URL", SERVICES[3].url)

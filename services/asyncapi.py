@@ -49,12 +49,26 @@ def _payloads() -> list[type[Payload]]:
     )
 
 
+# Never connected to: the apps are built only to ask what they consume.
+UNUSED_DB = "postgresql+asyncpg://docs@127.0.0.1:1/docs"
+
+
+def _consumer_specs(service: str, package: str) -> list[Any]:
+    """The service's consumer groups, from its app as `create_app` builds it (some build their
+    handlers around parts of the app, so a module-level list would not show them)."""
+    app_module = importlib.import_module(f"{package}.app")
+    settings_module = importlib.import_module(f"{package}.settings")
+    settings_class = getattr(settings_module, f"{service.capitalize()}Settings")
+    app = app_module.create_app(settings_class(database_url=UNUSED_DB))
+    specs: list[Any] = app.state.consumer_specs
+    return specs
+
+
 def _consumers() -> dict[str, list[str]]:
-    """event type -> services that consume it, read from each service's CONSUMERS."""
+    """event type -> services that consume it, read from each service's app."""
     consumed: dict[str, list[str]] = {}
     for service, package in SERVICE_PACKAGES.items():
-        module = importlib.import_module(f"{package}.events.handlers")
-        for spec in getattr(module, "CONSUMERS", []):
+        for spec in _consumer_specs(service, package):
             for event_type in spec.handlers:
                 consumed.setdefault(event_type, [])
                 if service not in consumed[event_type]:

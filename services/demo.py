@@ -1,11 +1,14 @@
 """`make demo`: a simulated same-day at the four pilot malls, against a private copy of the suite.
 
 It starts the four services (own databases, topics and ports) on a compressed clock, seeds the
-catalog, and plays customers (browse, check out, follow their order), a POS per store (pull new
-orders, accept, pack, report packaged with labels over signed webhooks) and drivers (go online,
-long-poll offers, accept, drive the route at the travel model's speed, scan labels, deliver with
-photo, position and PIN). Every customer-facing response goes through the leak scanner. At the
-end: a table per mall, pictures in the output folder, and the SUMMARY line, last.
+catalog, and plays customers (browse, ask for a quote, pick a delivery window: about a third want
+this evening's slot, the rest as soon as possible, and take the next window when their first
+choice is full; check out, follow their order), a POS per store (pull new orders, accept, pack,
+report packaged with labels over signed webhooks) and drivers (go online, long-poll offers,
+accept, drive the route at the travel model's speed, wait for a drop-off's window to open, scan
+labels, deliver with photo, position and PIN). Every customer-facing response goes through the
+leak scanner. At the end: a table per mall, pictures in the output folder, and the SUMMARY line,
+last.
 """
 
 from __future__ import annotations
@@ -69,11 +72,15 @@ TRAVEL = TravelModel(road_factor=1.3, average_speed_kmh=40.0)
 DRIVER_TICK_S = 4.0
 # A tiny valid JPEG header is enough for "a photo": the driver service stores the bytes.
 PROOF_PHOTO = bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffd9")
+# Shoppers who want tonight's delivery pick the first slot opening at or after this local hour.
+EVENING_HOUR = 17
+EVENING_SHARE = 1 / 3
 
 
 @dataclass(frozen=True)
 class Options:
     customers: int
+    demand: float
     stores_per_mall: int
     drivers_per_mall: int
     skus: int
@@ -90,7 +97,13 @@ class Options:
 
 def parse_options(argv: list[str] | None = None) -> Options:
     p = argparse.ArgumentParser(prog="python -m services.demo", description=__doc__)
-    p.add_argument("--customers", type=int, default=100, help="orders attempted (all malls)")
+    p.add_argument("--customers", type=int, default=100, help="shoppers (all malls)")
+    p.add_argument(
+        "--demand",
+        type=float,
+        default=1.0,
+        help="multiplies the shoppers over the same hours, with the same fleet (2: twice)",
+    )
     p.add_argument("--stores-per-mall", type=int, default=6)
     p.add_argument("--drivers-per-mall", type=int, default=6)
     p.add_argument("--skus", type=int, default=150)
@@ -112,10 +125,20 @@ def parse_options(argv: list[str] | None = None) -> Options:
     p.add_argument("--out", type=Path, default=Path("out/demo"))
     p.add_argument("--base-port", type=int, default=18100)
     a = p.parse_args(argv)
-    if a.customers < 1 or a.drivers_per_mall < 1 or a.speed <= 0 or a.prep_min > a.prep_max:
-        p.error("need customers >= 1, drivers-per-mall >= 1, speed > 0, prep-min <= prep-max")
+    if (
+        a.customers < 1
+        or a.demand <= 0
+        or a.drivers_per_mall < 1
+        or a.speed <= 0
+        or a.prep_min > a.prep_max
+    ):
+        p.error(
+            "need customers >= 1, demand > 0, drivers-per-mall >= 1, speed > 0,"
+            " prep-min <= prep-max"
+        )
     return Options(
-        customers=a.customers,
+        customers=max(1, round(a.customers * a.demand)),
+        demand=a.demand,
         stores_per_mall=a.stores_per_mall,
         drivers_per_mall=a.drivers_per_mall,
         skus=a.skus,
@@ -143,10 +166,49 @@ class PlacedOrder:
     point: Point
     pin: str | None
     view: dict[str, Any]
+    # Placed in a later window than the shopper's first choice.
+    is_later_window: bool = False
 
     @property
     def status(self) -> str:
         return str(self.view["status"])
+
+    @property
+    def deliver_by(self) -> datetime:
+        return datetime.fromisoformat(self.view["deliver_by"])
+
+    @property
+    def window_opens(self) -> datetime:
+        return datetime.fromisoformat(self.view["window"]["starts_at"])
+
+
+@dataclass(frozen=True)
+class Choice:
+    window_id: str
+    is_later: bool
+
+
+def choose_window(
+    windows: list[dict[str, Any]], wants_evening: bool, listed_by: datetime
+) -> Choice | None:
+    """The shopper's first choice when the quote has it, else the next window after it."""
+    if not windows:
+        return None
+    starts = [datetime.fromisoformat(w["starts_at"]) for w in windows]
+    ends = [datetime.fromisoformat(w["ends_at"]) for w in windows]
+    today = ends[0].date() if windows[0]["is_today"] else None
+    if wants_evening:
+        evening = [
+            i
+            for i, w in enumerate(windows)
+            if w["kind"] == "scheduled" and starts[i].hour >= EVENING_HOUR
+        ]
+        if not evening:
+            return Choice(windows[-1]["id"], is_later=True)
+        first = evening[0]
+        return Choice(windows[first]["id"], is_later=ends[first].date() != today)
+    # As soon as possible: the listing's promise, or the first window after it.
+    return Choice(windows[0]["id"], is_later=ends[0] > listed_by)
 
 
 @dataclass
@@ -182,6 +244,7 @@ class Demo:
         self.counts: Counter[str] = Counter()
         self.problems: Counter[str] = Counter()
         self.customers_done = 0
+        self.turned_away = 0
         self.order_gate = asyncio.Semaphore(8)
         self.operator_token = ""
         self.directory: dict[str, Any] = {}
@@ -193,6 +256,11 @@ class Demo:
 
     def real(self, simulated_seconds: float) -> float:
         return simulated_seconds / self.o.speed
+
+    @property
+    def day_ends_at(self) -> datetime:
+        """The simulated day: ordering, then the drain."""
+        return self.o.start + timedelta(hours=self.o.ordering_hours + self.o.max_drain_hours)
 
     def note(self, what: str, response: httpx.Response | None = None) -> None:
         key = what if response is None else f"{what}: HTTP {response.status_code}"
@@ -286,6 +354,7 @@ class Demo:
         rng = random.Random(self.o.seed * 100_003 + c.index)
         customer_id = f"demo-customer-{c.index:04d}"
         auth = {"Authorization": f"Bearer {self.customer_token(customer_id)}"}
+        wants_evening = rng.random() < EVENING_SHARE
         browse = await self.http.get(
             self.url("catalog", "/v1/catalog/same-day"),
             params={"lat": c.point.lat, "lng": c.point.lng, "limit": 30},
@@ -297,25 +366,49 @@ class Demo:
         items: list[dict[str, Any]] = browse.json()["items"]
         if not items:
             self.counts[f"no_same_day_offer ({browse.json()['reason']})"] += 1
+            self.turned_away += 1
             return
+        address = {
+            "line1": f"{100 + c.index} Demo Lane",
+            "city": "Demo City",
+            "region": "NA",
+            "postal_code": f"{10000 + c.index}",
+            "lat": c.point.lat,
+            "lng": c.point.lng,
+            "instructions": "Leave at the door",
+        }
+        choice: Choice | None = None
         for _ in range(3):
             picks = rng.sample(items, k=min(len(items), rng.choice((1, 1, 2))))
+            lines = [{"offer_id": p["offer_id"], "quantity": 1} for p in picks]
+            quote = await self.order_request(
+                "POST", "/v1/quotes", headers=auth, json={"lines": lines, "address": address}
+            )
+            self.scanner.check(quote, "POST /v1/quotes")
+            if quote.status_code != 201:
+                self.note("quote", quote)
+                if quote.status_code not in (409, 422):
+                    return
+                items = [i for i in items if i not in picks]
+                if not items:
+                    return
+                continue
+            listed_by = max(datetime.fromisoformat(p["deliver_by"]) for p in picks)
+            choice = choose_window(quote.json()["windows"], wants_evening, listed_by)
+            if choice is None:
+                self.counts["no_window_today_or_tomorrow"] += 1
+                self.turned_away += 1
+                return
             checkout = await self.order_request(
                 "POST",
                 "/v1/checkout",
                 headers={**auth, "Idempotency-Key": str(uuid.uuid4())},
                 json={
-                    "lines": [{"offer_id": p["offer_id"], "quantity": 1} for p in picks],
-                    "address": {
-                        "line1": f"{100 + c.index} Demo Lane",
-                        "city": "Demo City",
-                        "region": "NA",
-                        "postal_code": f"{10000 + c.index}",
-                        "lat": c.point.lat,
-                        "lng": c.point.lng,
-                        "instructions": "Leave at the door",
-                    },
+                    "lines": lines,
+                    "address": address,
                     "contact": {"name": f"Demo Customer{c.index}", "phone": "+15550100"},
+                    "quote_id": quote.json()["id"],
+                    "window_id": choice.window_id,
                 },
             )
             self.scanner.check(checkout, "POST /v1/checkout")
@@ -324,11 +417,15 @@ class Demo:
             self.note("checkout", checkout)
             if checkout.status_code not in (409, 422):
                 return
-            items = [i for i in items if i not in picks]
-            if not items:
-                return
+            # A window that just filled: quote again for the same items; else drop them.
+            if checkout.json().get("code") != "window_full":
+                items = [i for i in items if i not in picks]
+                if not items:
+                    return
         else:
             return
+        assert choice is not None
+        self.counts["window_" + ("later" if choice.is_later else "first_choice")] += 1
         view = checkout.json()
         order = PlacedOrder(
             order_id=view["id"],
@@ -337,6 +434,7 @@ class Demo:
             point=c.point,
             pin=view.get("delivery_pin"),
             view=view,
+            is_later_window=choice.is_later,
         )
         self.orders[order.order_id] = order
         if order.pin is not None:
@@ -612,6 +710,10 @@ class Demo:
                     record, "POST", f"{step}/pickup", json={"barcodes": stop["labels"]}
                 )
             elif stop["kind"] == "dropoff":
+                opens = _at(stop.get("deliver_from"))
+                if opens is not None and opens > clock().now():
+                    # Early for the customer's window: the driver waits at the door.
+                    await clock().sleep((opens - clock().now()).total_seconds())
                 await clock().sleep(DELIVERY_SERVICE_S)
                 pin = self.pins.get((round(target.lat, 5), round(target.lng, 5)))
                 response = await self.driver_call(
@@ -676,8 +778,10 @@ class Demo:
         try:
             while True:
                 print(self.progress(len(customers)), end="", file=sys.stderr, flush=True)
+                # Orders promised for after the day are not waited for: they are later work.
                 finished = all_shopped.done() and all(
-                    o.status in TERMINAL for o in self.orders.values()
+                    o.status in TERMINAL or o.window_opens >= self.day_ends_at
+                    for o in self.orders.values()
                 )
                 if finished or time.monotonic() > drain_until:
                     break
@@ -739,17 +843,23 @@ def offer_accept_seconds(log_view: dict[str, Any]) -> float | None:
     return None if accepted is None else (accepted - first).total_seconds()
 
 
-def order_outcome(order: PlacedOrder) -> OrderOutcome:
+def order_outcome(order: PlacedOrder, day_ends_at: datetime) -> OrderOutcome:
     timeline = order.view.get("timeline", [])
     delivered = [_at(e["at"]) for e in timeline if e["status"] == "delivered"]
+    placed_at = datetime.fromisoformat(order.view["placed_at"])
+    window_start = _at(order.view.get("window", {}).get("starts_at"))
     return OrderOutcome(
         order_id=order.order_id,
         mall_id=order.mall_id,
         status=order.status,
-        placed_at=datetime.fromisoformat(order.view["placed_at"]),
-        deliver_by=datetime.fromisoformat(order.view["deliver_by"]),
+        placed_at=placed_at,
+        deliver_by=order.deliver_by,
         delivered_at=delivered[-1] if delivered else None,
         observed_at=now(),
+        # An as-soon-as-possible window opens when the order is placed: no lower bound.
+        window_start=window_start if window_start and window_start > placed_at else None,
+        day_ends_at=day_ends_at,
+        is_later_window=order.is_later_window,
     )
 
 
@@ -774,7 +884,7 @@ async def collect(demo: Demo) -> list[str]:
     )
     pays = await asyncio.gather(*(limited(demo.earnings(r)) for r in demo.drivers))
 
-    outcomes = [order_outcome(order) for order in demo.orders.values()]
+    outcomes = [order_outcome(order, demo.day_ends_at) for order in demo.orders.values()]
     delivered_ids = {x.order_id for x in outcomes if x.is_delivered}
     # order -> shipment -> (sequence, store point): a shipment counts once, whatever re-planning.
     pickups: dict[str, dict[str, tuple[int, Point]]] = {}
@@ -844,7 +954,15 @@ async def collect(demo: Demo) -> list[str]:
             )
         )
     baseline = baseline_for(None)
-    summary = summarize(outcomes, route_outcomes, baseline, pays, len(demo.scanner.leaks))
+    summary = summarize(
+        outcomes,
+        route_outcomes,
+        baseline,
+        pays,
+        len(demo.scanner.leaks),
+        shoppers=o.customers,
+        turned_away=demo.turned_away,
+    )
     rows.append(("all malls", summary.figures))
 
     o.out.mkdir(parents=True, exist_ok=True)
@@ -855,13 +973,16 @@ async def collect(demo: Demo) -> list[str]:
         routes=[p for p, _ in dispatch_views if p],
         placed=[x.placed_at for x in outcomes],
         delivered=[x.delivered_at for x in outcomes if x.delivered_at is not None],
+        after_day=summary.after_day,
     )
     report = [mall_table(rows), "", CONVENTIONS, ""]
     report.append(
         f"routes accepted {len(demo.routes)}; baseline trips {len(baseline.trips)}; "
         f"responses leak-checked {demo.scanner.responses_checked}; "
-        f"orders still open at the end {sum(x.status not in TERMINAL for x in outcomes)}; "
-        "shoppers without an order: see actions and refused calls below"
+        f"orders still open at the end {sum(x.status not in TERMINAL for x in outcomes)}, "
+        f"of them promised after the day {summary.after_day}; shoppers {o.customers} "
+        f"(demand x{o.demand:g}), turned away {demo.turned_away}; shoppers without an order: "
+        "see actions and refused calls below"
     )
     report.append("actions: " + ", ".join(f"{k} x{n}" for k, n in sorted(demo.counts.items())))
     if demo.problems:
@@ -878,8 +999,11 @@ async def collect(demo: Demo) -> list[str]:
                     "mall_id": x.mall_id,
                     "status": x.status,
                     "placed_at": x.placed_at.isoformat(),
+                    "window_start": x.window_start.isoformat() if x.window_start else None,
                     "deliver_by": x.deliver_by.isoformat(),
                     "delivered_at": x.delivered_at.isoformat() if x.delivered_at else None,
+                    "is_later_window": x.is_later_window,
+                    "is_after_day": x.is_after_day,
                 }
                 for x in outcomes
             ],
@@ -914,6 +1038,8 @@ def suite_env(o: Options, real_start: float) -> dict[str, str]:
         # Timeouts meant for people and shops, in simulated seconds, scaled for the compressed
         # clock: a 15-minute accept window would be 15 real seconds on a busy machine at x60.
         "ORDER_RESERVATION_TTL_SECONDS": f"{max(900.0, 60 * o.speed):g}",
+        # A 5-minute quote lasts 15 real seconds at x20: a queued checkout would find it gone.
+        "ORDER_QUOTE_TTL_SECONDS": f"{max(300.0, 60 * o.speed):g}",
         # A 60-second offer lasts one real second at x60, less than a busy round trip.
         "DISPATCH_OFFER_TTL_SECONDS": f"{max(60.0, 10 * o.speed):g}",
         # Idle drivers report every 15 real seconds to keep the event load down.

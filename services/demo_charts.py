@@ -27,10 +27,11 @@ def draw(
     routes: Sequence[dict[str, Any]],
     placed: Sequence[datetime],
     delivered: Sequence[datetime],
+    after_day: int = 0,
 ) -> list[Path]:
     return [
         draw_routes(out / ROUTES_PNG, malls, stores, routes),
-        draw_orders(out / ORDERS_PNG, placed, delivered),
+        draw_orders(out / ORDERS_PNG, placed, delivered, after_day),
     ]
 
 
@@ -86,14 +87,27 @@ def draw_routes(
     return path
 
 
-def draw_orders(path: Path, placed: Sequence[datetime], delivered: Sequence[datetime]) -> Path:
+def draw_orders(
+    path: Path, placed: Sequence[datetime], delivered: Sequence[datetime], after_day: int = 0
+) -> Path:
     figure, ax = plt.subplots(figsize=(10, 4.5))
     first = min([*placed, *delivered], default=None)
     midnight = (first or datetime.now()).replace(hour=0, minute=0, second=0, microsecond=0)
+    last = 0.0
     for label, moments in (("placed", placed), ("delivered", delivered)):
         # Hours since the first day's midnight (UTC) as plain numbers: no date converter needed.
         ordered = sorted((m - midnight).total_seconds() / 3600 for m in moments)
         ax.step(ordered, range(1, len(ordered) + 1), where="post", label=label)
+        last = max([last, *ordered])
+    if after_day:
+        # Orders promised for a window after the simulated day: not delivered here, not late.
+        ax.bar(
+            [last + 0.1],
+            [after_day],
+            width=0.08,
+            color="tab:gray",
+            label=f"promised after the day ({after_day})",
+        )
     ax.set_title("Orders over the simulated day (cumulative)")
     ax.set_xlabel("simulated time (hours since midnight UTC)")
     ax.set_ylabel("orders")

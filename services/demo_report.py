@@ -12,10 +12,16 @@ from shared.geo import meters_to_miles
 
 CONVENTIONS = """\
 Conventions (all times on the suite's simulated clock):
-  on_time_pct             delivered orders whose delivery (order timeline) is at or before the
-                          promised deliver_by, over the orders that are due: delivered ones
-                          plus any not delivered (nor cancelled) whose deliver_by has passed
-                          when the demo stops; orders still within their promise are left out
+  on_time_pct             delivered orders whose delivery (order timeline) falls within the
+                          order's own window (not before it opens, not after deliver_by), over
+                          the orders that are due: delivered ones plus any not delivered (nor
+                          cancelled) whose deliver_by has passed when the demo stops; orders
+                          still within their window are left out, and so are orders promised
+                          for a window opening after the simulated day ends (the chart's
+                          extra bar: tonight's and tomorrow's slots)
+  later_window_pct        orders placed in a later window than the shopper's first choice (the
+                          listing's "today by" promise, or tonight's evening slot), over orders
+  turned_away_pct         shoppers who got no window today or tomorrow, over shoppers
   median_minutes_to_door  median of placed -> delivered, delivered orders
   miles_per_order         miles the simulated drivers drove for accepted routes, at the travel
                           model's road distance, over delivered orders: from the end of the
@@ -48,10 +54,22 @@ class OrderOutcome:
     delivered_at: datetime | None
     # When the outcome was read: an undelivered order whose promise had passed is late.
     observed_at: datetime | None = None
+    # The window opens then (a scheduled slot); None: from the order's placing.
+    window_start: datetime | None = None
+    # When the simulated day ends: a window ending later is not the demo's to judge.
+    day_ends_at: datetime | None = None
+    # Placed in a later window than the shopper's first choice.
+    is_later_window: bool = False
 
     @property
     def is_delivered(self) -> bool:
         return self.status == "delivered" and self.delivered_at is not None
+
+    @property
+    def is_after_day(self) -> bool:
+        """Promised for a window opening after the simulated day ends: not the demo's to judge."""
+        opens = self.window_start or self.placed_at
+        return self.day_ends_at is not None and opens >= self.day_ends_at
 
     @property
     def is_overdue(self) -> bool:
@@ -64,7 +82,9 @@ class OrderOutcome:
 
     @property
     def is_on_time(self) -> bool:
-        return self.delivered_at is not None and self.delivered_at <= self.deliver_by
+        if self.delivered_at is None or self.delivered_at > self.deliver_by:
+            return False
+        return self.window_start is None or self.delivered_at >= self.window_start
 
     @property
     def minutes_to_door(self) -> float | None:
@@ -121,6 +141,9 @@ class Summary:
     paid_wait_minutes: float
     offer_accept_seconds_p50: float
     store_leaks: int
+    later_window_pct: float = 0.0
+    turned_away_pct: float = 0.0
+    after_day: int = 0
 
 
 def median(values: Sequence[float]) -> float:
@@ -131,13 +154,15 @@ def figures(
     orders: Sequence[OrderOutcome], routes: Sequence[RouteOutcome], baseline: BaselineResult
 ) -> Figures:
     delivered = [o for o in orders if o.is_delivered]
-    due = len(delivered) + sum(o.is_overdue for o in orders)
+    judged = [o for o in orders if not o.is_after_day]
+    on_time = sum(o.is_on_time for o in judged)
+    due = sum(o.is_delivered or o.is_overdue for o in judged)
     hours = sum(r.hours for r in routes)
     miles = meters_to_miles(sum(r.driven_meters for r in routes))
     return Figures(
         orders=len(orders),
         delivered=len(delivered),
-        on_time_pct=100 * sum(o.is_on_time for o in delivered) / due if due else 0,
+        on_time_pct=100 * on_time / due if due else 0,
         median_minutes_to_door=median([o.minutes_to_door or 0.0 for o in delivered]),
         miles_per_order=miles / len(delivered) if delivered else 0.0,
         orders_per_driver_hour=len(delivered) / hours if hours > 0 else 0.0,
@@ -153,6 +178,9 @@ def summarize(
     baseline: BaselineResult,
     pay: Sequence[Pay],
     store_leaks: int,
+    *,
+    shoppers: int = 0,
+    turned_away: int = 0,
 ) -> Summary:
     worked = sum(p.worked_seconds for p in pay)
     accept = [r.offer_accept_seconds for r in routes if r.offer_accept_seconds is not None]
@@ -164,6 +192,11 @@ def summarize(
         paid_wait_minutes=sum(r.paid_wait_minutes for r in routes),
         offer_accept_seconds_p50=median(accept),
         store_leaks=store_leaks,
+        later_window_pct=100 * sum(o.is_later_window for o in orders) / len(orders)
+        if orders
+        else 0.0,
+        turned_away_pct=100 * turned_away / shoppers if shoppers else 0.0,
+        after_day=sum(o.is_after_day for o in orders),
     )
 
 
@@ -179,7 +212,9 @@ def summary_line(summary: Summary) -> str:
         f"driver_pay_per_hour={summary.driver_pay_per_hour:.2f} "
         f"paid_wait_minutes={summary.paid_wait_minutes:.1f} "
         f"offer_accept_seconds_p50={summary.offer_accept_seconds_p50:.0f} "
-        f"store_leaks={summary.store_leaks}"
+        f"store_leaks={summary.store_leaks} "
+        f"later_window_pct={summary.later_window_pct:.1f} "
+        f"turned_away_pct={summary.turned_away_pct:.1f}"
     )
 
 

@@ -60,6 +60,10 @@ class Suite:
     # The catalog's internal endpoints name stores: one token per suite, the catalog's and the
     # order service's, unless `extra_env` sets both.
     internal_token: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+    # The storefront's token for its webhook endpoints, and the secret of proof-photo links
+    # the order service makes and the driver service checks.
+    storefront_token: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+    proof_url_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
     # The operator tokens of the order and driver services, which dispatch's console sends.
     order_operator_token: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
     driver_operator_token: str = field(
@@ -143,6 +147,11 @@ class Suite:
         env["ORDER_CATALOG_URL"] = f"http://127.0.0.1:{self.base_port + 1}"
         env["CATALOG_INTERNAL_TOKEN"] = self.internal_token
         env["ORDER_CATALOG_INTERNAL_TOKEN"] = self.internal_token
+        env["ORDER_STOREFRONT_TOKEN"] = self.storefront_token
+        env["ORDER_PUBLIC_URL"] = f"http://127.0.0.1:{self.base_port + 2}"
+        env["ORDER_DRIVER_PUBLIC_URL"] = f"http://127.0.0.1:{self.base_port + 4}"
+        env["ORDER_PROOF_URL_SECRET"] = self.proof_url_secret
+        env["DRIVER_PROOF_URL_SECRET"] = self.proof_url_secret
         env["ORDER_OPERATOR_TOKEN"] = self.order_operator_token
         env["DRIVER_OPERATOR_TOKEN"] = self.driver_operator_token
         env.update(self.extra_env)

@@ -66,6 +66,8 @@ class ServiceParts:
     metrics: Sequence[Collector] = ()
     # Inside the request observer, so what they answer is counted, timed and traced.
     middleware: Sequence[Middleware] = ()
+    # Requests the service sends to others, for the OpenAPI document's `webhooks` section.
+    webhooks: APIRouter | None = None
 
 
 class Health(BaseModel):
@@ -147,6 +149,8 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.rate_limits = RateLimits(parts.rate_limits)
+    # What the service consumes, for the event docs (services/asyncapi.py) as much as the lifespan.
+    app.state.consumer_specs = list(parts.consumers)
     install_problem_handlers(app)
     # Innermost first: the body limit sits inside the observer, so 413s are counted and traced.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, overrides=parts.body_limits)
@@ -167,6 +171,8 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
     app.include_router(health_router(settings))
     for router in parts.routers:
         app.include_router(router)
+    if parts.webhooks is not None:
+        app.webhooks.include_router(parts.webhooks)
     document_problems(app)
     return app
 

@@ -266,7 +266,8 @@ def render_same_day(runtime: CatalogRuntime, page: SameDayPage) -> bytes:
                 + orjson.dumps(promise.human)
                 + b"}"
             )
-            days[id(promise)] = promise.deliver_by.date()
+            # Offer ids are good on the day they were listed, whatever day the window is.
+            days[id(promise)] = promise.day
             tail = tails[id(promise)] = (
                 b',"stock_status":"' + StockStatus.IN_STOCK.value.encode() + b'"' + timing,
                 b',"stock_status":"' + StockStatus.LOW.value.encode() + b'"' + timing,

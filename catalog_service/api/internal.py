@@ -6,14 +6,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel
 
 from catalog_service import usecases
 from catalog_service.api.deps import DbDep, RuntimeDep, require_internal_token
 from catalog_service.domain.errors import UnknownOffer
+from catalog_service.domain.promise import WindowKind
 from catalog_service.store.catalog import MallRow, StoreRow
 from shared.clock import now
+from shared.geo import Point
 from shared.problems import PROBLEM, NotFound
 
 router = APIRouter(
@@ -55,6 +57,20 @@ OFFER_EXAMPLE: dict[str, Any] = {
     "price_cents": 2499,
     "currency": "USD",
     "deliver_by": "2026-11-25T20:30:00-06:00",
+    "windows": [
+        {
+            "kind": "asap",
+            "starts_at": "2026-11-25T19:42:00-06:00",
+            "ends_at": "2026-11-25T20:30:00-06:00",
+            "label": "by 8:30 PM",
+        },
+        {
+            "kind": "scheduled",
+            "starts_at": "2026-11-26T10:00:00-06:00",
+            "ends_at": "2026-11-26T12:00:00-06:00",
+            "label": "tomorrow by 12 PM",
+        },
+    ],
     "stores": [
         {
             "store_id": "store-0a1b2c3d4e5f",
@@ -147,6 +163,13 @@ class DeliveryAreaView(BaseModel):
     radius_m: int
 
 
+class WindowView(BaseModel):
+    kind: WindowKind
+    starts_at: datetime
+    ends_at: datetime
+    label: str
+
+
 class OfferView(BaseModel):
     offer_id: str
     sku: str
@@ -154,6 +177,9 @@ class OfferView(BaseModel):
     price_cents: int
     currency: str
     deliver_by: datetime
+    # The mall's delivery windows for the point asked about (else the offer's area), earliest
+    # first: mall-level, the same whichever store fills the order.
+    windows: list[WindowView]
     stores: list[OfferStoreView]
     delivery_area: DeliveryAreaView
 
@@ -184,10 +210,13 @@ async def get_offer(
     offer_id: Annotated[str, Path(examples=["q3ZkTj9xW1bYc2VhLWV4YW1wbGUtb2ZmZXItMDE"])],
     db: DbDep,
     runtime: RuntimeDep,
+    lat: Annotated[float | None, Query(ge=-90, le=90, examples=[36.1605])] = None,
+    lng: Annotated[float | None, Query(ge=-180, le=180, examples=[-115.1237])] = None,
 ) -> OfferView:
+    point = Point(lat, lng) if lat is not None and lng is not None else None
     try:
         async with db.begin() as tx:
-            offer = await usecases.resolve_offer(tx, runtime, offer_id, now())
+            offer = await usecases.resolve_offer(tx, runtime, offer_id, now(), point)
     except UnknownOffer:
         raise NotFound(
             "offer", "No such offer, or it has expired; query the catalog again."
@@ -199,6 +228,15 @@ async def get_offer(
         price_cents=offer.product.price_cents,
         currency=offer.product.currency,
         deliver_by=offer.promise.deliver_by,
+        windows=[
+            WindowView(
+                kind=w.kind,
+                starts_at=w.starts_at,
+                ends_at=w.ends_at,
+                label=w.label(offer.promise.day),
+            )
+            for w in offer.windows
+        ],
         stores=[
             OfferStoreView(
                 store_id=s.store.id,

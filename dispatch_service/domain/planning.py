@@ -94,6 +94,7 @@ def plan_routes(
             packages=s.package_count,
             ready_at=s.ready_at,
             deliver_by=deadlines[s.shipment_id],
+            deliver_from=s.deliver_from,
         )
         for s in pool
         # A shipment bigger than any vehicle cannot be planned; it stays in the pool, visible.
@@ -192,6 +193,7 @@ def _planned_route(
                 package_count=shipment.package_count,
                 eta=eta,
                 deliver_by=shipment.deliver_by,
+                deliver_from=None if is_pickup else shipment.deliver_from,
                 pin_sha256=None if is_pickup else shipment.pin_sha256,
             )
         )

@@ -37,6 +37,8 @@ class PooledShipment:
     dropoff_area: str
     pin_sha256: str | None
     at_risk_at: datetime | None = None
+    # A scheduled window's opening: not delivered before. None: as soon as possible.
+    deliver_from: datetime | None = None
 
     @property
     def is_flagged_at_risk(self) -> bool:
@@ -53,6 +55,12 @@ class Timing:
     delivery_service: timedelta
 
 
+def is_plannable(shipment: PooledShipment, now: datetime, horizon: timedelta) -> bool:
+    """A shipment whose window opens later waits in the pool until its opening is within
+    `horizon`: planned sooner, its driver would only wait at the door."""
+    return shipment.deliver_from is None or shipment.deliver_from - now <= horizon
+
+
 def earliest_delivery(
     shipment: PooledShipment, mall: Point, now: datetime, timing: Timing
 ) -> datetime:
@@ -62,7 +70,10 @@ def earliest_delivery(
         seconds=timing.travel.travel_seconds(mall, shipment.pickup)
         + timing.travel.travel_seconds(shipment.pickup, shipment.dropoff)
     )
-    return leave + timing.pickup_service + drive + timing.delivery_service
+    arrival = leave + timing.pickup_service + drive
+    if shipment.deliver_from is not None:
+        arrival = max(arrival, shipment.deliver_from)
+    return arrival + timing.delivery_service
 
 
 def slack(shipment: PooledShipment, mall: Point, now: datetime, timing: Timing) -> timedelta:

@@ -391,6 +391,8 @@ class Route:
             self.status is not RouteStatus.ASSIGNED
             or self.driver_id is None
             or self.released_at is not None
+            # A scheduled window opening later gets a route of its own when it is near.
+            or (shipment.deliver_from is not None and shipment.deliver_from > now)
             or any(
                 s.kind is StopKind.DROPOFF and self.status_of(s) is not StopStatus.PENDING
                 and self.status_of(s) is not StopStatus.CANCELLED

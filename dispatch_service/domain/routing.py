@@ -162,6 +162,8 @@ class DeliveryOrder(_Frozen):
     ready_at: AwareDatetime
     deliver_by: AwareDatetime
     is_required: bool = False
+    # A scheduled window's opening: the drop-off waits for it. None: as soon as possible.
+    deliver_from: AwareDatetime | None = None
 
 
 class Fleet(_Frozen):
@@ -247,6 +249,11 @@ def build_problem(
             delivery=locate(order.customer),
             packages=order.packages,
             ready_at_s=math.ceil(max(0.0, (order.ready_at - shift_start).total_seconds())),
+            deliver_from_s=0
+            if order.deliver_from is None
+            else min(
+                seconds_after_start(order.deliver_from), seconds_after_start(order.deliver_by)
+            ),
             deliver_by_s=seconds_after_start(order.deliver_by),
             pickup_service_s=pickup_service_s,
             delivery_service_s=delivery_service_s,

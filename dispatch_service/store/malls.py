@@ -69,6 +69,21 @@ async def save_state(
     await tx.execute(mall_states.update().where(mall_states.c.mall_id == mall_id).values(**values))
 
 
+async def orders_per_hour(tx: Tx, mall_id: str) -> float | None:
+    row = (
+        await tx.execute(
+            select(mall_states.c.orders_per_hour).where(mall_states.c.mall_id == mall_id)
+        )
+    ).first()
+    return None if row is None or row[0] is None else float(row[0])
+
+
+async def save_orders_per_hour(tx: Tx, mall_id: str, rate: float) -> None:
+    await tx.execute(
+        mall_states.update().where(mall_states.c.mall_id == mall_id).values(orders_per_hour=rate)
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class MallConsoleState:
     capacity: CapacityStatus

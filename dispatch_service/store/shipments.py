@@ -33,6 +33,7 @@ async def add_to_pool(tx: Tx, ready: OrderReadyForPickup, now: datetime) -> bool
             labels=list(ready.labels),
             ready_at=ready.ready_at,
             deliver_by=ready.deliver_by,
+            deliver_from=ready.window_starts_at,
             dropoff_lat=ready.dropoff.lat,
             dropoff_lng=ready.dropoff.lng,
             dropoff_address=ready.dropoff_address,
@@ -66,6 +67,7 @@ def _shipment(row: Any) -> PooledShipment:
         dropoff_area=row.dropoff_area,
         pin_sha256=row.pin_sha256,
         at_risk_at=row.at_risk_at,
+        deliver_from=row.deliver_from,
     )
 
 

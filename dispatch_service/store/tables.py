@@ -38,6 +38,7 @@ shipments = Table(
     Column("labels", JSONB, nullable=False),
     Column("ready_at", DateTime(timezone=True), nullable=False),
     Column("deliver_by", DateTime(timezone=True), nullable=False),
+    Column("deliver_from", DateTime(timezone=True)),
     Column("dropoff_lat", Float, nullable=False),
     Column("dropoff_lng", Float, nullable=False),
     Column("dropoff_address", Text, nullable=False),
@@ -161,6 +162,8 @@ mall_states = Table(
     Column("capacity_changed_at", DateTime(timezone=True)),
     # The last round left shipments behind for want of drivers: a freed driver pulls the next.
     Column("is_short_of_drivers", Boolean, nullable=False, server_default=false()),
+    # The fleet's rate last told to the catalog and the order service (orders an hour).
+    Column("orders_per_hour", Float),
     # An operator paused same-day from the console: rounds go on, their signals wait for resume.
     Column("is_paused", Boolean, nullable=False, server_default=false()),
     Column("paused_at", DateTime(timezone=True)),

@@ -124,6 +124,8 @@ class StopView(BaseModel):
     package_count: int
     eta: datetime
     deliver_by: datetime
+    # A drop-off in the customer's chosen window: hand it over no earlier than this.
+    deliver_from: datetime | None = None
     needs_pin: bool
     missing_labels: list[str]
     wait_pay_cents: int
@@ -145,6 +147,7 @@ class StopView(BaseModel):
             package_count=row.package_count,
             eta=row.eta,
             deliver_by=row.deliver_by,
+            deliver_from=row.deliver_from,
             needs_pin=row.pin_sha256 is not None,
             missing_labels=list(row.missing_labels or []),
             wait_pay_cents=row.wait_pay_cents,

@@ -131,6 +131,8 @@ class Stop:
     eta: datetime
     deliver_by: datetime
     pin_sha256: str | None = None
+    # A drop-off in a scheduled window: not before this.
+    deliver_from: datetime | None = None
     status: StopStatus = StopStatus.PENDING
     picked_labels: list[str] | None = None
     missing_labels: list[str] | None = None
@@ -160,6 +162,7 @@ class Stop:
             eta=stop.eta,
             deliver_by=stop.deliver_by,
             pin_sha256=stop.pin_sha256,
+            deliver_from=stop.deliver_from,
         )
 
     @property
@@ -184,6 +187,7 @@ class Stop:
             eta=self.eta,
             deliver_by=self.deliver_by,
             pin_sha256=self.pin_sha256,
+            deliver_from=self.deliver_from,
             status=self.status,
         )
 
@@ -315,6 +319,18 @@ class Route:
             raise IllegalStep(f"This stop is already {stop.status.value}.")
         return stop
 
+    def _dropoff_eta(self, pickup: Stop, at: datetime) -> datetime | None:
+        """The shipment's drop-off as planned, moved by how late (or early) its pickup was."""
+        dropoff = next(
+            (
+                s
+                for s in self.stops
+                if s.kind is StopKind.DROPOFF and s.shipment_id == pickup.shipment_id
+            ),
+            None,
+        )
+        return None if dropoff is None else dropoff.eta + (at - pickup.eta)
+
     def arrive(self, stop_id: UUID, position: Point, geofence_m: float, *, at: datetime) -> None:
         stop = self._pending(stop_id, StopKind.PICKUP)
         check_within(stop.point, position, geofence_m)
@@ -352,6 +368,7 @@ class Route:
                 labels=scan.picked,
                 missing_labels=scan.missing,
                 at=at,
+                dropoff_eta=self._dropoff_eta(stop, at),
             )
         ]
         if wait is not None and wait.paid_seconds > 0:

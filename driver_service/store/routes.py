@@ -52,6 +52,7 @@ def _stop_values(route_id: UUID, stop: Stop) -> dict[str, Any]:
         "package_count": stop.package_count,
         "eta": stop.eta,
         "deliver_by": stop.deliver_by,
+        "deliver_from": stop.deliver_from,
         "pin_sha256": stop.pin_sha256,
         "status": stop.status.value,
         "picked_labels": stop.picked_labels,
@@ -82,6 +83,7 @@ def _stop(row: Row[Any]) -> Stop:
         package_count=row.package_count,
         eta=row.eta,
         deliver_by=row.deliver_by,
+        deliver_from=row.deliver_from,
         pin_sha256=row.pin_sha256,
         status=StopStatus(row.status),
         picked_labels=list(row.picked_labels) if row.picked_labels is not None else None,
@@ -269,3 +271,13 @@ async def cancelled_among(tx: Tx, shipment_ids: Collection[UUID]) -> set[UUID]:
         )
     )
     return {UUID(str(s)) for s in result.scalars()}
+
+
+async def photo(tx: Tx, sha256: str) -> tuple[str, bytes] | None:
+    """(content type, bytes) of a proof photo."""
+    row = (
+        await tx.execute(
+            select(photos.c.content_type, photos.c.content).where(photos.c.sha256 == sha256)
+        )
+    ).first()
+    return None if row is None else (str(row[0]), bytes(row[1]))

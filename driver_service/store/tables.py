@@ -128,6 +128,7 @@ route_stops = Table(
     Column("package_count", Integer, nullable=False),
     Column("eta", DateTime(timezone=True), nullable=False),
     Column("deliver_by", DateTime(timezone=True), nullable=False),
+    Column("deliver_from", DateTime(timezone=True)),
     Column("pin_sha256", Text),
     # pending | picked_up | delivered | failed | returned | cancelled
     Column("status", Text, nullable=False),

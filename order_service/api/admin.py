@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
 from order_service import usecases
-from order_service.api.deps import DbDep, OperatorDep, SettingsDep
+from order_service.api.deps import DbDep, OperatorDep, OutgoingDep, SettingsDep
 from order_service.domain.errors import NotCancellable
 from shared import clock
 from shared.problems import PROBLEM, Conflict, NotFound
@@ -128,12 +128,13 @@ async def cancel_shipment(
     shipment_id: Annotated[UUID, Path(examples=[_SHIPMENT_ID])],
     body: CancelShipmentRequest,
     db: DbDep,
+    outgoing: OutgoingDep,
     _: OperatorDep,
 ) -> CancelledShipmentView:
     try:
         async with db.begin() as tx:
             found = await usecases.cancel_shipment_by_operator(
-                tx, shipment_id, body.reason, clock.now()
+                tx, shipment_id, body.reason, clock.now(), outgoing
             )
     except NotCancellable:
         raise Conflict(

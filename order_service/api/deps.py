@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from order_service import usecases
 from order_service.catalog_client import CatalogClient
+from order_service.outgoing import Outgoing
 from order_service.settings import OrderSettings
 from shared import clock
 from shared.db import Db
@@ -31,9 +32,15 @@ async def get_catalog(request: Request) -> CatalogClient:
     return catalog
 
 
+async def get_outgoing(request: Request) -> Outgoing:
+    outgoing: Outgoing = request.app.state.outgoing
+    return outgoing
+
+
 DbDep = Annotated[Db, Depends(get_db)]
 SettingsDep = Annotated[OrderSettings, Depends(get_settings)]
 CatalogDep = Annotated[CatalogClient, Depends(get_catalog)]
+OutgoingDep = Annotated[Outgoing, Depends(get_outgoing)]
 
 _bearer = HTTPBearer(auto_error=False)
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
@@ -97,6 +104,15 @@ def require_operator(credentials: BearerDep, settings: SettingsDep) -> None:
 
 
 OperatorDep = Annotated[None, Depends(require_operator)]
+
+
+def require_storefront(credentials: BearerDep, settings: SettingsDep) -> None:
+    expected = settings.storefront_token.get_secret_value().encode()
+    if credentials is None or not hmac.compare_digest(credentials.credentials.encode(), expected):
+        raise Unauthorized("Send the storefront's token as 'Authorization: Bearer <token>'.")
+
+
+StorefrontDep = Annotated[None, Depends(require_storefront)]
 
 
 @dataclass(frozen=True)

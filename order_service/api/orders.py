@@ -7,13 +7,14 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Path, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from order_service import usecases
 from order_service.api.deps import (
     CatalogDep,
     CustomerDep,
     DbDep,
+    OutgoingDep,
     SettingsDep,
     limit_checkout,
     limit_orders,
@@ -21,11 +22,19 @@ from order_service.api.deps import (
 from order_service.catalog_client import CatalogClient, CatalogUnavailable, Offer, OfferNotFound
 from order_service.domain.checkout import Address, CartLine, Contact
 from order_service.domain.errors import (
+    DomainError,
     NotCancellable,
+    QuoteExpired,
+    QuoteMismatch,
     SoldOut,
     TipAlreadyGiven,
     TipNotAllowed,
+    UnknownWindow,
+    WindowFull,
 )
+from order_service.domain.quote import SCHEDULED, Fees
+from order_service.outgoing import Outgoing
+from order_service.settings import OrderSettings
 from order_service.store import orders as order_store
 from shared import clock
 from shared.db import Tx
@@ -45,14 +54,19 @@ _ADDRESS: dict[str, Any] = {
     "postal_code": "89104",
     "instructions": "Gate code 4512; leave with the concierge if no answer.",
 }
+_TRACKING_TOKEN = "q8m3Zr1wKc5tLx0pVb7nJg"
 _PLACED: dict[str, Any] = {
     "id": _ORDER_ID,
     "status": "placed",
     "placed_at": "2026-11-25T21:02:11Z",
     "deliver_by": "2026-11-25T20:30:00-08:00",
+    "window": {"starts_at": "2026-11-25T13:02:11-08:00", "ends_at": "2026-11-25T20:30:00-08:00"},
+    "tracking_token": _TRACKING_TOKEN,
+    "tracking_url": f"https://track.example.com/t/{_TRACKING_TOKEN}",
     "eta": None,
     "is_delayed": False,
     "total_cents": 4998,
+    "delivery_fee_cents": 599,
     "currency": "USD",
     "lines": [
         {
@@ -139,6 +153,15 @@ class CheckoutRequest(RequestModel):
     lines: list[CartLine] = Field(min_length=1)
     address: Address
     contact: Contact
+    # From POST /v1/quotes, with one of its windows' ids; without them: as soon as possible.
+    quote_id: UUID | None = None
+    window_id: str | None = Field(None, min_length=1, max_length=20)
+
+    @model_validator(mode="after")
+    def _quote_with_window(self) -> CheckoutRequest:
+        if (self.quote_id is None) != (self.window_id is None):
+            raise ValueError("send quote_id and window_id together, or neither")
+        return self
 
 
 class OrderLineView(BaseModel):
@@ -170,14 +193,26 @@ class DeliveryAddressView(BaseModel):
     instructions: str
 
 
+class WindowView(BaseModel):
+    starts_at: datetime
+    ends_at: datetime
+
+
 class OrderView(BaseModel):
     id: UUID
     status: str
     placed_at: datetime
     deliver_by: AwareDatetime
+    # The promise: delivered within this window (its end is deliver_by).
+    window: WindowView
+    # The shopper's tracking page: share the link, not the order id.
+    tracking_token: str
+    tracking_url: str
     eta: datetime | None
     is_delayed: bool
+    # The items; the delivery fee comes on top.
     total_cents: int
+    delivery_fee_cents: int
     currency: str
     lines: list[OrderLineView]
     delivery_address: DeliveryAddressView
@@ -188,7 +223,7 @@ class OrderView(BaseModel):
     timeline: list[TimelineView]
 
     @classmethod
-    def from_usecase(cls, found: usecases.CustomerOrder) -> OrderView:
+    def from_usecase(cls, found: usecases.CustomerOrder, outgoing: Outgoing) -> OrderView:
         order = found.order
         address = Address.model_validate(order.address)
         return cls(
@@ -196,9 +231,13 @@ class OrderView(BaseModel):
             status=order.status.value,
             placed_at=order.created_at,
             deliver_by=order.deliver_by,
+            window=WindowView(starts_at=order.window_start, ends_at=order.deliver_by),
+            tracking_token=order.tracking_token,
+            tracking_url=outgoing.tracking_url(order.tracking_token),
             eta=found.eta,
             is_delayed=order.is_at_risk,
             total_cents=order.total_cents,
+            delivery_fee_cents=order.delivery_fee_cents,
             currency=order.currency,
             lines=[
                 OrderLineView(
@@ -265,6 +304,7 @@ async def checkout(
     db: DbDep,
     catalog: CatalogDep,
     settings: SettingsDep,
+    outgoing: OutgoingDep,
     customer: CustomerDep,
     idempotency_key: IdempotencyKey = None,
 ) -> OrderView:
@@ -291,7 +331,7 @@ async def checkout(
             stale_before=now - timedelta(seconds=settings.idempotency_stale_seconds),
         )
         if not claimed:
-            return await _replay(tx, customer.id, idempotency_key, fingerprint, response)
+            return await _replay(tx, customer.id, idempotency_key, fingerprint, response, outgoing)
     offers: dict[str, Offer] = {}
     try:
         offers = await _resolve(catalog, body.lines, settings.catalog_retry_after_seconds)
@@ -299,6 +339,7 @@ async def checkout(
         async with db.begin() as tx:
             await usecases.seed_from_offers(tx, offers)
         async with db.begin() as tx:
+            window, fee = await _window(tx, body, customer.id, settings, now)
             order = await usecases.place_order(
                 tx,
                 customer_id=customer.id,
@@ -309,6 +350,9 @@ async def checkout(
                 idempotency_key=idempotency_key,
                 pin=usecases.new_pin() if settings.require_delivery_pin else None,
                 now=now,
+                outgoing=outgoing,
+                window=window,
+                delivery_fee_cents=fee,
             )
             found = await usecases.order_for_customer(tx, order.id, customer.id, now)
     except BaseException as error:
@@ -323,14 +367,78 @@ async def checkout(
                 [FieldError(field="address", message="outside the same-day delivery area")],
                 code="address_out_of_area",
             ) from None
+        if isinstance(error, DomainError | usecases.UnknownQuote):
+            raise _quote_problem(error) from None
         raise
     assert found is not None
     response.headers["Location"] = f"/v1/orders/{order.id}"
-    return OrderView.from_usecase(found)
+    return OrderView.from_usecase(found, outgoing)
+
+
+def quote_policy(settings: OrderSettings) -> usecases.QuotePolicy:
+    return usecases.QuotePolicy(
+        fees=Fees(asap_cents=settings.asap_fee_cents, scheduled_cents=settings.scheduled_fee_cents),
+        ttl=timedelta(seconds=settings.quote_ttl_seconds),
+        default_orders_per_hour=settings.default_orders_per_hour,
+    )
+
+
+async def _window(
+    tx: Tx, body: CheckoutRequest, customer_id: str, settings: OrderSettings, now: datetime
+) -> tuple[usecases.DeliveryWindow | None, int]:
+    """The quoted window and its fee; without a quote, as soon as possible at its fee."""
+    if body.quote_id is None or body.window_id is None:
+        return None, settings.asap_fee_cents
+    chosen = await usecases.quoted_window(
+        tx,
+        quote_id=body.quote_id,
+        window_id=body.window_id,
+        customer_id=customer_id,
+        lines=body.lines,
+        address=body.address,
+        policy=quote_policy(settings),
+        now=now,
+    )
+    starts_at = chosen.starts_at if chosen.kind == SCHEDULED else None
+    return usecases.DeliveryWindow(starts_at, chosen.ends_at), chosen.fee_cents
+
+
+def _quote_problem(error: BaseException) -> ProblemError:
+    if isinstance(error, usecases.UnknownQuote):
+        return NotFound("quote", "No such quote for you; ask for a new quote and retry.")
+    if isinstance(error, QuoteExpired):
+        return Conflict(
+            "quote_expired",
+            "This quote has expired; ask for a new quote (POST /v1/quotes) and check out with it.",
+            title="Quote expired",
+        )
+    if isinstance(error, QuoteMismatch):
+        return Conflict(
+            "quote_mismatch",
+            f"The checkout's {error.what} differs from the quote's; quote this cart and address"
+            " again.",
+        )
+    if isinstance(error, UnknownWindow):
+        return Unprocessable(
+            "Pick one of the quote's windows by its id.",
+            [FieldError(field="window_id", message="not a window of this quote")],
+            code="unknown_window",
+        )
+    if isinstance(error, WindowFull):
+        return Conflict(
+            "window_full",
+            "That delivery window has just filled up; ask for a new quote and pick another.",
+        )
+    raise error
 
 
 async def _replay(
-    tx: Tx, customer_id: str, key: str, fingerprint: str, response: Response
+    tx: Tx,
+    customer_id: str,
+    key: str,
+    fingerprint: str,
+    response: Response,
+    outgoing: Outgoing,
 ) -> OrderView:
     record = await order_store.get_idempotency_key(tx, customer_id, key)
     if record is not None and record.request_sha256 != fingerprint:
@@ -348,14 +456,17 @@ async def _replay(
         raise NotFound("order")
     response.status_code = 200
     response.headers["Location"] = f"/v1/orders/{record.order_id}"
-    return OrderView.from_usecase(found)
+    return OrderView.from_usecase(found, outgoing)
 
 
 async def _resolve(
-    catalog: CatalogClient, lines: list[CartLine], retry_after: int
+    catalog: CatalogClient,
+    lines: list[CartLine],
+    retry_after: int,
+    at: tuple[float, float] | None = None,
 ) -> dict[str, Offer]:
     try:
-        offers = await catalog.resolve_all([line.offer_id for line in lines])
+        offers = await catalog.resolve_all([line.offer_id for line in lines], at)
     except OfferNotFound as error:
         raise Unprocessable(
             "An item is no longer available for same-day delivery; remove it and retry.",
@@ -408,12 +519,14 @@ def _sold_out(lines: list[CartLine], offers: dict[str, Offer], error: SoldOut) -
     },
     dependencies=[Depends(limit_orders)],
 )
-async def get_order(order_id: OrderId, db: DbDep, customer: CustomerDep) -> OrderView:
+async def get_order(
+    order_id: OrderId, db: DbDep, outgoing: OutgoingDep, customer: CustomerDep
+) -> OrderView:
     async with db.begin() as tx:
         found = await usecases.order_for_customer(tx, order_id, customer.id, clock.now())
     if found is None:
         raise NotFound("order")  # someone else's order must look like a missing one
-    return OrderView.from_usecase(found)
+    return OrderView.from_usecase(found, outgoing)
 
 
 @router.post(
@@ -428,11 +541,13 @@ async def get_order(order_id: OrderId, db: DbDep, customer: CustomerDep) -> Orde
     },
     dependencies=[Depends(limit_orders)],
 )
-async def cancel_order(order_id: OrderId, db: DbDep, customer: CustomerDep) -> OrderView:
+async def cancel_order(
+    order_id: OrderId, db: DbDep, outgoing: OutgoingDep, customer: CustomerDep
+) -> OrderView:
     now = clock.now()
     try:
         async with db.begin() as tx:
-            if not await usecases.cancel_by_customer(tx, order_id, customer.id, now):
+            if not await usecases.cancel_by_customer(tx, order_id, customer.id, now, outgoing):
                 raise NotFound("order")
             found = await usecases.order_for_customer(tx, order_id, customer.id, now)
     except NotCancellable:
@@ -441,7 +556,7 @@ async def cancel_order(order_id: OrderId, db: DbDep, customer: CustomerDep) -> O
             "This order was already delivered or could not be, so it can no longer be cancelled.",
         ) from None
     assert found is not None
-    return OrderView.from_usecase(found)
+    return OrderView.from_usecase(found, outgoing)
 
 
 class TipRequest(BaseModel):
@@ -465,12 +580,12 @@ class TipRequest(BaseModel):
     dependencies=[Depends(limit_orders)],
 )
 async def tip_order(
-    order_id: OrderId, body: TipRequest, db: DbDep, customer: CustomerDep
+    order_id: OrderId, body: TipRequest, db: DbDep, outgoing: OutgoingDep, customer: CustomerDep
 ) -> OrderView:
     now = clock.now()
     try:
         async with db.begin() as tx:
-            if not await usecases.tip(tx, order_id, customer.id, body.tip_cents, now):
+            if not await usecases.tip(tx, order_id, customer.id, body.tip_cents, now, outgoing):
                 raise NotFound("order")
             found = await usecases.order_for_customer(tx, order_id, customer.id, now)
     except TipNotAllowed as error:
@@ -481,4 +596,4 @@ async def tip_order(
             f"This order already has a tip of {error.tip_cents} cents; it cannot be changed.",
         ) from None
     assert found is not None
-    return OrderView.from_usecase(found)
+    return OrderView.from_usecase(found, outgoing)

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 from standardwebhooks import Webhook
 
 from order_service import usecases
-from order_service.api.deps import DbDep, RetailerDep, SettingsDep
+from order_service.api.deps import DbDep, OutgoingDep, RetailerDep, SettingsDep
 from order_service.domain.checkout import RetailerEventType, RetailerOrder
 from order_service.domain.errors import IllegalTransition, LineNotInShipment, UnknownShipment
 from order_service.domain.order import ShipmentStatus
@@ -240,7 +240,11 @@ class BadWebhook(ProblemError):
     openapi_extra={"requestBody": EVENT_REQUEST_BODY},
 )
 async def post_event(
-    request: Request, db: DbDep, retailer: RetailerDep, settings: SettingsDep
+    request: Request,
+    db: DbDep,
+    retailer: RetailerDep,
+    settings: SettingsDep,
+    outgoing: OutgoingDep,
 ) -> RetailerEventResult:
     body = await _read_limited(request, settings.retailer_event_max_bytes)
     headers = {k: v for k, v in request.headers.items() if k.startswith("webhook-")}
@@ -276,6 +280,7 @@ async def post_event(
                     reason=event.reason,
                 ),
                 clock.now(),
+                outgoing,
             )
     except usecases.WebhookReplayed:
         raise Conflict(

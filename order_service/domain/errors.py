@@ -46,3 +46,25 @@ class TipAlreadyGiven(DomainError):
     def __init__(self, tip_cents: int) -> None:
         super().__init__(f"already tipped {tip_cents}")
         self.tip_cents = tip_cents
+
+
+class QuoteExpired(DomainError):
+    """A quote holds for minutes only."""
+
+
+class QuoteMismatch(DomainError):
+    """The checkout is not what was quoted (its customer, lines or address)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"not the quoted {what}")
+        self.what = what
+
+
+class UnknownWindow(DomainError):
+    def __init__(self, window_id: str) -> None:
+        super().__init__(f"no window {window_id} in this quote")
+        self.window_id = window_id
+
+
+class WindowFull(DomainError):
+    """The fleet has no room left in that window (or it has passed)."""

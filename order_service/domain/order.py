@@ -109,6 +109,7 @@ ITEM_UNAVAILABLE = "An item became unavailable and was removed; you will not be 
 PART_CANCELLED = "Part of your order was cancelled; you will not be charged for it."
 RUNNING_LATE = "Your delivery may arrive later than promised; we are on it."
 TIP_WINDOW = timedelta(hours=24)
+DELIVERY_FAILURE_REASONS = frozenset({"no_access", "customer_absent", "unsafe"})
 # Never show a driver's fix this close to a store of the mall: it would point at the store.
 MALL_GEOFENCE_M = 300.0
 
@@ -193,12 +194,35 @@ class TimelineNote:
     message: str
 
 
+class StorefrontEvent(StrEnum):
+    """What the storefront's webhook endpoints hear about an order."""
+
+    PLACED = "order.placed"
+    OUT_FOR_DELIVERY = "order.out_for_delivery"
+    DELIVERED = "order.delivered"
+    DELIVERY_FAILED = "order.delivery_failed"
+    CANCELLED = "order.cancelled"
+    TIP_ADDED = "order.tip_added"
+
+
+@dataclass(frozen=True)
+class StorefrontNotice:
+    """A status webhook to the storefront about the whole order, rendered once it is saved."""
+
+    event: StorefrontEvent
+    # order.cancelled and order.delivery_failed: customer-safe words, never a store's.
+    reason: str | None = None
+    # order.cancelled after a pickup: the goods are on their way back, nothing is delivered.
+    is_returning_goods: bool = False
+
+
 @dataclass
 class Changes:
     events: list[Payload] = field(default_factory=list)
     stock: list[StockMove] = field(default_factory=list)
     notices: list[StoreNotice] = field(default_factory=list)
     timeline: list[TimelineNote] = field(default_factory=list)
+    storefront: list[StorefrontNotice] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -242,6 +266,11 @@ class Shipment:
     # The store confirmed goods that came back (cancelled after packing, or returned) are
     # on its shelf again.
     restocked_at: datetime | None = None
+    # When the driver expects to reach the door, as the driver service planned it at pickup.
+    dropoff_eta: datetime | None = None
+    delivered_at: datetime | None = None
+    # The proof photo's content hash; the driver service keeps the photo itself.
+    proof_photo_sha256: str | None = None
 
     @property
     def was_packed(self) -> bool:
@@ -297,6 +326,11 @@ class Order:
     delivered_at: datetime | None = None
     tip_cents: int = 0
     tipped_at: datetime | None = None
+    # The shopper's tracking page key: unguessable, made at checkout.
+    tracking_token: str = ""
+    # The delivery window is [window_starts_at, deliver_by]; None means from the order's placing.
+    window_starts_at: datetime | None = None
+    delivery_fee_cents: int = 0
     shipments: list[Shipment] = field(default_factory=list)
     lines: list[Line] = field(default_factory=list)
 
@@ -321,14 +355,30 @@ class Order:
     def rerouting_skus(self, shipment_id: UUID, skus: Iterable[str] | None = None) -> list[str]:
         """The SKUs a re-route of this shipment would look for at other stores."""
         lines = (
-            self.lines_of(shipment_id)
-            if skus is None
-            else self.missing_lines(shipment_id, skus)
+            self.lines_of(shipment_id) if skus is None else self.missing_lines(shipment_id, skus)
         )
         return sorted({line.sku for line in lines})
 
     def tried_store_ids(self) -> set[str]:
         return {s.store_id for s in self.shipments if s.status is S.REJECTED_BY_STORE}
+
+    @property
+    def window_start(self) -> datetime:
+        return self.window_starts_at or self.created_at
+
+    def dropoff_eta(self) -> datetime | None:
+        """The latest planned arrival of the shipments still on their way to the door."""
+        etas = [
+            s.dropoff_eta
+            for s in self.shipments
+            if s.status is S.PICKED_UP and s.dropoff_eta is not None
+        ]
+        return max(etas, default=None)
+
+    def proof(self) -> list[Shipment]:
+        """The delivered shipments with a proof photo, in delivery order."""
+        done = [s for s in self.shipments if s.status is S.DELIVERED and s.proof_photo_sha256]
+        return sorted(done, key=lambda s: s.delivered_at or self.updated_at)
 
     def is_driver_shown(self) -> bool:
         """Only on the way to the customer: before pickup, and on the way back, the driver is at
@@ -355,9 +405,13 @@ class Order:
         pin_sha256: str | None,
         new_id: Callable[[], UUID],
         at: datetime,
+        tracking_token: str = "",
+        window_starts_at: datetime | None = None,
+        delivery_fee_cents: int = 0,
     ) -> tuple[Order, Changes]:
         """`lines`: (offer_id, sku, title, quantity, unit_price_cents) in cart order;
-        `assignments`: the chosen stores (domain/selection.py) of the cart's SKUs."""
+        `assignments`: the chosen stores (domain/selection.py) of the cart's SKUs; the delivery
+        window runs from `window_starts_at` (None: now) to `deliver_by`."""
         changes = Changes()
         shipments: list[Shipment] = []
         shipment_of_sku: dict[str, UUID] = {}
@@ -401,10 +455,14 @@ class Order:
             pin_sha256=pin_sha256,
             created_at=at,
             updated_at=at,
+            tracking_token=tracking_token,
+            window_starts_at=window_starts_at,
+            delivery_fee_cents=delivery_fee_cents,
             shipments=shipments,
             lines=order_lines,
         )
         changes.timeline.append(TimelineNote(S.PLACED.value, CUSTOMER_MESSAGES[S.PLACED]))
+        changes.storefront.append(StorefrontNotice(StorefrontEvent.PLACED))
         changes.events.append(
             OrderPlaced(
                 order_id=order.id,
@@ -416,6 +474,7 @@ class Order:
                     for s in shipments
                 ],
                 deliver_by=order.deliver_by,
+                window_starts_at=window_starts_at,
             )
         )
         changes.notices += [StoreNotice(s.id, "order.created") for s in shipments]
@@ -483,6 +542,7 @@ class Order:
                     labels=shipment.labels,
                     ready_at=at,
                     deliver_by=self.deliver_by,
+                    window_starts_at=self.window_starts_at,
                     dropoff=GeoPoint(lat=self.dropoff_lat, lng=self.dropoff_lng),
                     dropoff_address=dropoff_address,
                     dropoff_area=dropoff_area,
@@ -599,7 +659,7 @@ class Order:
                 reason="customer_cancelled",
             )
         )
-        return self._settle(changes, at)
+        return self._settle(changes, at, reason="customer_cancelled")
 
     # --- an operator (dispatch's console) -----------------------------------------------------
 
@@ -629,7 +689,8 @@ class Order:
                 reason=f"operator_cancelled: {reason}",
             )
         )
-        return self._settle(changes, at)
+        # The storefront gets a reason of ours: the operator's words may name the store.
+        return self._settle(changes, at, reason="cancelled_by_support")
 
     def tip(self, tip_cents: int, *, at: datetime) -> Changes:
         """Once per order, within a day of delivery; the same tip again changes nothing."""
@@ -651,7 +712,8 @@ class Order:
                     currency=self.currency,
                     at=at,
                 )
-            ]
+            ],
+            storefront=[StorefrontNotice(StorefrontEvent.TIP_ADDED)],
         )
         return self._settle(changes, at)
 
@@ -674,6 +736,7 @@ class Order:
         missing_labels: Sequence[str],
         *,
         at: datetime,
+        dropoff_eta: datetime | None = None,
     ) -> Changes:
         shipment = self._known(shipment_id)
         changes = Changes()
@@ -691,20 +754,27 @@ class Order:
         else:
             shipment.status = transition(shipment.status, S.PICKED_UP)
             self.driver_id = driver_id
+            shipment.dropoff_eta = dropoff_eta
         shipment.missing_labels = list(missing_labels)
         if missing_labels:
             changes.notices.append(StoreNotice(shipment.id, "order.packages_missing"))
         return self._settle(changes, at)
 
-    def delivered(self, shipment_id: UUID, *, at: datetime) -> Changes:
+    def delivered(
+        self, shipment_id: UUID, *, at: datetime, proof_photo_sha256: str | None = None
+    ) -> Changes:
         shipment = self._known(shipment_id)
         shipment.status = transition(shipment.status, S.DELIVERED)
+        shipment.delivered_at = at
+        shipment.proof_photo_sha256 = proof_photo_sha256
         return self._settle(Changes(), at)
 
-    def delivery_failed(self, shipment_id: UUID, *, at: datetime) -> Changes:
+    def delivery_failed(self, shipment_id: UUID, *, at: datetime, reason: str = "") -> Changes:
         shipment = self._known(shipment_id)
         shipment.status = transition(shipment.status, S.DELIVERY_FAILED)
-        return self._settle(Changes(), at)
+        # The driver app's reasons are a closed list; anything else is not repeated.
+        said = reason if reason in DELIVERY_FAILURE_REASONS else "delivery_failed"
+        return self._settle(Changes(), at, reason=said)
 
     def returned(self, shipment_id: UUID, *, at: datetime) -> Changes:
         shipment = self._known(shipment_id)
@@ -828,8 +898,9 @@ class Order:
                     )
                 )
 
-    def _settle(self, changes: Changes, at: datetime) -> Changes:
-        """The customer-visible status follows the shipments; a change goes on the timeline."""
+    def _settle(self, changes: Changes, at: datetime, *, reason: str | None = None) -> Changes:
+        """The customer-visible status follows the shipments; a change goes on the timeline
+        and, when the storefront hears of it, into a storefront notice."""
         was = self.status
         self.status = order_status(s.status for s in self.shipments)
         self.updated_at = at
@@ -840,7 +911,29 @@ class Order:
                 changes.events.append(
                     OrderDelivered(order_id=self.id, mall_id=self.mall_id, delivered_at=at)
                 )
+            notice = _storefront_notice(self.status, reason)
+            if notice is not None:
+                changes.storefront.append(notice)
         return changes
+
+
+def _storefront_notice(now: ShipmentStatus, reason: str | None) -> StorefrontNotice | None:
+    if now is S.PICKED_UP:
+        return StorefrontNotice(StorefrontEvent.OUT_FOR_DELIVERY)
+    if now is S.DELIVERED:
+        return StorefrontNotice(StorefrontEvent.DELIVERED)
+    if now is S.DELIVERY_FAILED:
+        return StorefrontNotice(
+            StorefrontEvent.DELIVERY_FAILED, reason=reason, is_returning_goods=True
+        )
+    if now is S.CANCELLED:
+        return StorefrontNotice(StorefrontEvent.CANCELLED, reason=reason or "items_unavailable")
+    if now is S.RETURNING:
+        # A customer's cancel after the pickup: the driver takes the goods back.
+        return StorefrontNotice(
+            StorefrontEvent.CANCELLED, reason=reason or "cancelled", is_returning_goods=True
+        )
+    return None
 
 
 def _minus(candidates: Sequence[Candidate], taken: Assignment) -> list[Candidate]:

@@ -10,7 +10,7 @@ from sqlalchemy import and_, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 
 from order_service.domain.order import HOLDING_STOCK, StockMove, StockMoveKind, Store
-from order_service.store.tables import shipments, stock, stores
+from order_service.store.tables import mall_capacity, shipments, stock, stores
 from shared.db import Tx
 from shared.geo import Point
 
@@ -177,3 +177,24 @@ async def stock_of(tx: Tx, store_id: str, sku: str) -> tuple[int, int] | None:
         )
     ).first()
     return None if row is None else (int(row[0]), int(row[1]))
+
+
+async def set_mall_capacity(tx: Tx, mall_id: str, orders_per_hour: float, now: datetime) -> None:
+    statement = insert(mall_capacity).values(
+        mall_id=mall_id, orders_per_hour=orders_per_hour, updated_at=now
+    )
+    await tx.execute(
+        statement.on_conflict_do_update(
+            index_elements=[mall_capacity.c.mall_id],
+            set_={"orders_per_hour": orders_per_hour, "updated_at": now},
+        )
+    )
+
+
+async def mall_orders_per_hour(tx: Tx, mall_id: str) -> float | None:
+    row = (
+        await tx.execute(
+            select(mall_capacity.c.orders_per_hour).where(mall_capacity.c.mall_id == mall_id)
+        )
+    ).first()
+    return None if row is None or row[0] is None else float(row[0])

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, delete, select, update
+from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from order_service.domain.order import Line, Order, Shipment, ShipmentStatus
@@ -45,6 +46,9 @@ async def insert_order(tx: Tx, order: Order) -> None:
             contact_phone=order.contact_phone,
             pin=order.pin,
             pin_sha256=order.pin_sha256,
+            tracking_token=order.tracking_token or None,
+            window_starts_at=order.window_starts_at,
+            delivery_fee_cents=order.delivery_fee_cents,
             created_at=order.created_at,
             updated_at=order.updated_at,
         )
@@ -92,6 +96,16 @@ async def get_order(tx: Tx, order_id: UUID, *, for_update: bool = False) -> Orde
     row = (await tx.execute(query)).first()
     if row is None:
         return None
+    return await _order_of(tx, row)
+
+
+async def order_id_of_tracking_token(tx: Tx, token: str) -> UUID | None:
+    row = (await tx.execute(select(orders.c.id).where(orders.c.tracking_token == token))).first()
+    return None if row is None else UUID(str(row[0]))
+
+
+async def _order_of(tx: Tx, row: Any) -> Order:
+    order_id = row.id
     order = Order(
         id=row.id,
         customer_id=row.customer_id,
@@ -115,6 +129,9 @@ async def get_order(tx: Tx, order_id: UUID, *, for_update: bool = False) -> Orde
         delivered_at=row.delivered_at,
         tip_cents=row.tip_cents,
         tipped_at=row.tipped_at,
+        tracking_token=row.tracking_token or "",
+        window_starts_at=row.window_starts_at,
+        delivery_fee_cents=row.delivery_fee_cents,
     )
     shipment_rows = await tx.execute(
         select(shipments).where(shipments.c.order_id == order_id).order_by(shipments.c.created_at)
@@ -132,6 +149,9 @@ async def get_order(tx: Tx, order_id: UUID, *, for_update: bool = False) -> Orde
             missing_labels=list(s.missing_labels or []),
             packed={str(k): int(v) for k, v in dict(s.packed or {}).items()},
             restocked_at=s.restocked_at,
+            dropoff_eta=s.dropoff_eta,
+            delivered_at=s.delivered_at,
+            proof_photo_sha256=s.proof_photo_sha256,
         )
         for s in shipment_rows
     ]
@@ -200,6 +220,9 @@ async def save_order(tx: Tx, order: Order, now: datetime) -> None:
                 missing_labels=shipment.missing_labels,
                 packed=shipment.packed,
                 restocked_at=shipment.restocked_at,
+                dropoff_eta=shipment.dropoff_eta,
+                delivered_at=shipment.delivered_at,
+                proof_photo_sha256=shipment.proof_photo_sha256,
                 updated_at=now,
             )
         )
@@ -209,6 +232,29 @@ async def save_order(tx: Tx, order: Order, now: datetime) -> None:
             .where(order_lines.c.id == line.id)
             .values(shipment_id=line.shipment_id, is_cancelled=line.is_cancelled)
         )
+
+
+@dataclass(frozen=True)
+class BookedWindow:
+    starts_at: datetime
+    ends_at: datetime
+    orders: int
+
+
+# Orders that no longer need a driver to the door: what a mall's capacity is not held for.
+CLOSED_STATUSES = ("delivered", "cancelled", "returned_to_store", "delivery_failed", "returning")
+
+
+async def open_windows(tx: Tx, mall_id: str) -> list[BookedWindow]:
+    """The mall's orders still to be taken to the door, counted per delivery window; late ones
+    too (they still need a driver)."""
+    starts = func.coalesce(orders.c.window_starts_at, orders.c.created_at)
+    rows = await tx.execute(
+        select(starts.label("starts_at"), orders.c.deliver_by, func.count().label("orders"))
+        .where(and_(orders.c.mall_id == mall_id, orders.c.status.not_in(CLOSED_STATUSES)))
+        .group_by(starts, orders.c.deliver_by)
+    )
+    return [BookedWindow(r.starts_at, r.deliver_by, int(r.orders)) for r in rows]
 
 
 async def add_timeline(tx: Tx, order_id: UUID, at: datetime, status: str, message: str) -> None:

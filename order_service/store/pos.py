@@ -1,20 +1,14 @@
-"""POS credentials, inbound webhook ids, and outgoing webhook deliveries with their attempts."""
+"""POS credentials (API keys, webhook URL and secrets) and inbound webhook ids."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 
-from order_service.store.tables import (
-    pos_credentials,
-    retailer_webhook_ids,
-    webhook_attempts,
-    webhook_deliveries,
-)
+from order_service.store.tables import pos_credentials, retailer_webhook_ids
 from shared.db import Tx
 
 
@@ -93,86 +87,3 @@ async def remember_webhook_id(tx: Tx, store_id: str, webhook_id: str, now: datet
         .returning(retailer_webhook_ids.c.webhook_id)
     )
     return result.first() is not None
-
-
-async def enqueue_delivery(
-    tx: Tx, delivery_id: UUID, store_id: str, event_type: str, body: bytes, now: datetime
-) -> None:
-    await tx.execute(
-        webhook_deliveries.insert().values(
-            id=delivery_id,
-            store_id=store_id,
-            event_type=event_type,
-            body=body,
-            status="pending",
-            next_attempt_at=now,
-            created_at=now,
-        )
-    )
-
-
-@dataclass(frozen=True)
-class DueDelivery:
-    id: UUID
-    store_id: str
-    event_type: str
-    body: bytes
-    attempts: int
-    created_at: datetime
-
-
-async def claim_due(tx: Tx, now: datetime, limit: int, lease_until: datetime) -> list[DueDelivery]:
-    """Due deliveries, pushed to `lease_until` so no other sender takes them while this one
-    posts them outside any transaction."""
-    rows = (
-        await tx.execute(
-            select(webhook_deliveries)
-            .where(
-                and_(
-                    webhook_deliveries.c.status == "pending",
-                    webhook_deliveries.c.next_attempt_at <= now,
-                )
-            )
-            .order_by(webhook_deliveries.c.next_attempt_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-    ).all()
-    if rows:
-        await tx.execute(
-            update(webhook_deliveries)
-            .where(webhook_deliveries.c.id.in_([r.id for r in rows]))
-            .values(next_attempt_at=lease_until)
-        )
-    return [
-        DueDelivery(r.id, r.store_id, r.event_type, bytes(r.body), r.attempts, r.created_at)
-        for r in rows
-    ]
-
-
-async def record_attempt(
-    tx: Tx,
-    delivery_id: UUID,
-    *,
-    at: datetime,
-    status_code: int | None,
-    error: str | None,
-    new_status: str,
-    attempts: int,
-    next_attempt_at: datetime,
-) -> None:
-    await tx.execute(
-        webhook_attempts.insert().values(
-            delivery_id=delivery_id, at=at, status_code=status_code, error=error
-        )
-    )
-    await tx.execute(
-        update(webhook_deliveries)
-        .where(webhook_deliveries.c.id == delivery_id)
-        .values(
-            status=new_status,
-            attempts=attempts,
-            next_attempt_at=next_attempt_at,
-            delivered_at=at if new_status == "delivered" else None,
-        )
-    )

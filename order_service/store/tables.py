@@ -9,6 +9,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     LargeBinary,
@@ -76,11 +77,27 @@ orders = Table(
     Column("delivered_at", DateTime(timezone=True)),
     Column("tip_cents", Integer, nullable=False, server_default="0"),
     Column("tipped_at", DateTime(timezone=True)),
+    # The shopper's tracking page key; NULL only for orders placed before tracking pages.
+    Column("tracking_token", Text),
+    # The delivery window is [window_starts_at, deliver_by]; NULL: from created_at.
+    Column("window_starts_at", DateTime(timezone=True)),
+    Column("delivery_fee_cents", Integer, nullable=False, server_default="0"),
     # The checkout's W3C trace context when tracing is on: the order's later events continue it.
     Column("trace_context", JSON),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("ix_orders_customer_id", "customer_id"),
+    Index("ix_orders_tracking_token", "tracking_token", unique=True),
+    # Open orders of a mall by promise: what a quote weighs against the fleet's capacity.
+    Index(
+        "ix_orders_open_by_mall",
+        "mall_id",
+        "deliver_by",
+        postgresql_where=(
+            "status NOT IN ('delivered', 'cancelled', 'returned_to_store', 'delivery_failed',"
+            " 'returning')"
+        ),
+    ),
 )
 
 shipments = Table(
@@ -97,6 +114,9 @@ shipments = Table(
     # sku -> quantity that left the shelf at packing: what a restock puts back.
     Column("packed", JSON, nullable=False, server_default="{}"),
     Column("restocked_at", DateTime(timezone=True)),
+    Column("dropoff_eta", DateTime(timezone=True)),
+    Column("delivered_at", DateTime(timezone=True)),
+    Column("proof_photo_sha256", Text),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("ix_shipments_order_id", "order_id"),
@@ -167,21 +187,68 @@ retailer_webhook_ids = Table(
     Column("received_at", DateTime(timezone=True), nullable=False),
 )
 
+# The storefront's webhook endpoints; a store's POS endpoint lives with its credentials.
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("url", Text, nullable=False),
+    # Event types sent to it; NULL: every type.
+    Column("event_types", JSON),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("is_enabled", Boolean, nullable=False, server_default="true"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("disabled_at", DateTime(timezone=True)),
+)
+
+# Signing secrets of an endpoint: two are live during a rotation, and both sign.
+webhook_endpoint_secrets = Table(
+    "webhook_endpoint_secrets",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("endpoint_id", Uuid, ForeignKey("webhook_endpoints.id"), nullable=False),
+    # Kept as issued: signing needs the secret itself.
+    Column("secret", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True)),
+    Index("ix_webhook_endpoint_secrets_endpoint_id", "endpoint_id"),
+)
+
+# One queue for every recipient: a store's POS (recipient_kind 'store', recipient_id the store)
+# or a storefront endpoint ('endpoint', its id). Per recipient and order_key, deliveries go out
+# in seq order: a later one waits while an earlier one is pending.
 webhook_deliveries = Table(
     "webhook_deliveries",
     metadata,
     Column("id", Uuid, primary_key=True),
-    Column("store_id", Text, nullable=False),
+    Column("recipient_kind", Text, nullable=False, server_default="store"),
+    Column("recipient_id", Text, nullable=False),
+    Column("order_key", Text),
+    Column("seq", BigInteger, Identity(), nullable=False),
     Column("event_type", Text, nullable=False),
     Column("body", LargeBinary, nullable=False),
     Column("status", Text, nullable=False),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    # Retried until then, then kept as failed (replayable).
+    Column("retry_until", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("delivered_at", DateTime(timezone=True)),
+    Column("failed_at", DateTime(timezone=True)),
+    Column("last_status_code", Integer),
+    Column("last_error", Text),
     Index(
         "ix_webhook_deliveries_pending", "next_attempt_at", postgresql_where="status = 'pending'"
     ),
+    Index(
+        "ix_webhook_deliveries_order_line",
+        "recipient_kind",
+        "recipient_id",
+        "order_key",
+        "seq",
+        postgresql_where="status = 'pending'",
+    ),
+    Index("ix_webhook_deliveries_recipient", "recipient_kind", "recipient_id", "created_at"),
 )
 
 webhook_attempts = Table(
@@ -192,6 +259,7 @@ webhook_attempts = Table(
     Column("at", DateTime(timezone=True), nullable=False),
     Column("status_code", Integer),
     Column("error", Text),
+    Column("duration_ms", Integer),
     Index("ix_webhook_attempts_delivery_id", "delivery_id"),
 )
 
@@ -202,4 +270,31 @@ driver_positions = Table(
     Column("lat", Float, nullable=False),
     Column("lng", Float, nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
+)
+
+# A quote is valid for minutes: checkout takes one of its windows until it expires.
+quotes = Table(
+    "quotes",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("customer_id", Text, nullable=False),
+    Column("mall_id", Text, nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("lng", Float, nullable=False),
+    # [{"offer_id", "quantity"}]
+    Column("lines", JSON, nullable=False),
+    # [{"id", "kind", "starts_at", "ends_at", "label", "fee_cents"}]
+    Column("windows", JSON, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+# Dispatch's word on how many orders a mall's fleet delivers an hour (zone.capacity_changed).
+mall_capacity = Table(
+    "mall_capacity",
+    metadata,
+    Column("mall_id", Text, primary_key=True),
+    Column("orders_per_hour", Float),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )

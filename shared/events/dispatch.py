@@ -41,6 +41,8 @@ class RouteStop(BaseModel):
     eta: AwareDatetime
     deliver_by: AwareDatetime
     pin_sha256: str | None = None
+    # A drop-off in a scheduled window: not before this (the driver waits). None: any time.
+    deliver_from: AwareDatetime | None = None
 
 
 @register
@@ -135,6 +137,9 @@ class ZoneCapacityChanged(Payload):
     same_day_enabled: bool
     promise_delay_minutes: int = Field(ge=0)
     reason: str
+    # How many orders an hour the mall's fleet delivers, as dispatch counts its drivers: what
+    # quotes weigh a delivery window's bookings against. None: unchanged.
+    orders_per_hour: float | None = Field(None, ge=0)
 
 
 @register

@@ -83,6 +83,9 @@ class RouteStopPickedUp(Payload):
     labels: list[str]
     missing_labels: list[str] = Field(default_factory=list)
     at: AwareDatetime
+    # When the driver should reach this shipment's door: the planned time, moved by how late
+    # (or early) the pickup was.
+    dropoff_eta: AwareDatetime | None = None
 
 
 @register

@@ -41,6 +41,8 @@ class OrderPlaced(Payload):
     mall_id: str
     shipments: list[PlacedShipment]
     deliver_by: AwareDatetime
+    # The delivery window is [window_starts_at, deliver_by]; None: from the order's placing.
+    window_starts_at: AwareDatetime | None = None
 
 
 @register
@@ -82,6 +84,8 @@ class OrderReadyForPickup(Payload):
     customer_first_name: str
     # The customer's delivery PIN, hashed (sha256 hex); None when the order needs no PIN.
     pin_sha256: str | None = None
+    # The delivery window opens then (a scheduled window): not delivered before. None: now.
+    window_starts_at: AwareDatetime | None = None
 
 
 @register

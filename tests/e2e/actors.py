@@ -68,6 +68,18 @@ class Storefront:
             headers["Idempotency-Key"] = idempotency_key
         return await self._send("POST", f"{self.order_url}/v1/checkout", json=body, headers=headers)
 
+    async def quote(self, body: Json) -> httpx.Response:
+        return await self._send(
+            "POST",
+            f"{self.order_url}/v1/quotes",
+            json={"lines": body["lines"], "address": body["address"]},
+            headers=self.auth,
+        )
+
+    async def tracking(self, path: str) -> httpx.Response:
+        """What the shopper's browser fetches for the tracking page: no sign-in."""
+        return await self._send("GET", f"{self.order_url}{path}")
+
     async def order(self, order_id: str, token: str | None = None) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token}"} if token else self.auth
         return await self._send("GET", f"{self.order_url}/v1/orders/{order_id}", headers=headers)
@@ -114,9 +126,14 @@ class WebhookInbox:
 
     url: str = ""
     deliveries: list[Delivery] = field(default_factory=list)
+    # What the storefront's endpoints received (store_id holds the endpoint's name).
+    storefront: list[Delivery] = field(default_factory=list)
 
     def endpoint(self, store_id: str) -> str:
         return f"{self.url}/hooks/{store_id}"
+
+    def storefront_endpoint(self, name: str) -> str:
+        return f"{self.url}/storefront/{name}"
 
     def events_for(self, store_id: str, secret: str, shipment_id: str | None = None) -> list[Json]:
         """The store's events (about one shipment, if named); raises if one is not signed with

@@ -35,8 +35,10 @@ JWT_SECRETS = {
 }
 
 # Malls keep opening hours, so the suite runs on a clock fixed at an open hour, whatever the hour
-# CI runs at: a Wednesday, 11:00 in Las Vegas (PST, UTC-8).
-SUITE_CLOCK_START = "2026-11-25T19:00:00+00:00"
+# CI runs at: a Wednesday, 17:59 in Las Vegas (PST, UTC-8), a minute before the 6-8 PM delivery
+# window opens (so a test can order into an evening window and see it delivered), and an hour
+# and a half before the mall stops taking as-soon-as-possible orders.
+SUITE_CLOCK_START = "2026-11-26T01:59:00+00:00"
 
 # Timers a few seconds long, so an order travels the whole way in seconds, not minutes.
 SUITE_ENV = {
@@ -172,6 +174,11 @@ async def webhook_inbox() -> AsyncIterator[WebhookInbox]:
     @receiver.post("/hooks/{store_id}", status_code=204)
     async def receive(store_id: str, request: Request) -> Response:
         inbox.deliveries.append(Delivery(store_id, dict(request.headers), await request.body()))
+        return Response(status_code=204)
+
+    @receiver.post("/storefront/{name}", status_code=204)
+    async def storefront(name: str, request: Request) -> Response:
+        inbox.storefront.append(Delivery(name, dict(request.headers), await request.body()))
         return Response(status_code=204)
 
     listener = socket.socket()

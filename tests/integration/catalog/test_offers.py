@@ -21,6 +21,14 @@ async def test_an_offer_resolves_to_the_stocked_stores_of_one_mall(catalog: Cata
     )
     assert offer["stores"]
     assert {s["mall_id"] for s in offer["stores"]} == {"fashion-show-las-vegas"}
+    # The promise is the first of the mall's windows; slots follow, today's then tomorrow's.
+    windows = offer["windows"]
+    assert windows[0]["kind"] == "asap"
+    assert datetime.fromisoformat(windows[0]["ends_at"]) == datetime.fromisoformat(
+        offer["deliver_by"]
+    )
+    assert {w["kind"] for w in windows[1:]} == {"scheduled"}
+    assert any(w["label"].startswith("tomorrow") for w in windows)
     held = {
         s.store_id: s.quantity
         for s in catalog.seed.stock
@@ -30,6 +38,32 @@ async def test_an_offer_resolves_to_the_stocked_stores_of_one_mall(catalog: Cata
     assert sum(s["quantity"] for s in offer["stores"]) == catalog.runtime.model.total_in_stock(
         "fashion-show-las-vegas", listing["sku"]
     )
+
+
+async def test_an_offer_s_windows_are_for_the_point_asked_about_and_mall_level(
+    catalog: Catalog,
+) -> None:
+    listing = (await catalog.api.get("/v1/catalog/same-day", params=LAS_VEGAS_STRIP)).json()[
+        "items"
+    ][0]
+    far_point = {"lat": LAS_VEGAS_STRIP["lat"] + 0.12, "lng": LAS_VEGAS_STRIP["lng"]}
+
+    near = await catalog.api.get(
+        f"/v1/offers/{listing['offer_id']}", params=LAS_VEGAS_STRIP, headers=catalog.internal
+    )
+    far = await catalog.api.get(
+        f"/v1/offers/{listing['offer_id']}", params=far_point, headers=catalog.internal
+    )
+
+    assert near.status_code == far.status_code == 200
+    near_windows, far_windows = near.json()["windows"], far.json()["windows"]
+    # A longer drive may push the first promise later; the slots are the mall's, the same.
+    assert datetime.fromisoformat(far_windows[0]["ends_at"]) >= datetime.fromisoformat(
+        near_windows[0]["ends_at"]
+    )
+    slots = [(w["starts_at"], w["ends_at"]) for w in near_windows if w["kind"] == "scheduled"]
+    far_slots = [(w["starts_at"], w["ends_at"]) for w in far_windows if w["kind"] == "scheduled"]
+    assert far_slots[-6:] == slots[-6:]
 
 
 async def test_an_unknown_or_forged_offer_is_a_404_problem(catalog: Catalog) -> None:

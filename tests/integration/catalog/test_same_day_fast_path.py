@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+import pytest
+
+from shared.clock import Clock, clock, set_clock
 from tests.integration.catalog.conftest import LAS_VEGAS_STRIP, Catalog
 
 SAME_DAY = "/v1/catalog/same-day"
@@ -59,3 +64,27 @@ async def test_fast_queries_are_counted_and_traced_under_their_route(catalog: Ca
         if line.startswith("http_requests_total") and f'route="{SAME_DAY}"' in line
     ]
     assert counted and any('status="200"' in line for line in counted)
+
+
+@pytest.mark.parametrize(
+    ("moment", "promise"),
+    [
+        # 11:00 in Las Vegas: today, as soon as possible.
+        (datetime(2026, 11, 25, 19, 0, tzinfo=UTC), "Arrives today by "),
+        # 20:45, past the last packing: tomorrow's first window, while offer ids stay today's.
+        (datetime(2026, 11, 26, 4, 45, tzinfo=UTC), "Arrives tomorrow "),
+    ],
+)
+async def test_the_fast_path_serves_the_same_windowed_promise_as_the_route(
+    catalog: Catalog, moment: datetime, promise: str
+) -> None:
+    previous = clock()
+    set_clock(Clock(start=moment))
+    try:
+        fast, routed = await both(catalog, LAS_VEGAS_STRIP)
+    finally:
+        set_clock(previous)
+
+    assert fast == routed
+    items = orjson.loads(fast)["items"]
+    assert items and all(item["promise"].startswith(promise) for item in items)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -84,6 +84,22 @@ ELSEWHERE = StoreInfo(
 ALL_STORES = (NORTH, SOUTH, ELSEWHERE)
 
 
+# The catalog's windows, relative to the test's now: as soon as possible, a slot this evening,
+# one tomorrow.
+EVENING = timedelta(hours=6)
+TOMORROW = timedelta(hours=23)
+SLOT = timedelta(hours=2)
+
+
+def window(kind: str, starts_at: datetime, ends_at: datetime, label: str) -> dict[str, str]:
+    return {
+        "kind": kind,
+        "starts_at": starts_at.isoformat(),
+        "ends_at": ends_at.isoformat(),
+        "label": label,
+    }
+
+
 # Not the settings' default: a checkout that passes proves the order service sends its setting.
 CATALOG_INTERNAL_TOKEN = "order-tests-catalog-internal-token-0123456789"
 
@@ -141,13 +157,19 @@ class CatalogStandIn:
     ) -> None:
         # By default the offer reaches every address the tests use; area tests pass their own.
         lat, lng, radius_m = area or (MALL.lat, MALL.lng, 5_000_000)
+        now = datetime.now(UTC).replace(microsecond=0)
         self.offers[offer_id] = {
             "offer_id": offer_id,
             "sku": sku,
             "title": f"Item {sku}",
             "price_cents": price_cents,
             "currency": "USD",
-            "deliver_by": (datetime.now(UTC) + timedelta(hours=4)).isoformat(),
+            "deliver_by": (now + timedelta(hours=4)).isoformat(),
+            "windows": [
+                window("asap", now, now + timedelta(minutes=45), "by soon"),
+                window("scheduled", now + EVENING, now + EVENING + SLOT, "this evening"),
+                window("scheduled", now + TOMORROW, now + TOMORROW + SLOT, "tomorrow"),
+            ],
             "stores": [
                 {
                     "store_id": s.store_id,
@@ -168,28 +190,63 @@ class CatalogStandIn:
 
 @dataclass
 class PosReceiver:
-    """Stores' webhook endpoints: records each request, fails the first `failures` ones."""
+    """The webhook endpoints of stores (/hooks/{store_id}) and of the storefront
+    (/storefront/{name}): records each request; a store's fail the first `failures` ones, any
+    path answers what `answer` says when set, and a path in `hold` waits for its event first."""
 
     received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    storefront: dict[str, list[tuple[dict[str, str], bytes]]] = field(default_factory=dict)
     failures: int = 0
+    answer: Callable[[str], int] | None = None
+    hold: dict[str, asyncio.Event] = field(default_factory=dict)
+    in_flight: set[str] = field(default_factory=set)
     app: FastAPI = field(default_factory=FastAPI)
 
     def __post_init__(self) -> None:
         @self.app.post("/hooks/{store_id}")
         async def hook(store_id: str, request: Request) -> Response:
-            self.received.append((dict(request.headers), await request.body()))
+            path = f"/hooks/{store_id}"
+            headers, body = dict(request.headers), await request.body()
+            await self._wait(path)
+            self.received.append((headers, body))
+            if self.answer is not None:
+                return Response(status_code=self.answer(path))
             if self.failures > 0:
                 self.failures -= 1
                 return Response(status_code=500)
             return Response(status_code=204)
 
+        @self.app.post("/storefront/{name}")
+        async def storefront(name: str, request: Request) -> Response:
+            path = f"/storefront/{name}"
+            headers, body = dict(request.headers), await request.body()
+            await self._wait(path)
+            self.storefront.setdefault(name, []).append((headers, body))
+            return Response(status_code=self.answer(path) if self.answer else 204)
+
+    async def _wait(self, path: str) -> None:
+        gate = self.hold.get(path)
+        if gate is None:
+            return
+        self.in_flight.add(path)
+        try:
+            await gate.wait()
+        finally:
+            self.in_flight.discard(path)
+
     def reset(self) -> None:
         self.received.clear()
+        self.storefront.clear()
         self.failures = 0
+        self.answer = None
+        for gate in self.hold.values():
+            gate.set()
+        self.hold.clear()
 
 
 @dataclass
 class OrderEnv:
+    app: FastAPI
     client: httpx.AsyncClient
     db: Db
     settings: OrderSettings
@@ -318,7 +375,9 @@ async def order_session() -> AsyncIterator[OrderEnv]:
     await tap.start()
     try:
         async with running_app(app) as client:
-            yield OrderEnv(client, app.state.db, settings, catalog, receiver, suffix, tap, producer)
+            yield OrderEnv(
+                app, client, app.state.db, settings, catalog, receiver, suffix, tap, producer
+            )
     finally:
         await tap.stop()
         await producer.stop()

@@ -4,6 +4,7 @@ from datetime import timedelta
 from uuid import UUID
 
 from order_service import usecases
+from order_service.outgoing import Outgoing
 from shared import clock
 from shared.events.order import OrderCancelled, OrderLineRerouted
 from tests.integration.order.conftest import NORTH, SOUTH, OrderEnv
@@ -13,7 +14,9 @@ TTL = timedelta(minutes=15)
 
 async def expire(env: OrderEnv, after: timedelta) -> int:
     async with env.db.begin() as tx:
-        return await usecases.expire_unaccepted(tx, clock.now() + after, TTL)
+        return await usecases.expire_unaccepted(
+            tx, clock.now() + after, TTL, Outgoing.from_settings(env.settings)
+        )
 
 
 async def test_a_shipment_not_accepted_in_time_moves_to_another_store(env: OrderEnv) -> None:

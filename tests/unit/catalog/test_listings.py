@@ -1,11 +1,20 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from catalog_service.domain.listings import SameDayQuery
 from catalog_service.domain.promise import CapacityRule, NoPromise
 from shared.geo import Point
-from tests.unit.catalog.conftest import AS_OF, LAS_VEGAS, NOW, STRIP, a_model, a_product
+from tests.unit.catalog.conftest import (
+    AS_OF,
+    LAS_VEGAS,
+    NOW,
+    STRIP,
+    a_model,
+    a_product,
+    pilot_rules,
+)
 
 
 def test_one_sku_in_several_stores_is_one_listing_with_the_summed_stock() -> None:
@@ -89,14 +98,24 @@ def test_a_point_far_from_every_mall_gets_the_outside_reason() -> None:
     assert page.reason is NoPromise.OUTSIDE_AREA
 
 
-def test_a_paused_mall_gives_the_paused_reason() -> None:
+def test_a_paused_mall_offers_tomorrow_and_without_hours_tomorrow_gives_the_paused_reason() -> None:
     model = a_model()
     model.upsert_product(a_product("A"))
     model.apply_stock("s1", LAS_VEGAS, "A", 1, AS_OF)
 
     model.set_capacity(LAS_VEGAS, None, CapacityRule(same_day_enabled=False))
 
-    assert model.query(SameDayQuery(STRIP), NOW).reason is NoPromise.PAUSED
+    page = model.query(SameDayQuery(STRIP), NOW)
+    assert page.reason is None
+    assert [i.promise.human for i in page.items] == ["Arrives tomorrow by 12 PM"]
+    only_today = [
+        replace(rules, hours={"wed": rules.hours["wed"]}) for rules in pilot_rules()
+    ]
+    paused = a_model(only_today)
+    paused.upsert_product(a_product("A"))
+    paused.apply_stock("s1", LAS_VEGAS, "A", 1, AS_OF)
+    paused.set_capacity(LAS_VEGAS, None, CapacityRule(same_day_enabled=False))
+    assert paused.query(SameDayQuery(STRIP), NOW).reason is NoPromise.PAUSED
 
 
 def test_a_renamed_product_moves_to_its_new_place() -> None:

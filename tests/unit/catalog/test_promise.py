@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from catalog_service.domain.promise import (
@@ -8,7 +9,9 @@ from catalog_service.domain.promise import (
     MallRules,
     NoPromise,
     Promise,
+    WindowKind,
     promise_for,
+    windows_for,
 )
 from tests.unit.catalog.conftest import LAS_VEGAS, NOW, STRIP, pilot_rules
 
@@ -52,10 +55,20 @@ def test_a_point_beyond_the_radius_is_outside_the_area() -> None:
     assert promise_for(mall(LAS_VEGAS), far, NOW, OPEN) is NoPromise.OUTSIDE_AREA
 
 
-def test_after_the_cutoff_same_day_is_closed() -> None:
+def test_after_the_cutoff_the_evening_slot_then_tomorrow_is_the_promise() -> None:
     after_cutoff = datetime(2026, 11, 26, 3, 31, tzinfo=UTC)  # 19:31 in Las Vegas
+    too_late_to_pack = datetime(2026, 11, 26, 4, 31, tzinfo=UTC)  # 20:31; closes at 21:00
 
-    assert promise_for(mall(LAS_VEGAS), STRIP, after_cutoff, OPEN) is NoPromise.CLOSED
+    evening = promise_for(mall(LAS_VEGAS), STRIP, after_cutoff, OPEN)
+    tomorrow = promise_for(mall(LAS_VEGAS), STRIP, too_late_to_pack, OPEN)
+
+    assert isinstance(evening, Promise) and isinstance(tomorrow, Promise)
+    assert evening.window.kind is WindowKind.SCHEDULED
+    assert evening.human == "Arrives today 8–10 PM"
+    assert tomorrow.deliver_by.isoformat() == "2026-11-26T12:00:00-08:00"
+    assert tomorrow.human == "Arrives tomorrow by 12 PM"
+    # Offer ids made now are good for the day they were made on, not the delivery's.
+    assert tomorrow.day.isoformat() == "2026-11-25"
 
 
 def test_an_order_before_opening_is_promised_from_the_opening_time() -> None:
@@ -79,17 +92,95 @@ def test_sunday_hours_are_the_mall_s_own() -> None:
 
     assert isinstance(early, Promise) and isinstance(opening, Promise)
     assert early.deliver_by == opening.deliver_by
-    assert promise_for(mall(LAS_VEGAS), STRIP, sunday_1831, OPEN) is NoPromise.CLOSED
+    # Too late to pack on Sunday: Monday's first window, from its 10:00 opening.
+    monday = promise_for(mall(LAS_VEGAS), STRIP, sunday_1831, OPEN)
+    assert isinstance(monday, Promise)
+    assert monday.deliver_by.isoformat() == "2026-11-30T12:00:00-08:00"
 
 
-def test_capacity_pauses_or_delays_the_promise() -> None:
+def test_capacity_delays_today_s_promise_or_pauses_today_for_tomorrow() -> None:
     base = promise_for(mall(LAS_VEGAS), STRIP, NOW, OPEN)
     delayed = promise_for(mall(LAS_VEGAS), STRIP, NOW, CapacityRule(True, 60))
     paused = promise_for(mall(LAS_VEGAS), STRIP, NOW, CapacityRule(False, 0))
 
     assert isinstance(base, Promise) and isinstance(delayed, Promise)
     assert delayed.deliver_by - base.deliver_by == timedelta(hours=1)
-    assert paused is NoPromise.PAUSED
+    assert isinstance(paused, Promise)
+    assert paused.human == "Arrives tomorrow by 12 PM"
+
+
+def test_paused_with_no_hours_tomorrow_gives_the_paused_reason() -> None:
+    today_only = replace(mall(LAS_VEGAS), hours={"wed": mall(LAS_VEGAS).hours["wed"]})
+
+    assert promise_for(today_only, STRIP, NOW, CapacityRule(False, 0)) is NoPromise.PAUSED
+    assert promise_for(today_only, STRIP, NOW, OPEN) != NoPromise.PAUSED
+
+
+def test_a_slot_is_offered_beside_the_sooner_promise_while_most_of_it_is_ahead() -> None:
+    before_six = datetime(2026, 11, 26, 1, 59, tzinfo=UTC)  # 17:59 in Las Vegas
+    begun = datetime(2026, 11, 26, 2, 30, tzinfo=UTC)  # 18:30
+    half_gone = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)  # 19:00
+
+    def labels(now: datetime) -> list[str]:
+        windows = windows_for(mall(LAS_VEGAS), STRIP, now, OPEN)
+        assert isinstance(windows, list)
+        return [w.label(now.astimezone(mall(LAS_VEGAS).zone).date()) for w in windows][:3]
+
+    assert labels(before_six) == ["by 6:45 PM", "6–8 PM", "8–10 PM"]
+    assert labels(begun) == ["by 7:15 PM", "6–8 PM", "8–10 PM"]
+    assert labels(half_gone)[:2] == ["by 7:45 PM", "8–10 PM"]
+
+
+def test_windows_are_the_asap_one_then_two_hour_slots_today_and_tomorrow() -> None:
+    windows = windows_for(mall(LAS_VEGAS), STRIP, NOW, OPEN)
+
+    assert isinstance(windows, list)
+    today = NOW.astimezone(mall(LAS_VEGAS).zone).date()
+    labels = [w.label(today) for w in windows]
+    assert labels == [
+        "by 11:45 AM",
+        "12–2 PM",
+        "2–4 PM",
+        "4–6 PM",
+        "6–8 PM",
+        "8–10 PM",
+        "tomorrow by 12 PM",
+        "tomorrow 12–2 PM",
+        "tomorrow 2–4 PM",
+        "tomorrow 4–6 PM",
+        "tomorrow 6–8 PM",
+        "tomorrow 8–10 PM",
+    ]
+    assert windows[0].kind is WindowKind.ASAP
+    assert all(w.kind is WindowKind.SCHEDULED for w in windows[1:])
+
+
+def test_windows_are_mall_level_so_two_points_near_each_other_get_the_same_slots() -> None:
+    near = type(STRIP)(STRIP.lat + 0.005, STRIP.lng)
+    here = windows_for(mall(LAS_VEGAS), STRIP, NOW, OPEN)
+    there = windows_for(mall(LAS_VEGAS), near, NOW, OPEN)
+
+    assert isinstance(here, list) and isinstance(there, list)
+    assert [(w.starts_at, w.ends_at) for w in here[1:]] == [
+        (w.starts_at, w.ends_at) for w in there[1:]
+    ]
+
+
+def test_a_delay_drops_today_s_slots_it_cannot_reach() -> None:
+    at_five = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)  # 17:00 in Las Vegas
+
+    windows = windows_for(mall(LAS_VEGAS), STRIP, at_five, CapacityRule(True, 120))
+
+    assert isinstance(windows, list)
+    today = at_five.astimezone(mall(LAS_VEGAS).zone).date()
+    # 17:00 + 30 min prep + 2 h delay + the drive: by 7:45 PM; the 6-8 PM slot is still
+    # reachable before it ends, the 4-6 PM one (begun) is not offered.
+    assert [w.label(today) for w in windows][:4] == [
+        "by 7:45 PM",
+        "6–8 PM",
+        "8–10 PM",
+        "tomorrow by 12 PM",
+    ]
 
 
 def test_a_cell_rule_adds_to_the_whole_area_rule() -> None:

@@ -22,7 +22,8 @@ SUMMARY_FORMAT = re.compile(
     r"SUMMARY orders=\d+ delivered=\d+ on_time_pct=[\d.]+ median_minutes_to_door=[\d.]+ "
     r"miles_per_order=[\d.]+ orders_per_driver_hour=[\d.]+ baseline_miles_per_order=[\d.]+ "
     r"baseline_orders_per_driver_hour=[\d.]+ driver_pay_per_hour=[\d.]+ "
-    r"paid_wait_minutes=[\d.]+ offer_accept_seconds_p50=[\d.]+ store_leaks=\d+"
+    r"paid_wait_minutes=[\d.]+ offer_accept_seconds_p50=[\d.]+ store_leaks=\d+ "
+    r"later_window_pct=[\d.]+ turned_away_pct=[\d.]+"
 )
 
 
@@ -91,7 +92,7 @@ def test_the_summary_line_has_every_field_in_order() -> None:
     line = summary_line(summary)
 
     assert SUMMARY_FORMAT.fullmatch(line), line
-    assert line.endswith("store_leaks=2")
+    assert line.endswith("store_leaks=2 later_window_pct=0.0 turned_away_pct=0.0")
     assert "orders=1 delivered=1 on_time_pct=100.0 median_minutes_to_door=30.0 " in line
 
 
@@ -138,3 +139,38 @@ def test_a_routes_hours_include_the_drive_back_before_it_but_not_the_wait() -> N
 
     assert route.hours == pytest.approx(0.5)
     assert with_drive_back.hours == pytest.approx(0.75)
+
+
+def test_on_time_is_within_the_order_s_own_window_and_after_the_day_is_not_judged() -> None:
+    evening_start = T0 + timedelta(hours=2)
+    day_ends = T0 + timedelta(hours=1)
+    in_window = replace(
+        an_order("o1", minutes_to_door=150),
+        window_start=evening_start,
+        deliver_by=T0 + timedelta(hours=4),
+    )
+    too_early = replace(in_window, order_id="o2", delivered_at=T0 + timedelta(minutes=90))
+    after_day = replace(
+        an_order("o3", minutes_to_door=None),
+        window_start=evening_start,
+        deliver_by=T0 + timedelta(hours=4),
+        day_ends_at=day_ends,
+        observed_at=T0 + timedelta(hours=5),
+        is_later_window=True,
+    )
+
+    summary = summarize(
+        [in_window, too_early, after_day],
+        [a_route(1, 1)],
+        BASELINE,
+        [],
+        0,
+        shoppers=4,
+        turned_away=1,
+    )
+
+    assert summary.figures.on_time_pct == pytest.approx(50.0)
+    assert summary.after_day == 1
+    assert summary.later_window_pct == pytest.approx(100 / 3)
+    assert summary.turned_away_pct == pytest.approx(25.0)
+    assert summary_line(summary).endswith("later_window_pct=33.3 turned_away_pct=25.0")

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dispatch_service.domain.planning import Plan, PlanningPolicy, plan_routes
-from dispatch_service.domain.pool import PooledShipment, Timing
+from dispatch_service.domain.pool import PooledShipment, Timing, is_plannable, slack
 from shared.events.dispatch import StopKind
 from shared.geo import Point, TravelModel
 
@@ -207,3 +207,34 @@ def test_every_planned_route_keeps_precedence_capacity_and_promises(
             else:
                 assert stop.shipment_id in seen_pickups
                 assert stop.eta <= by_id[stop.shipment_id].deliver_by
+
+
+def test_a_drop_off_in_a_scheduled_window_is_planned_at_or_after_its_opening() -> None:
+    opens = NOW + timedelta(minutes=50)
+    windowed = replace(a_shipment(km_north=3.2, due_in=timedelta(minutes=170)), deliver_from=opens)
+    pool = [a_shipment(km_north=3.0), windowed]
+
+    result = plan(pool)
+
+    assert result.violations == () and result.dropped == ()
+    stops = [s for route in result.routes for s in route.stops]
+    dropoff = next(
+        s for s in stops if s.shipment_id == windowed.shipment_id and s.kind is StopKind.DROPOFF
+    )
+    assert opens <= dropoff.eta <= windowed.deliver_by
+    assert dropoff.deliver_from == opens
+    other = next(
+        s for s in stops if s.shipment_id == pool[0].shipment_id and s.kind is StopKind.DROPOFF
+    )
+    assert other.deliver_from is None
+
+
+def test_a_window_opening_later_waits_in_the_pool_until_it_nears() -> None:
+    evening = replace(a_shipment(due_in=timedelta(hours=8)), deliver_from=NOW + timedelta(hours=6))
+    soon = replace(a_shipment(), deliver_from=NOW + timedelta(minutes=30))
+
+    assert not is_plannable(evening, NOW, timedelta(minutes=45))
+    assert is_plannable(soon, NOW, timedelta(minutes=45))
+    assert is_plannable(a_shipment(), NOW, timedelta(minutes=45))
+    # Its slack counts from the window's opening: far from lost, though hours away.
+    assert slack(evening, MALL, NOW, POLICY.timing) > timedelta(0)

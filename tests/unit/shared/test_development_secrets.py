@@ -29,7 +29,13 @@ OWN = SecretStr("a-secret-of-our-own-0123456789-abcdefghij")
         (
             OrderSettings,
             "ORDER_",
-            ["ORDER_JWT_SECRET", "ORDER_OPERATOR_TOKEN", "ORDER_CATALOG_INTERNAL_TOKEN"],
+            [
+                "ORDER_JWT_SECRET",
+                "ORDER_OPERATOR_TOKEN",
+                "ORDER_CATALOG_INTERNAL_TOKEN",
+                "ORDER_STOREFRONT_TOKEN",
+                "ORDER_PROOF_URL_SECRET",
+            ],
         ),
         (
             DispatchSettings,
@@ -41,7 +47,11 @@ OWN = SecretStr("a-secret-of-our-own-0123456789-abcdefghij")
             ],
         ),
         (OperatorAuthSettings, "DISPATCH_", ["DISPATCH_OPERATOR_JWT_SECRET"]),
-        (DriverSettings, "DRIVER_", ["DRIVER_JWT_SECRET", "DRIVER_OPERATOR_TOKEN"]),
+        (
+            DriverSettings,
+            "DRIVER_",
+            ["DRIVER_JWT_SECRET", "DRIVER_OPERATOR_TOKEN", "DRIVER_PROOF_URL_SECRET"],
+        ),
     ],
 )
 def test_development_defaults_are_refused_naming_each_variable(
