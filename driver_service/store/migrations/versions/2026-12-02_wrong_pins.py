@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "driver_0005"
-down_revision: str | None = "driver_0004"
+down_revision: str | None = "driver_windows"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
