@@ -1,6 +1,8 @@
 """Who may touch what: every route of the four services that takes an object id, called by every
 kind of caller. The owner gets 2xx; another principal of the route's kind gets 404, never 403
-(which would confirm the object exists); anyone else, and every bad token, gets 401.
+(which would confirm the object exists); anyone else, and every bad token, gets 401. A link
+that is itself the credential (the shopper's tracking page, a signed proof-photo link) answers
+whoever holds it, whatever else they send; a guessed or altered one is refused.
 
 The routes come from the four OpenAPI documents, so a new object route without a row here fails
 the test. The matrix of statuses received is printed (pytest -s shows it).
@@ -15,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import jwt
@@ -22,7 +25,16 @@ from standardwebhooks import Webhook
 
 from services.leaks import LeakScanner
 from services.suite import ROOT, Suite
-from tests.e2e.actors import FASHION_SHOW, DriverApp, Json, Pos, Storefront, expect, stop_of
+from tests.e2e.actors import (
+    FASHION_SHOW,
+    DriverApp,
+    Json,
+    Pos,
+    Storefront,
+    WebhookInbox,
+    expect,
+    stop_of,
+)
 from tests.e2e.conftest import JWT_SECRETS
 from tests.e2e.test_same_day_flow import (
     HOME,
@@ -46,6 +58,7 @@ PRINCIPALS = (
     "other driver",
     "operator",
     "service",
+    "storefront",
     "none",
 )
 BAD_TOKENS = (
@@ -66,6 +79,7 @@ KINDS = {
     "driver": ("driver", "other driver"),
     "operator": ("operator",),
     "service": ("service",),
+    "storefront": ("storefront",),
 }
 OWNER = {"customer": "customer", "store": "store", "driver": "driver"}
 
@@ -166,6 +180,7 @@ def headers_for(world: World, caller: str, row: Row) -> dict[str, str]:
             "driver": world.driver_operator,
         }.get(row.service, world.dispatch_operator),
         "service": lambda: world.suite.env["CATALOG_INTERNAL_TOKEN"],
+        "storefront": lambda: world.suite.storefront_token,
     }
     if caller in bearer:
         return {"Authorization": f"Bearer {bearer[caller]()}"}
@@ -184,6 +199,8 @@ def headers_for(world: World, caller: str, row: Row) -> dict[str, str]:
 
 
 def expected(row: Row, caller: str) -> int:
+    if row.kind == "link":
+        return row.owner_status
     principals = KINDS[row.kind]
     if caller not in principals:
         return 401
@@ -515,6 +532,70 @@ ROWS = [
         200,
         lambda w: f"/v1/console/drivers/{w.drivers['other'].driver_id}/offline",
     ),
+    # The storefront's webhook endpoints and their deliveries: the storefront's token only.
+    Row(
+        "order",
+        "POST",
+        "/v1/storefront/webhook-endpoints/{endpoint_id}/rotate-secret",
+        "storefront",
+        200,
+        lambda w: f"/v1/storefront/webhook-endpoints/{w.ids['endpoint']}/rotate-secret",
+        lambda w: {"grace_seconds": 60},
+    ),
+    Row(
+        "order",
+        "POST",
+        "/v1/storefront/webhook-endpoints/{endpoint_id}/replay-failed",
+        "storefront",
+        202,
+        lambda w: f"/v1/storefront/webhook-endpoints/{w.ids['endpoint']}/replay-failed",
+    ),
+    Row(
+        "order",
+        "GET",
+        "/v1/storefront/webhook-deliveries/{delivery_id}",
+        "storefront",
+        200,
+        lambda w: f"/v1/storefront/webhook-deliveries/{w.ids['delivery']}",
+    ),
+    # The owner is told a delivered delivery is not replayed (only failed ones are): the check of
+    # who asks comes first, so everyone else still gets 401 or 404.
+    Row(
+        "order",
+        "POST",
+        "/v1/storefront/webhook-deliveries/{delivery_id}/replay",
+        "storefront",
+        409,
+        lambda w: f"/v1/storefront/webhook-deliveries/{w.ids['delivery']}/replay",
+    ),
+    Row(
+        "order",
+        "DELETE",
+        "/v1/storefront/webhook-endpoints/{endpoint_id}",
+        "storefront",
+        204,
+        lambda w: f"/v1/storefront/webhook-endpoints/{w.ids['endpoint']}",
+    ),
+    # Links that are their own credential: the tracking page (its token made at checkout) and a
+    # proof photo (a signed, expiring link).
+    Row("order", "GET", "/t/{token}", "link", 200, lambda w: f"/t/{w.ids['tracking']}"),
+    Row(
+        "order",
+        "GET",
+        "/t/{token}/status",
+        "link",
+        200,
+        lambda w: f"/t/{w.ids['tracking']}/status",
+    ),
+    Row("order", "GET", "/t/assets/{name}", "link", 200, lambda w: "/t/assets/tracking.js"),
+    Row(
+        "driver",
+        "GET",
+        "/v1/proof-photos/{sha256}",
+        "link",
+        200,
+        lambda w: w.ids["photo_link"],
+    ),
 ]
 
 
@@ -608,7 +689,7 @@ async def run_row(
     world: World, row: Row, matrix: dict[tuple[str, str, str], dict[str, int]]
 ) -> httpx.Response:
     """Every non-owner first (each must change nothing), the owner last; the owner's answer."""
-    owner = OWNER.get(row.kind, KINDS[row.kind][0])
+    owner = OWNER.get(row.kind, KINDS.get(row.kind, ("none",))[0])
     statuses = {}
     for caller in [c for c in CALLERS if c != owner] + [owner]:
         response = await call(world, row, caller)
@@ -625,10 +706,10 @@ async def test_every_object_route_answers_each_caller_as_its_owner_or_not_at_all
     pos_terminals: dict[str, Pos],
     directory: dict[str, Any],
     scanner: LeakScanner,
+    webhook_inbox: WebhookInbox,
 ) -> None:
     documents = {
-        name: expect(await http.get(f"{url}/openapi.json"), 200)
-        for name, url in suite.urls.items()
+        name: expect(await http.get(f"{url}/openapi.json"), 200) for name, url in suite.urls.items()
     }
     rows = {(r.service, r.method, r.template) for r in ROWS}
     routes = object_routes(documents)
@@ -679,7 +760,18 @@ async def test_every_object_route_answers_each_caller_as_its_owner_or_not_at_all
     def row(service: str, method: str, template: str) -> Row:
         return by_template[(service, method, template)]
 
+    storefront_auth = {"Authorization": f"Bearer {suite.storefront_token}"}
     try:
+        # The storefront's endpoint hears of the orders below.
+        endpoint = expect(
+            await http.post(
+                f"{suite.urls['order']}/v1/storefront/webhook-endpoints",
+                json={"url": webhook_inbox.storefront_endpoint("matrix")},
+                headers=storefront_auth,
+            ),
+            201,
+        )
+        world.ids["endpoint"] = endpoint["id"]
         for driver in (assigned, declining):
             await driver.go_online(**MALL)
         # An order to cancel, and one to deliver.
@@ -693,6 +785,7 @@ async def test_every_object_route_answers_each_caller_as_its_owner_or_not_at_all
             storefront, pos_terminals, "89123"
         )
         world.ids.update(order=order["id"], pin=order["delivery_pin"], offer_id=offer_id)
+        world.ids["tracking"] = order["tracking_token"]
         world.ids["shipment"] = shipment["shipment_id"]
         world.ids["sku"] = shipment["lines"][0]["sku"]
         world.pos = pos
@@ -773,6 +866,44 @@ async def test_every_object_route_answers_each_caller_as_its_owner_or_not_at_all
         await eventually(lambda: storefront.order_in(order["id"], "delivered"), within=30)
         await run_row(world, row("order", "POST", "/v1/orders/{order_id}/tip"), matrix)
 
+        # The shopper's links to the delivered order, and the storefront's view of its webhooks.
+        tracked = expect(
+            await http.get(f"{suite.urls['order']}/t/{world.ids['tracking']}/status"), 200
+        )
+        photo = urlsplit(tracked["proof"]["photo_urls"][0])
+        world.ids["photo_link"] = f"{photo.path}?{photo.query}"
+
+        async def a_delivered_delivery() -> str | None:
+            # A list of deliveries, newest first.
+            listed: Any = expect(
+                await http.get(
+                    f"{suite.urls['order']}/v1/storefront/webhook-deliveries",
+                    params={"endpoint_id": world.ids["endpoint"], "status": "delivered"},
+                    headers=storefront_auth,
+                ),
+                200,
+            )
+            return str(listed[0]["id"]) if listed else None
+
+        world.ids["delivery"] = await eventually(a_delivered_delivery, within=30)
+        for key in [
+            ("order", "GET", "/t/{token}"),
+            ("order", "GET", "/t/{token}/status"),
+            ("order", "GET", "/t/assets/{name}"),
+            ("driver", "GET", "/v1/proof-photos/{sha256}"),
+            ("order", "POST", "/v1/storefront/webhook-endpoints/{endpoint_id}/rotate-secret"),
+            ("order", "POST", "/v1/storefront/webhook-endpoints/{endpoint_id}/replay-failed"),
+            ("order", "GET", "/v1/storefront/webhook-deliveries/{delivery_id}"),
+            ("order", "POST", "/v1/storefront/webhook-deliveries/{delivery_id}/replay"),
+            ("order", "DELETE", "/v1/storefront/webhook-endpoints/{endpoint_id}"),
+        ]:
+            await run_row(world, row(*key), matrix)
+        # A guessed tracking token, or a photo link with its signature altered, is refused.
+        guessed = await http.get(f"{suite.urls['order']}/t/{uuid.uuid4().hex}")
+        link = dict(parse_qsl(photo.query))
+        link["signature"] = ("1" if link["signature"][0] == "0" else "0") + link["signature"][1:]
+        altered = await http.get(f"{suite.urls['driver']}{photo.path}", params=link)
+
         # A second route and driver, to fail the delivery and hand the package back.
         await assigned.go_offline()
         await second.go_online(**MALL)
@@ -841,5 +972,7 @@ async def test_every_object_route_answers_each_caller_as_its_owner_or_not_at_all
         if got != expected(r, caller)
     ]
     assert wrong == [], "\n".join(wrong)
+    assert guessed.status_code == 404, guessed.text
+    assert altered.status_code == 403, altered.text
     assert set(matrix) == rows
     assert all(403 not in statuses.values() for statuses in matrix.values())
