@@ -46,7 +46,13 @@ CHECKS = ",".join(
     )
 )
 # Operations a customer (or the storefront) calls: their responses are scanned for stores.
-CUSTOMER_TAGS = {"catalog": ["catalog"], "order": ["orders"], "dispatch": [], "driver": []}
+# What customers and the storefront see, where the leak scanner reads every answer.
+CUSTOMER_TAGS = {
+    "catalog": ["catalog"],
+    "order": ["orders", "storefront", "tracking"],
+    "dispatch": [],
+    "driver": ["proofs"],
+}
 SERVICES = ("catalog", "order", "dispatch", "driver")
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
 UNLIMITED = "1000000/minute"
@@ -162,6 +168,7 @@ class Callers:
     order_operator: str
     driver_operator: str
     internal: str
+    storefront: str
     retailer_key: str
     pos_key: str
     pos_secret: str
@@ -170,7 +177,11 @@ class Callers:
     def by_tag(self, service: str) -> dict[str, dict[str, str]]:
         bearer = {
             "catalog": {"internal": self.internal},
-            "order": {"orders": self.customer, "internal": self.order_operator},
+            "order": {
+                "orders": self.customer,
+                "internal": self.order_operator,
+                "storefront": self.storefront,
+            },
             "dispatch": {"internal": self.dispatch_operator, "console": self.dispatch_operator},
             "driver": {
                 **{
@@ -241,6 +252,7 @@ async def gather_callers(suite: Suite) -> Callers:
         order_operator=operator,
         driver_operator=suite.env["DRIVER_OPERATOR_TOKEN"],
         internal=internal,
+        storefront=suite.storefront_token,
         retailer_key=keys[store["retailer_id"]],
         pos_key=pos["api_key"],
         pos_secret=pos["webhook_secret"],
