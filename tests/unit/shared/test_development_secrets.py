@@ -83,6 +83,7 @@ def test_secrets_of_ones_own_need_no_development_mode() -> None:
         development_mode=False,
         jwt_secret=OWN.get_secret_value(),
         operator_token=OWN,
+        proof_url_secret=OWN,
     )
 
     assert catalog.token_secret == driver.jwt_secret == OWN.get_secret_value()
