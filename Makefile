@@ -20,7 +20,7 @@ CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: help venv lock console-assets browser up down status infra-up infra-down lint test \
-	test-unit bench bench-tools demo chaos clean
+	test-unit bench bench-tools demo chaos fuzz clean
 
 help:
 	@echo "make up         install, start Kafka + PostgreSQL + the four services (foreground)"
@@ -30,6 +30,7 @@ help:
 	@echo "make lock       resolve pyproject.toml's dependencies again into uv.lock"
 	@echo "make bench      catalog, checkout, relay, long-poll and flow benchmarks (one BENCH line"
 	@echo "                each), the Li & Lim PDPTW table, the batching figure, console load time"
+	@echo "make fuzz       schemathesis against the four services (own suite, >= 2,000 calls each)"
 	@echo "make demo       a simulated same-day at the four pilot malls (ARGS=\"--demand 2\")"
 	@echo "make chaos      2,000 orders under kill -9 and restarts, reconciled (ARGS=\"--orders 10000 --faults 100\")"
 	@echo "make browser    install Debian's chromium for the console's browser test (apt-get)"
@@ -147,6 +148,10 @@ demo: prereqs-demo venv $(VENV)/.extra-demo-$(CKSUM) console-assets infra-up
 # Its own PostgreSQL and Kafka (in .local/chaos/), so it never disturbs `make up` or a test run.
 chaos: prereqs-chaos venv console-assets
 	@$(PY) -m services.chaos $(ARGS)
+
+# MTH_FREE_PORT_BASE moves the fuzzing suite's ports, next to another checkout's.
+fuzz: venv console-assets infra-up
+	@$(PY) -m services.fuzz --base-port $${MTH_FREE_PORT_BASE:-18200}
 
 clean: down
 	rm -rf .local $(VENV) deploy/kafka/.jars

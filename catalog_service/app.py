@@ -37,6 +37,9 @@ def create_app(settings: CatalogSettings) -> FastAPI:
             migrations=MIGRATIONS,
             consumers=build_consumers(runtime),
             on_startup=[load_read_model],
+            body_limits=[(r"/v1/retailer/.*", settings.retailer_max_body_bytes)],
+            rate_limits={"same_day": settings.rate_limit_same_day},
+            cors_origins=settings.cors_origins,
             middleware=[Middleware(catalog.SameDayFastPath, runtime=runtime)],
             openapi_tags=[
                 {"name": "catalog", "description": "For customers: never names a store."},

@@ -1,9 +1,18 @@
 from __future__ import annotations
 
+import socket
+
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import LogLevel, ServiceSettings, SharedSecret, log_level_setting
+from shared.settings import (
+    LogLevel,
+    Rate,
+    ServiceSettings,
+    SharedSecret,
+    development_secret,
+    log_level_setting,
+)
 
 
 class CatalogSettings(ServiceSettings):
@@ -11,14 +20,26 @@ class CatalogSettings(ServiceSettings):
 
     service_name: str = "catalog"
     port: int = 8001
+    # Each replica keeps a complete read model, so each reads every inventory and capacity event
+    # in a consumer group of its own: this names it. Kubernetes sets the pod name; by default
+    # the host name, which is the pod name there too.
+    replica_id: str = Field(
+        default_factory=socket.gethostname, max_length=100, pattern=r"^[A-Za-z0-9._-]+$"
+    )
     log_level: LogLevel = log_level_setting("CATALOG_")
     # Keys offer ids and cursors; every catalog instance must share it, and production sets it.
-    token_secret: str = Field("dev-only-catalog-token-secret", min_length=16)
+    token_secret: str = development_secret("dev-only-catalog-token-secret", min_length=16)
     # The bearer token of the internal endpoints (`/v1/stores`, `/v1/offers/{id}`), which name
     # stores: the order service sends the same value as ORDER_CATALOG_INTERNAL_TOKEN.
-    internal_token: SharedSecret = Field(
+    internal_token: SharedSecret = development_secret(
         SecretStr("dev-only-catalog-internal-token-change-me-in-production")
     )
+    # Same-day queries per client address (the storefront's visitors).
+    rate_limit_same_day: Rate = "300/minute"
+    # The storefront's origins, for browsers (JSON list): none by default.
+    cors_origins: list[str] = Field(default_factory=list)
+    # Retailer batches hold up to 10,000 rows.
+    retailer_max_body_bytes: int = Field(16 * 1_048_576, gt=0)
     # Resolution 7 cells are about 5 km2: fine enough for capacity areas, few per mall.
     h3_resolution: int = Field(7, ge=0, le=15)
     low_stock_threshold: int = Field(3, ge=0)

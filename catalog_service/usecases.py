@@ -249,6 +249,9 @@ class ResolvedOffer:
     mall: MallRow
     promise: Promise
     stores: list[StockedStore]
+    # The mall's delivery area, so checkout can refuse an address outside it.
+    area_center: Point
+    area_radius_m: int
     # Every window the mall has for the point, earliest first; the promise ends the first.
     windows: list[Window]
 
@@ -282,6 +285,8 @@ async def resolve_offer(
         mall,
         promise,
         await catalog.stocked_stores(tx, ref.mall_id, ref.sku),
+        rules.point,
+        rules.delivery_radius_m,
         windows,
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 import jwt
@@ -43,8 +44,18 @@ def operator_subject(settings: OperatorAuthSettings, token: str, now: datetime) 
     except jwt.PyJWTError as error:
         raise InvalidToken(str(error)) from None
     # Times against the suite's clock, which the demo runs ahead and compressed, not the wall's.
-    if int(claims["exp"]) < now.timestamp():
+    expires = claims["exp"]
+    if (
+        not isinstance(expires, int | float)
+        or isinstance(expires, bool)
+        or not math.isfinite(expires)
+    ):
+        raise InvalidToken("exp is not a time")
+    if expires < now.timestamp():
         raise InvalidToken("expired")
     if claims.get("role") != OPERATOR_ROLE:
         raise InvalidToken("not an operator token")
-    return str(claims["sub"])
+    subject = claims["sub"]
+    if not isinstance(subject, str) or not subject.strip():
+        raise InvalidToken("sub is not a name")
+    return subject

@@ -3,22 +3,29 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from shared.settings import LogLevel, ServiceSettings, SharedSecret, log_level_setting
+from shared.settings import (
+    DevelopmentSecrets,
+    LogLevel,
+    ServiceSettings,
+    SharedSecret,
+    development_secret,
+    log_level_setting,
+)
 
 # The advertised hourly floor must stay within the market's promise to drivers.
 MIN_HOURLY_CENTS = 1800
 MAX_HOURLY_CENTS = 2500
 
 
-class OperatorAuthSettings(BaseSettings):
+class OperatorAuthSettings(DevelopmentSecrets):
     """Apart, so `python -m dispatch_service.dev token` needs no database URL."""
 
-    model_config = SettingsConfigDict(env_prefix="DISPATCH_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="DISPATCH_", extra="ignore", populate_by_name=True)
 
     # Operator tokens are HS256 JWTs with role "operator" (`python -m dispatch_service.dev token`).
-    operator_jwt_secret: SharedSecret = Field(
+    operator_jwt_secret: SharedSecret = development_secret(
         SecretStr("dev-dispatch-operator-secret-change-me-in-production")
     )
     operator_token_seconds: int = Field(12 * 3600, gt=0)
@@ -94,9 +101,9 @@ class DispatchSettings(ServiceSettings, OperatorAuthSettings):
     # cancelling a shipment through the order service, taking a driver offline through the
     # driver service, each with that service's operator token.
     order_url: str = "http://127.0.0.1:8002"
-    order_operator_token: SecretStr = Field(SecretStr("dev-operator-token"))
+    order_operator_token: SecretStr = development_secret(SecretStr("dev-operator-token"))
     driver_url: str = "http://127.0.0.1:8004"
-    driver_operator_token: SharedSecret = Field(
+    driver_operator_token: SharedSecret = development_secret(
         SecretStr("dev-driver-operator-token-change-me-in-production")
     )
     peer_timeout_seconds: float = Field(5.0, gt=0)

@@ -51,6 +51,11 @@ def create_app(settings: DriverSettings) -> FastAPI:
             consumers=CONSUMERS,
             on_startup=[start_offer_hub],
             on_shutdown=[stop_offer_hub],
+            # Multipart adds a little to the photo itself.
+            body_limits=[
+                (r"/v1/routes/[^/]+/stops/[^/]+/deliver", settings.max_photo_bytes + 65_536)
+            ],
+            rate_limits={"sign_in": settings.rate_limit_sign_in},
             middleware=[Middleware(offers.OffersFastPath)],
         )
     )

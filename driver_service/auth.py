@@ -63,7 +63,8 @@ def decode_token(secret: str, token: str, kind: TokenKind, now: datetime) -> Cla
             uuid.UUID(data["jti"]),
             datetime.fromtimestamp(int(data["exp"]), now.tzinfo),
         )
-    except (jwt.PyJWTError, ValueError, KeyError, TypeError) as error:
+    # A validly signed token may still carry an absurd exp: 10**20 overflows a datetime.
+    except (jwt.PyJWTError, ValueError, KeyError, TypeError, OverflowError, OSError) as error:
         raise InvalidToken("malformed or wrongly signed token") from error
     if claims.kind != kind:
         raise InvalidToken(f"not an {kind} token")

@@ -3,7 +3,14 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import LogLevel, ServiceSettings, SharedSecret, log_level_setting
+from shared.settings import (
+    LogLevel,
+    Rate,
+    ServiceSettings,
+    SharedSecret,
+    development_secret,
+    log_level_setting,
+)
 
 
 class DriverSettings(ServiceSettings):
@@ -12,10 +19,12 @@ class DriverSettings(ServiceSettings):
     service_name: str = "driver"
     port: int = 8004
     log_level: LogLevel = log_level_setting("DRIVER_")
-    jwt_secret: str = Field("dev-driver-secret-change-me-in-production", min_length=32)
+    jwt_secret: str = development_secret(
+        "dev-driver-secret-change-me-in-production", min_length=32
+    )
     # Operators (dispatch's console) send it to the /v1/admin/ endpoints: taking a driver who
     # stopped reporting offline. Dispatch holds the same value as DISPATCH_DRIVER_OPERATOR_TOKEN.
-    operator_token: SharedSecret = Field(
+    operator_token: SharedSecret = development_secret(
         SecretStr("dev-driver-operator-token-change-me-in-production")
     )
     access_token_seconds: int = Field(900, gt=0)
@@ -29,8 +38,10 @@ class DriverSettings(ServiceSettings):
     mall_geofence_m: float = Field(400.0, gt=0)
     free_pickup_wait_minutes: float = Field(10.0, ge=0)
     max_photo_bytes: int = Field(5_000_000, gt=0)
+    # Sign-ups and token refreshes per client address.
+    rate_limit_sign_in: Rate = "20/minute"
     # Proof photos are served at links the order service signs with the same secret
     # (ORDER_PROOF_URL_SECRET); a link works until the expiry it carries.
-    proof_url_secret: SharedSecret = Field(
+    proof_url_secret: SharedSecret = development_secret(
         SecretStr("dev-only-proof-url-secret-change-me-in-production")
     )

@@ -17,12 +17,14 @@ from sqlalchemy.exc import IntegrityError
 from driver_service import auth
 from driver_service.accept_gate import Win
 from driver_service.domain import earnings, limits
+from driver_service.domain import route as route_rules
 from driver_service.domain.errors import (
     BlockOverlaps,
     InvalidBlock,
     InvalidToken,
     OfferTaken,
     PhoneTaken,
+    PinMismatch,
     RouteEnded,
     TooManyUpdates,
     UnknownThing,
@@ -33,6 +35,7 @@ from driver_service.domain.vehicles import CAPACITY_PACKAGES, VehicleType
 from driver_service.settings import DriverSettings
 from driver_service.store import drivers as driver_store
 from driver_service.store import offers as offer_store
+from driver_service.store import pins as pin_store
 from driver_service.store import routes as route_store
 from shared import outbox
 from shared.db import Tx
@@ -175,6 +178,7 @@ async def update_location(
 # Scheduled blocks
 
 MAX_BLOCK_HOURS = 8
+MAX_DAYS_AHEAD = 30
 
 
 async def schedule_block(
@@ -185,6 +189,8 @@ async def schedule_block(
         errors.append(("mall_id", "not a mall we serve"))
     if starts_at <= now:
         errors.append(("starts_at", "must be in the future"))
+    elif starts_at > now + timedelta(days=MAX_DAYS_AHEAD):
+        errors.append(("starts_at", f"must be within {MAX_DAYS_AHEAD} days"))
     if not 1 <= hours <= MAX_BLOCK_HOURS:
         errors.append(("hours", f"must be between 1 and {MAX_BLOCK_HOURS}"))
     if errors:
@@ -424,21 +430,45 @@ async def deliver(
     now: datetime,
 ) -> str:
     digest = hashlib.sha256(photo.content).hexdigest()
-    await _step(
-        tx,
-        route_id,
-        driver_id,
-        lambda route: route.deliver(
+    # Read before the route is locked: a few concurrent wrong tries may pass five, no more.
+    wrong_pins = await pin_store.wrong_pins_at(tx, stop_id)
+
+    def step(route: Route) -> list[Payload]:
+        if route.stop(stop_id).pin_sha256 is not None:
+            route_rules.check_pin_tries(wrong_pins)
+        return route.deliver(
             stop_id,
             Point(position.lat, position.lng),
             settings.delivery_geofence_m,
             pin,
             digest,
             at=now,
-        ),
-    )
+        )
+
+    await _step(tx, route_id, driver_id, step)
     await route_store.save_photo(tx, digest, photo.content_type, photo.content)
     return digest
+
+
+async def record_wrong_pin(
+    tx: Tx, route_id: UUID, stop_id: UUID, driver_id: UUID, now: datetime
+) -> PinMismatch:
+    """Keeps a wrong PIN for fraud review (after the delivery attempt rolled back); returns the
+    answer for the driver."""
+    wrong = await pin_store.add_wrong_pin(
+        tx, stop_id=stop_id, route_id=route_id, driver_id=driver_id, at=now
+    )
+    log.warning(
+        "wrong_delivery_pin",
+        extra={
+            "route_id": str(route_id),
+            "stop_id": str(stop_id),
+            "driver_id": str(driver_id),
+            "wrong_pins": wrong,
+            "is_locked": wrong >= route_rules.MAX_WRONG_PINS,
+        },
+    )
+    return route_rules.after_wrong_pin(wrong)
 
 
 async def fail(

@@ -68,6 +68,11 @@ def create_app(
             consumers=build_consumers(outgoing),
             on_startup=[start_clients],
             on_shutdown=[stop_clients],
+            rate_limits={
+                "checkout": settings.rate_limit_checkout,
+                "orders": settings.rate_limit_orders,
+            },
+            cors_origins=settings.cors_origins,
             webhooks=storefront.webhooks,
             openapi_tags=[
                 {"name": "orders", "description": "Customer API: checkout and order status."},

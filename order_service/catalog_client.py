@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 
 import httpx
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
@@ -16,6 +17,9 @@ from tenacity import (
 )
 
 log = logging.getLogger(__name__)
+
+# An offer id travels in the catalog's URL: only url-safe base64 may go there, never "../".
+OFFER_ID = re.compile(r"[A-Za-z0-9_-]{1,200}")
 
 
 class OfferStore(BaseModel):
@@ -30,6 +34,16 @@ class OfferStore(BaseModel):
     quantity: int = Field(ge=0)
     prep_minutes: int = Field(0, ge=0)
     pickup_instructions: str = ""
+
+
+class DeliveryArea(BaseModel):
+    """The offer's mall delivers within `radius_m` of this point."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    lat: float = Field(ge=-90, le=90)
+    lng: float = Field(ge=-180, le=180)
+    radius_m: int = Field(gt=0)
 
 
 class OfferWindow(BaseModel):
@@ -54,6 +68,7 @@ class Offer(BaseModel):
     deliver_by: AwareDatetime
     windows: list[OfferWindow] = Field(default_factory=list)
     stores: list[OfferStore]
+    delivery_area: DeliveryArea
 
 
 class CatalogUnavailable(Exception):
@@ -95,6 +110,8 @@ class CatalogClient:
 
     async def resolve(self, offer_id: str, at: tuple[float, float] | None = None) -> Offer:
         """The offer, with its mall's windows for the (lat, lng) `at` when given."""
+        if OFFER_ID.fullmatch(offer_id) is None:
+            raise OfferNotFound(offer_id)
 
         def note(state: RetryCallState) -> None:
             error = state.outcome.exception() if state.outcome else None

@@ -3,7 +3,14 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import LogLevel, ServiceSettings, SharedSecret, log_level_setting
+from shared.settings import (
+    LogLevel,
+    Rate,
+    ServiceSettings,
+    SharedSecret,
+    development_secret,
+    log_level_setting,
+)
 
 
 class OrderSettings(ServiceSettings):
@@ -13,18 +20,24 @@ class OrderSettings(ServiceSettings):
     port: int = 8002
     log_level: LogLevel = log_level_setting("ORDER_")
 
-    jwt_secret: str = Field("dev-only-jwt-secret-change-me-0123456789", min_length=32)
-    operator_token: str = Field("dev-operator-token", min_length=8)
+    jwt_secret: str = development_secret("dev-only-jwt-secret-change-me-0123456789", min_length=32)
+    operator_token: str = development_secret("dev-operator-token", min_length=8)
 
     catalog_url: str = "http://127.0.0.1:8001"
     # The catalog's CATALOG_INTERNAL_TOKEN: its offer resolution names stores.
-    catalog_internal_token: SharedSecret = Field(
+    catalog_internal_token: SharedSecret = development_secret(
         SecretStr("dev-only-catalog-internal-token-change-me-in-production")
     )
     catalog_timeout_seconds: float = Field(2.0, gt=0)
     catalog_attempts: int = Field(3, ge=1)
     catalog_backoff_seconds: float = Field(0.2, ge=0)
     catalog_retry_after_seconds: int = Field(5, ge=1)
+
+    # Per customer: checkouts, and reads or cancels of their orders.
+    rate_limit_checkout: Rate = "30/minute"
+    rate_limit_orders: Rate = "300/minute"
+    # The storefront's origins, for browsers (JSON list): none by default.
+    cors_origins: list[str] = Field(default_factory=list)
 
     require_delivery_pin: bool = True
     # A store that has not accepted a shipment this long after it was placed loses it.
@@ -49,7 +62,7 @@ class OrderSettings(ServiceSettings):
     webhook_backoff_max_seconds: float = Field(900.0, gt=0)
 
     # The storefront's bearer token for its webhook endpoints and deliveries.
-    storefront_token: SharedSecret = Field(
+    storefront_token: SharedSecret = development_secret(
         SecretStr("dev-only-storefront-token-change-me-in-production")
     )
     # Where shoppers reach this service: tracking links are made from it.
@@ -57,7 +70,7 @@ class OrderSettings(ServiceSettings):
     # Proof photos are served by the driver service at signed links that expire; the driver
     # service checks them with the same secret (DRIVER_PROOF_URL_SECRET).
     driver_public_url: str = "http://127.0.0.1:8004"
-    proof_url_secret: SharedSecret = Field(
+    proof_url_secret: SharedSecret = development_secret(
         SecretStr("dev-only-proof-url-secret-change-me-in-production")
     )
     proof_url_ttl_seconds: float = Field(172_800.0, gt=0)

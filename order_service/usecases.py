@@ -25,6 +25,8 @@ from order_service.domain.checkout import (
     RetailerEventType,
     RetailerLine,
     RetailerOrder,
+    first_name,
+    is_within,
 )
 from order_service.domain.errors import IllegalTransition, UnknownShipment, WindowFull
 from order_service.domain.order import (
@@ -166,6 +168,18 @@ async def _locked_by_shipment(tx: Tx, shipment_id: UUID) -> Order:
 
 
 # --- checkout --------------------------------------------------------------------------------
+
+
+class OutsideDeliveryArea(Exception):
+    """The address is outside the delivery area of a mall whose offer is in the cart."""
+
+
+def check_delivery_area(address: Address, offers: Mapping[str, Offer]) -> None:
+    dropoff = Point(address.lat, address.lng)
+    for offer in offers.values():
+        area = offer.delivery_area
+        if not is_within(Point(area.lat, area.lng), area.radius_m, dropoff):
+            raise OutsideDeliveryArea
 
 
 async def seed_from_offers(tx: Tx, offers: Mapping[str, Offer]) -> None:
@@ -594,9 +608,7 @@ def _retailer_view(order: Order, shipment: Shipment) -> RetailerOrder:
         status=shipment.status.value,
         placed_at=order.created_at,
         deliver_by=order.deliver_by,
-        customer_first_name=Contact(
-            name=order.contact_name, phone=order.contact_phone
-        ).first_name(),
+        customer_first_name=first_name(order.contact_name),
         lines=[
             RetailerLine(sku=line.sku, title=line.title, quantity=line.quantity)
             for line in order.lines
@@ -652,9 +664,7 @@ async def _retailer_step(
             event.package_count,
             dropoff_address=address.one_line(),
             dropoff_area=address.area(),
-            customer_first_name=Contact(
-                name=order.contact_name, phone=order.contact_phone
-            ).first_name(),
+            customer_first_name=first_name(order.contact_name),
             at=now,
         )
     if event.type is RetailerEventType.RESTOCKED:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services import infra
+from shared.settings import DEVELOPMENT_MODE_VARIABLE
 
 RUN_DIR = infra.LOCAL / "run"
 
@@ -84,6 +85,8 @@ def running_pid(service: Service) -> int | None:
 
 def service_env(service: Service) -> dict[str, str]:
     env = {**os.environ, **infra.infra_env()}
+    # `make up` runs on a developer's machine: the repository's development secrets will do.
+    env.setdefault(DEVELOPMENT_MODE_VARIABLE, "1")
     env.setdefault(f"{service.env_prefix}_PORT", str(service.port))
     env.setdefault("ORDER_CATALOG_URL", SERVICES[0].url)
     # Tracking links and proof-photo links point at where the order and driver services listen.

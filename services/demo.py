@@ -1044,6 +1044,8 @@ def suite_env(o: Options, real_start: float) -> dict[str, str]:
         "ORDER_JWT_SECRET": secrets.token_urlsafe(32),
         "ORDER_OPERATOR_TOKEN": secrets.token_urlsafe(24),
         "DISPATCH_OPERATOR_JWT_SECRET": secrets.token_urlsafe(32),
+        # Every simulated shopper browses from this one address.
+        "CATALOG_RATE_LIMIT_SAME_DAY": "1000000/minute",
         # Driver sessions are timed on the suite clock: a 15-minute token is 15 real seconds.
         "DRIVER_ACCESS_TOKEN_SECONDS": str(12 * 3600),
         "DISPATCH_BATCH_INTERVAL_SECONDS": f"{o.batch_minutes * 60:g}",

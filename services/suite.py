@@ -23,6 +23,7 @@ from services import infra
 from shared.clock import Clock
 from shared.db import asyncpg_dsn
 from shared.kafka import ensure_topics
+from shared.settings import DEVELOPMENT_MODE_VARIABLE
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -152,6 +153,8 @@ class Suite:
             if not k.startswith(tuple(f"{s.env_prefix}_" for s in SERVICES))
         }
         env["KAFKA_BOOTSTRAP_SERVERS"] = self.infra.kafka_bootstrap()
+        # A suite on this machine may use the repository's development secrets.
+        env[DEVELOPMENT_MODE_VARIABLE] = "1"
         for index, service in enumerate(SERVICES):
             prefix = service.env_prefix
             env[f"{prefix}_DATABASE_URL"] = self.database_url(service)

@@ -122,10 +122,17 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
         status = error.status_code
-        code = HTTPStatus(status).phrase.lower().replace(" ", "_")
+        # 413 keeps one code whether the limit met the declared or the streamed length.
+        code = (
+            "payload_too_large"
+            if status == 413
+            else HTTPStatus(status).phrase.lower().replace(" ", "_")
+        )
         detail = (
             "No such resource; check the path."
             if status == 404
+            else "The body cannot be parsed: send UTF-8 JSON (or the form the route documents)."
+            if status == 400 and error.detail == "There was an error parsing the body"
             else str(error.detail)
             if isinstance(error.detail, str)
             else HTTPStatus(status).description

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from prometheus_client.registry import Collector
 from pydantic import BaseModel
@@ -20,11 +21,12 @@ from starlette.middleware import Middleware
 from shared import outbox, tracing
 from shared.consumer import ConsumerRunner, Handler
 from shared.db import Db
+from shared.http_limits import BodyLimit, RateLimits
 from shared.kafka import ensure_topics, kafka_reachable
 from shared.logging import configure_logging
 from shared.metrics import CONTENT_TYPE, RequestObserver, ServiceMetrics
 from shared.migrations import upgrade
-from shared.problems import install_problem_handlers
+from shared.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,12 @@ class ServiceParts:
     on_startup: Sequence[Hook] = ()
     on_shutdown: Sequence[Hook] = ()
     openapi_tags: list[dict[str, Any]] = field(default_factory=list)
+    # (path regex, bytes) for routes whose bodies may exceed settings.max_body_bytes.
+    body_limits: Sequence[tuple[str, int]] = ()
+    # Per-caller rates by name ("60/minute"), checked by the routes' own dependencies.
+    rate_limits: Mapping[str, str] = field(default_factory=dict)
+    # Browser origins (the storefront) allowed to call this service; none by default.
+    cors_origins: Sequence[str] = ()
     # The service's business metrics (counted where their events happen), served on /metrics.
     metrics: Sequence[Collector] = ()
     # Inside the request observer, so what they answer is counted, timed and traced.
@@ -145,12 +153,24 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
     )
     app.state.settings = settings
     app.state.metrics = metrics
+    app.state.rate_limits = RateLimits(parts.rate_limits)
     # What the service consumes, for the event docs (services/asyncapi.py) as much as the lifespan.
     app.state.consumer_specs = list(parts.consumers)
     install_problem_handlers(app)
+    # Innermost first: the body limit sits inside the observer, so 413s are counted and traced.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, overrides=parts.body_limits)
     for middleware in parts.middleware:
         app.add_middleware(middleware.cls, *middleware.args, **middleware.kwargs)
     app.add_middleware(RequestObserver, metrics=metrics)
+    if parts.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(parts.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "traceparent"],
+            expose_headers=["Location", "Retry-After", "x-trace-id"],
+            max_age=600,
+        )
     # Outermost (it wraps the whole middleware stack): the observer logs with its trace id.
     tracing.instrument_app(app)
     app.include_router(health_router(settings))
@@ -158,7 +178,53 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
         app.include_router(router)
     if parts.webhooks is not None:
         app.webhooks.include_router(parts.webhooks)
+    document_problems(app)
     return app
+
+
+_PROBLEM_SCHEMA = {"$ref": "#/components/schemas/Problem"}
+_FASTAPI_422 = {"$ref": "#/components/schemas/HTTPValidationError"}
+
+
+def document_problems(app: FastAPI) -> None:
+    """Errors in the OpenAPI document as they are sent: `application/problem+json` with the
+    Problem schema (FastAPI would say `application/json`, and its own schema for 422), and 400
+    and 413 for every operation that takes a body."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            for path_item in schema.get("paths", {}).values():
+                for operation in path_item.values():
+                    if isinstance(operation, dict):
+                        _document_operation_problems(operation)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _document_operation_problems(operation: dict[str, Any]) -> None:
+    responses: dict[str, Any] = operation.setdefault("responses", {})
+    if "requestBody" in operation:
+        for status, description in (
+            ("400", "The body cannot be parsed (not UTF-8, or not the declared media type)"),
+            ("413", "The body is larger than this route takes"),
+        ):
+            responses.setdefault(status, {"description": description})
+            responses[status].setdefault("content", {PROBLEM_MEDIA_TYPE: {}})
+    for status, response in responses.items():
+        content: dict[str, Any] = response.get("content", {})
+        is_default_422 = status == "422" and content.get("application/json", {}).get(
+            "schema"
+        ) == _FASTAPI_422
+        if PROBLEM_MEDIA_TYPE in content or is_default_422:
+            documented = dict(content.get(PROBLEM_MEDIA_TYPE, {}))
+            documented["schema"] = _PROBLEM_SCHEMA
+            response["content"] = {PROBLEM_MEDIA_TYPE: documented}
+            if is_default_422:
+                response["description"] = "The request is invalid; `errors` lists the fields"
 
 
 METRICS_EXAMPLE = """\

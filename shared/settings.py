@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from shared.kafka import KafkaConfig
+from shared.http_limits import parse_rate
 from shared.local import DATABASES, LocalRuntime
 
 
@@ -33,6 +34,8 @@ def _at_least_32_bytes(value: SecretStr) -> SecretStr:
 
 # A secret shared between processes (service tokens, signing keys), refused at start if short.
 SharedSecret = Annotated[SecretStr, AfterValidator(_at_least_32_bytes)]
+# A per-caller request rate such as "60/minute".
+Rate = Annotated[str, AfterValidator(parse_rate)]
 
 
 class KafkaSettings(BaseSettings):
@@ -109,8 +112,52 @@ def log_level_setting(env_prefix: str) -> Any:
     return Field("INFO", validation_alias=AliasChoices(f"{env_prefix}LOG_LEVEL", "LOG_LEVEL"))
 
 
-class ServiceSettings(KafkaSettings):
-    model_config = SettingsConfigDict(extra="ignore")
+DEVELOPMENT_MODE_VARIABLE = "MTH_DEVELOPMENT_MODE"
+
+
+def development_secret(default: str | SecretStr, **constraints: Any) -> Any:
+    """A secret field whose default is written in this repository: fine on a developer's
+    machine, refused at start unless development mode is on."""
+    return Field(default, json_schema_extra={"development_default": True}, **constraints)
+
+
+class DevelopmentSecrets(BaseSettings):
+    """Refuses the repository's development default secrets unless development mode is on."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    # `make up`, `make test`, `make demo` and the suites set it; nothing deployed should.
+    development_mode: bool = Field(False, validation_alias=DEVELOPMENT_MODE_VARIABLE)
+
+    @model_validator(mode="after")
+    def _no_development_secrets_in_production(self) -> DevelopmentSecrets:
+        if self.development_mode:
+            return self
+        prefix = str(self.model_config.get("env_prefix", ""))
+        defaults = []
+        for name, info in type(self).model_fields.items():
+            extra = info.json_schema_extra
+            if not isinstance(extra, dict) or not extra.get("development_default"):
+                continue
+            if _plain(getattr(self, name)) == _plain(info.default):
+                defaults.append(f"{prefix}{name.upper()}")
+        if defaults:
+            raise ValueError(
+                f"{', '.join(defaults)} still hold{'s' if len(defaults) == 1 else ''} the "
+                "development default written in the repository: set "
+                f"{'it' if len(defaults) == 1 else 'each'} to a secret of your own "
+                "(python -c 'import secrets; print(secrets.token_urlsafe(32))'), "
+                f"or set {DEVELOPMENT_MODE_VARIABLE}=1 on a development machine"
+            )
+        return self
+
+
+def _plain(value: object) -> object:
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
+
+
+class ServiceSettings(KafkaSettings, DevelopmentSecrets):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
     service_name: str = "service"
     database_url: str
@@ -137,6 +184,8 @@ class ServiceSettings(KafkaSettings):
     consumer_concurrency: int = Field(1, ge=1)
     # Writes one row per applied event to `consumer_effects`: what `make chaos` counts.
     consumer_effect_log: bool = False
+    # Any request body; routes that take more (photos, retailer batches) say so themselves.
+    max_body_bytes: int = Field(1_048_576, gt=0)
     # Tracing is on when this is set (the standard OpenTelemetry variable; the exporter reads
     # it and its OTEL_EXPORTER_OTLP_* siblings itself), e.g. http://otel-collector:4318.
     otel_exporter_otlp_endpoint: str = Field(
@@ -183,6 +232,8 @@ def describe_settings_error(error: ValidationError, env_prefix: str) -> str:
         variable = (
             field
             if field.isupper()
+            else DEVELOPMENT_MODE_VARIABLE
+            if field == "development_mode"
             else upper
             if upper.startswith("KAFKA_")
             else f"{env_prefix}{upper}"

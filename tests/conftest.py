@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 
 import pytest
 
 from services import infra
+from shared.settings import DEVELOPMENT_MODE_VARIABLE
 from tests.support import create_test_topics, delete_test_topics, new_topic_suffix
+
+# Tests build settings with the repository's development secrets; a test of the refusal turns
+# development mode off for its own settings.
+os.environ.setdefault(DEVELOPMENT_MODE_VARIABLE, "1")
 
 
 def pytest_report_header() -> list[str]:

@@ -9,12 +9,12 @@ from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 import orjson
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from catalog_service import usecases
-from catalog_service.api.deps import RuntimeDep
+from catalog_service.api.deps import RuntimeDep, limit_same_day
 from catalog_service.domain.listings import Product, SameDayPage, SameDayQuery
 from catalog_service.domain.tokens import BadToken
 from catalog_service.usecases import CatalogRuntime
@@ -86,7 +86,9 @@ class SameDayView(BaseModel):
         200: {"content": {"application/json": {"example": SAME_DAY_EXAMPLE}}},
         400: PROBLEM,
         422: PROBLEM,
+        429: PROBLEM,
     },
+    dependencies=[Depends(limit_same_day)],
 )
 async def same_day(
     runtime: RuntimeDep,
@@ -199,7 +201,8 @@ class SameDayFastPath:
             and self.runtime.ready.is_set()
         ):
             query = parse_same_day(scope["query_string"], self.runtime)
-            if query is not None:
+            # A caller past its rate goes on to the route, which answers 429 with Retry-After.
+            if query is not None and _within_rate(scope):
                 # The metrics label the request with its route, as if routing had found it.
                 scope["route"] = _SAME_DAY_ROUTE
                 body = render_same_day(self.runtime, usecases.same_day(self.runtime, query, now()))
@@ -216,6 +219,13 @@ class SameDayFastPath:
                 await send({"type": "http.response.body", "body": body})
                 return
         await self.app(scope, receive, send)
+
+
+def _within_rate(scope: Scope) -> bool:
+    client = scope.get("client")
+    caller = client[0] if client else "unknown"
+    within: bool = scope["app"].state.rate_limits.hit("same_day", caller)
+    return within
 
 
 def product_fragment(product: Product) -> bytes:

@@ -29,6 +29,12 @@ async def get_runtime(request: Request) -> CatalogRuntime:
     return runtime
 
 
+async def limit_same_day(request: Request) -> None:
+    # Anonymous: the caller is its address (behind a proxy, the one uvicorn trusts to say so).
+    caller = request.client.host if request.client else "unknown"
+    request.app.state.rate_limits.check("same_day", caller)
+
+
 DbDep = Annotated[Db, Depends(get_db)]
 SettingsDep = Annotated[CatalogSettings, Depends(get_settings)]
 RuntimeDep = Annotated[CatalogRuntime, Depends(get_runtime)]

@@ -84,6 +84,7 @@ OFFER_EXAMPLE: dict[str, Any] = {
             "pickup_instructions": "Pickup desk by the east doors; show the order label.",
         }
     ],
+    "delivery_area": {"lat": 39.7817, "lng": -89.6501, "radius_m": 30000},
 }
 
 
@@ -156,6 +157,12 @@ class OfferStoreView(BaseModel):
     pickup_instructions: str
 
 
+class DeliveryAreaView(BaseModel):
+    lat: float
+    lng: float
+    radius_m: int
+
+
 class WindowView(BaseModel):
     kind: WindowKind
     starts_at: datetime
@@ -174,6 +181,7 @@ class OfferView(BaseModel):
     # first: mall-level, the same whichever store fills the order.
     windows: list[WindowView]
     stores: list[OfferStoreView]
+    delivery_area: DeliveryAreaView
 
 
 @router.get(
@@ -243,4 +251,7 @@ async def get_offer(
             )
             for s in offer.stores
         ],
+        delivery_area=DeliveryAreaView(
+            lat=offer.area_center.lat, lng=offer.area_center.lng, radius_m=offer.area_radius_m
+        ),
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -12,6 +12,7 @@ from catalog_service.api.deps import DbDep, RetailerDep, RuntimeDep
 from catalog_service.domain.errors import ProductRejected
 from catalog_service.domain.inventory import (
     MAX_BATCH_ROWS,
+    MAX_QUANTITY,
     BatchMode,
     InventoryRejected,
     InventoryRow,
@@ -19,22 +20,27 @@ from catalog_service.domain.inventory import (
 from catalog_service.domain.listings import Product
 from catalog_service.domain.tokens import MAX_SKU_LENGTH
 from shared.problems import PROBLEM, FieldError, Unprocessable
+from shared.text import ID_PATTERN, RequestModel
 
 router = APIRouter(prefix="/v1/retailer", tags=["retailer"])
 
 _SKU = Field(min_length=1, max_length=MAX_SKU_LENGTH, pattern=r"^[A-Za-z0-9._-]+$")
 _NOTHING_APPLIED = "Nothing was applied; fix the rows listed in errors and resend the batch."
+# $1,000,000: far above any mall item, far below the 32-bit column's limit.
+MAX_PRICE_CENTS = 100_000_000
 
 
-class ProductRequest(BaseModel):
+class ProductRequest(RequestModel):
     sku: str = _SKU
     gtin: str = Field(pattern=r"^\d{8,14}$")
     title: str = Field(min_length=1, max_length=200)
     brand: str = Field(min_length=1, max_length=100)
     category: str = Field(min_length=1, max_length=50)
-    price_cents: int = Field(ge=0)
+    price_cents: int = Field(ge=0, le=MAX_PRICE_CENTS)
     currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
-    image_urls: list[str] = Field(default_factory=list, max_length=10)
+    image_urls: list[Annotated[str, Field(max_length=2000)]] = Field(
+        default_factory=list, max_length=10
+    )
 
     def to_domain(self) -> Product:
         return Product(
@@ -49,7 +55,7 @@ class ProductRequest(BaseModel):
         )
 
 
-class ProductBatchRequest(BaseModel):
+class ProductBatchRequest(RequestModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -80,13 +86,17 @@ class ProductBatchView(BaseModel):
     upserted: int
 
 
-class InventoryRowRequest(BaseModel):
-    store_id: str = Field(min_length=1, max_length=100)
+class InventoryRowRequest(RequestModel):
+    store_id: str = Field(min_length=1, max_length=100, pattern=ID_PATTERN)
     sku: str = _SKU
-    quantity: int = Field(description="snapshot: the count; delta: the change")
+    quantity: int = Field(
+        ge=-MAX_QUANTITY,
+        le=MAX_QUANTITY,
+        description="snapshot: the count; delta: the change",
+    )
 
 
-class InventoryBatchRequest(BaseModel):
+class InventoryBatchRequest(RequestModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [

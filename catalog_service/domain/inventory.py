@@ -8,6 +8,8 @@ from datetime import datetime
 from enum import StrEnum
 
 MAX_BATCH_ROWS = 10_000
+# Far above any store's count of one SKU, far below the 32-bit column's limit.
+MAX_QUANTITY = 1_000_000
 
 
 class BatchMode(StrEnum):
@@ -101,6 +103,9 @@ def plan_batch(
             quantity += held.quantity if held is not None else 0
             if quantity < 0:
                 errors.append(RowError(index, "this change would make the count negative"))
+                continue
+            if quantity > MAX_QUANTITY:
+                errors.append(RowError(index, f"the count would exceed {MAX_QUANTITY}"))
                 continue
         changes.append(StockChange(row.store_id, row.sku, quantity, as_of))
     if errors:

@@ -24,7 +24,9 @@ def build_consumers(runtime: CatalogRuntime) -> list[ConsumerSpec]:
 
     return [
         ConsumerSpec(
-            "read-model",
+            # One group per replica: in a shared group each replica would see only its share of
+            # the partitions, so only part of the stock and capacity changes.
+            f"read-model.{runtime.settings.replica_id}",
             topics=[topics.INVENTORY, topics.ZONES],
             handlers={
                 InventoryChanged.TYPE: on_inventory_changed,

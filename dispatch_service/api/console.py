@@ -31,6 +31,7 @@ from dispatch_service.store.console import ActionRecord
 from shared import clock
 from shared.malls import Mall, pilot_malls
 from shared.problems import PROBLEM, NotFound, ProblemError
+from shared.text import RequestModel
 
 COOKIE = "mth_console"
 CURRENCY = "USD"
@@ -118,10 +119,14 @@ def pilot_mall(mall_id: str) -> Mall:
     raise NotFound("mall", "No such mall; the console lists the pilot malls at /v1/console/malls.")
 
 
+async def known_mall(mall_id: MallId) -> Mall:
+    return pilot_mall(mall_id)
+
+
 # --- views ------------------------------------------------------------------------------------
 
 
-class SessionRequest(BaseModel):
+class SessionRequest(RequestModel):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"token": "eyJhbGciOiJIUzI1NiJ9.e30.c2ln"}]}
     )
@@ -341,19 +346,19 @@ class ActionLogView(BaseModel):
     actions: list[ActionView]
 
 
-class PauseRequest(BaseModel):
+class PauseRequest(RequestModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"note": "fire alarm in the mall"}]})
 
     note: str = Field("", max_length=200)
 
 
-class ReofferRequest(BaseModel):
+class ReofferRequest(RequestModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"boost_pct": 20}]})
 
     boost_pct: int = Field(ge=1, le=100, description="pay raise on top of any surge, in percent")
 
 
-class CancelShipmentRequest(BaseModel):
+class CancelShipmentRequest(RequestModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [{"reason": "customer called: no longer needed", "mall_id": _MALL}]
@@ -365,7 +370,7 @@ class CancelShipmentRequest(BaseModel):
     mall_id: str | None = None
 
 
-class DriverOfflineRequest(BaseModel):
+class DriverOfflineRequest(RequestModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"mall_id": _MALL}]})
 
     # Which mall's log the action goes to.
@@ -807,6 +812,8 @@ async def get_board(mall_id: MallId, feeds: FeedsDep) -> Response:
 )
 async def stream_board(
     mall_id: MallId,
+    # Checked as a dependency: the body of a stream runs after its 200 has been sent.
+    _: Annotated[Mall, Depends(known_mall)],
     feeds: FeedsDep,
     settings: SettingsDep,
     after: Annotated[
@@ -815,7 +822,6 @@ async def stream_board(
     ] = None,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> AsyncIterable[ServerSentEvent]:
-    pilot_mall(mall_id)
     # A reconnecting browser names the last event it saw; it knows better than the URL.
     since = last_event_id or after
     async for message in feeds.stream(mall_id, since, settings.console_stream_seconds):

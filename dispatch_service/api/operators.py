@@ -20,6 +20,7 @@ from dispatch_service.store.routes import ViewRecord
 from shared import clock
 from shared.events.dispatch import RouteStop
 from shared.problems import PROBLEM, NotFound
+from shared.text import ID_PATTERN
 
 router = APIRouter(prefix="/v1/dispatch", tags=["internal"])
 
@@ -33,7 +34,7 @@ _SHIPMENT_ID = "7c1e4a92-5b3d-4f08-a6e1-2d9f0b8c7e15"
 _DRIVER_ID = "a8f3c2d1-6e5b-4a79-8c0d-1e2f3a4b5c6d"
 _OFFER_ID = "c4b2a1f0-3e9d-4c8b-a7f6-5e4d3c2b1a09"
 
-MallId = Annotated[str, Path(examples=[_MALL])]
+MallId = Annotated[str, Path(max_length=100, pattern=ID_PATTERN, examples=[_MALL])]
 RouteId = Annotated[UUID, Path(examples=[_ROUTE_ID])]
 
 

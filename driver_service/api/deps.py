@@ -46,6 +46,12 @@ async def get_accept_gate(request: Request) -> AcceptGate:
     return gate
 
 
+async def limit_sign_in(request: Request) -> None:
+    # Anonymous: the caller is its address (behind a proxy, the one uvicorn trusts to say so).
+    caller = request.client.host if request.client else "unknown"
+    request.app.state.rate_limits.check("sign_in", caller)
+
+
 DbDep = Annotated[Db, Depends(get_db)]
 GateDep = Annotated[AcceptGate, Depends(get_accept_gate)]
 SettingsDep = Annotated[DriverSettings, Depends(get_settings)]

@@ -4,12 +4,12 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Path, Response
+from fastapi import APIRouter, Body, Depends, Path, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Row
 
 from driver_service import usecases
-from driver_service.api.deps import DbDep, DriverDep, SettingsDep
+from driver_service.api.deps import DbDep, DriverDep, SettingsDep, limit_sign_in
 from driver_service.domain import limits
 from driver_service.domain.vehicles import VehicleType
 from driver_service.settings import DriverSettings
@@ -17,6 +17,7 @@ from shared import clock
 from shared.events.common import GeoPoint
 from shared.malls import pilot_malls
 from shared.problems import PROBLEM, NotFound
+from shared.text import NonBlank, RequestModel
 
 router = APIRouter(tags=["drivers"])
 
@@ -72,14 +73,14 @@ def _ok(example: Any, status: int = 200) -> dict[int | str, dict[str, Any]]:
     return {status: {"content": {"application/json": {"example": example}}}}
 
 
-class RegisterRequest(BaseModel):
+class RegisterRequest(RequestModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [{"name": "Marisol Ortega", "phone": "+17025550123", "vehicle_type": "car"}]
         }
     )
 
-    name: str = Field(min_length=1, max_length=100)
+    name: NonBlank = Field(max_length=100)
     phone: str = Field(pattern=r"^\+[1-9][0-9]{7,14}$", examples=["+17025550123"])
     vehicle_type: VehicleType
 
@@ -141,10 +142,10 @@ class RegisteredView(BaseModel):
     tokens: TokenView
 
 
-class RefreshRequest(BaseModel):
+class RefreshRequest(RequestModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"refresh_token": _REFRESH_TOKEN}]})
 
-    refresh_token: str = Field(min_length=1)
+    refresh_token: str = Field(min_length=1, max_length=4000)
 
 
 class OnlineRequest(BaseModel):
@@ -155,7 +156,7 @@ class OnlineRequest(BaseModel):
     location: GeoPoint | None = None
 
 
-class BlockRequest(BaseModel):
+class BlockRequest(RequestModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -168,7 +169,7 @@ class BlockRequest(BaseModel):
         }
     )
 
-    mall_id: str = Field(examples=["fashion-show-las-vegas"])
+    mall_id: str = Field(max_length=100, examples=["fashion-show-las-vegas"])
     starts_at: AwareDatetime
     hours: float = Field(examples=[3])
 
@@ -203,7 +204,9 @@ class BlockView(BaseModel):
         ),
         409: PROBLEM,
         422: PROBLEM,
+        429: PROBLEM,
     },
+    dependencies=[Depends(limit_sign_in)],
 )
 async def register(body: RegisterRequest, db: DbDep, settings: SettingsDep) -> RegisteredView:
     now = clock.now()
@@ -221,7 +224,9 @@ async def register(body: RegisterRequest, db: DbDep, settings: SettingsDep) -> R
         **_ok({**_TOKENS, "refresh_token": _NEXT_REFRESH_TOKEN}),
         401: PROBLEM,
         422: PROBLEM,
+        429: PROBLEM,
     },
+    dependencies=[Depends(limit_sign_in)],
 )
 async def refresh(body: RefreshRequest, db: DbDep, settings: SettingsDep) -> TokenView:
     """Trades a refresh token (single use) for a new access and refresh token."""

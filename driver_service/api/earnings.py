@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from driver_service import usecases
 from driver_service.api.deps import DbDep, DriverDep
-from driver_service.domain.earnings import Period, RoutePay, summarize
+from driver_service.domain.earnings import EARLIEST_DAY, LATEST_DAY, Period, RoutePay, summarize
 from shared import clock
 from shared.problems import PROBLEM
 
@@ -91,7 +91,12 @@ async def my_earnings(
     period: Annotated[Period, Query(examples=[Period.DAY])] = Period.DAY,
     day: Annotated[
         date | None,
-        Query(description="A day in the period (UTC); today if absent", examples=["2026-11-25"]),
+        Query(
+            ge=EARLIEST_DAY,
+            le=LATEST_DAY,
+            description="A day in the period (UTC); today if absent",
+            examples=["2026-11-25"],
+        ),
     ] = None,
 ) -> EarningsView:
     """Completed routes' pay: as offered, wait pay, hourly-floor top-up, tips."""

@@ -13,6 +13,7 @@ from driver_service.domain.errors import (
     OfferTaken,
     OutsideGeofence,
     PhoneTaken,
+    PinLocked,
     RouteEnded,
     ScanMismatch,
     StopRemoved,
@@ -67,6 +68,9 @@ def domain_problem(error: DomainError) -> ProblemError:
             title="Too many requests",
             headers={"Retry-After": str(error.retry_after)},
         )
+    if isinstance(error, PinLocked):
+        # No Retry-After: waiting does not unlock the stop, an operator does.
+        return ProblemError(429, error.code, error.detail, title="Too many requests")
     if isinstance(error, InvalidToken):
         return ProblemError(
             401,

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -10,13 +11,18 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from driver_service import usecases
 from driver_service.api.deps import DbDep, DriverDep, SettingsDep
+from driver_service.domain.errors import PinMismatch
 from driver_service.domain.route import Route, Stop
 from shared import clock
 from shared.events.common import GeoPoint
 from shared.events.dispatch import StopKind
 from shared.problems import PROBLEM, FieldError, Unprocessable
+from shared.text import RequestModel
 
 router = APIRouter(prefix="/v1/routes", tags=["routes"])
+
+# The photo's type is stored with it: a media type, nothing else.
+IMAGE_TYPE = re.compile(r"image/[A-Za-z0-9.+-]{1,60}")
 
 _ROUTE_ID = "5d0e7b3a-9c41-4f2e-8b6d-0a1f2e3d4c5b"
 _PICKUP_ID = "e1d2c3b4-a5f6-4e7d-8c9b-0a1b2c3d4e5f"
@@ -182,12 +188,12 @@ class ArriveRequest(BaseModel):
     position: GeoPoint
 
 
-class PickupRequest(BaseModel):
+class PickupRequest(RequestModel):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"barcodes": [*_LABELS], "partial": False}]}
     )
 
-    barcodes: list[str] = Field(max_length=500)
+    barcodes: list[Annotated[str, Field(max_length=100)]] = Field(max_length=500)
     # A pickup with fewer packages than the store reported must say so.
     partial: bool = False
 
@@ -255,7 +261,7 @@ async def pick_up(
 
 @router.post(
     "/{route_id}/stops/{stop_id}/deliver",
-    responses={**_ok(_DELIVERED), **STEP_ERRORS},
+    responses={**_ok(_DELIVERED), **STEP_ERRORS, 429: PROBLEM},
     openapi_extra={
         "requestBody": {
             "content": {
@@ -291,25 +297,31 @@ async def deliver(
         else f"must be at most {settings.max_photo_bytes} bytes"
         if len(content) > settings.max_photo_bytes
         else "must be an image"
-        if not content_type.startswith("image/")
+        if IMAGE_TYPE.fullmatch(content_type) is None
         else None
     )
     if problem is not None:
         raise Unprocessable(
             "Take the proof photo again and retry.", [FieldError(field="photo", message=problem)]
         )
-    async with db.begin() as tx:
-        await usecases.deliver(
-            tx,
-            settings,
-            route_id,
-            stop_id,
-            driver.id,
-            position=GeoPoint(lat=lat, lng=lng),
-            photo=usecases.Photo(content, content_type),
-            pin=pin,
-            now=clock.now(),
-        )
+    try:
+        async with db.begin() as tx:
+            await usecases.deliver(
+                tx,
+                settings,
+                route_id,
+                stop_id,
+                driver.id,
+                position=GeoPoint(lat=lat, lng=lng),
+                photo=usecases.Photo(content, content_type),
+                pin=pin,
+                now=clock.now(),
+            )
+    except PinMismatch:
+        # The attempt rolled back; the wrong try is kept on its own.
+        async with db.begin() as tx:
+            answer = await usecases.record_wrong_pin(tx, route_id, stop_id, driver.id, clock.now())
+        raise answer from None
     return await _view(db, route_id, driver.id)
 
 

@@ -44,6 +44,11 @@ class Period(StrEnum):
     WEEK = "week"
 
 
+# A week must fit the calendar: one starting before year 1 or ending after 9999 has no bounds.
+EARLIEST_DAY = date.min + timedelta(days=7)
+LATEST_DAY = date.max - timedelta(days=7)
+
+
 def _cents_for(seconds: int, hourly_cents: int) -> int:
     # Round half up, in integers: no float money.
     return (seconds * hourly_cents + 1800) // 3600

@@ -46,6 +46,16 @@ class WrongPin(DomainError):
     code = "wrong_pin"
 
 
+class PinMismatch(WrongPin):
+    """A PIN was given and it is not the customer's: a try that counts."""
+
+
+class PinLocked(DomainError):
+    """Too many wrong PINs at this stop: only an operator may confirm the delivery now."""
+
+    code = "pin_locked"
+
+
 class IllegalStep(DomainError):
     code = "illegal_step"
 

@@ -18,6 +18,8 @@ from driver_service.domain import earnings
 from driver_service.domain.errors import (
     IllegalStep,
     OutsideGeofence,
+    PinLocked,
+    PinMismatch,
     RouteEnded,
     ScanMismatch,
     StopRemoved,
@@ -44,6 +46,9 @@ from shared.geo import Point, haversine_m
 DONE_BY_DRIVER = frozenset(
     {StopStatus.PICKED_UP, StopStatus.DELIVERED, StopStatus.FAILED, StopStatus.RETURNED}
 )
+
+# Wrong PINs a stop allows; after them the delivery needs an operator.
+MAX_WRONG_PINS = 5
 
 
 @dataclass(frozen=True)
@@ -77,7 +82,29 @@ def check_pin(pin_sha256: str | None, pin: str | None) -> None:
         raise WrongPin("This delivery needs the customer's PIN; ask the customer for it.")
     given = hashlib.sha256(pin.encode()).hexdigest()
     if not hmac.compare_digest(given, pin_sha256.lower()):
-        raise WrongPin("The PIN does not match; ask the customer to read it again.")
+        raise PinMismatch("The PIN does not match; ask the customer to read it again.")
+
+
+def check_pin_tries(wrong_so_far: int) -> None:
+    if wrong_so_far >= MAX_WRONG_PINS:
+        raise PinLocked(
+            f"{MAX_WRONG_PINS} wrong PINs were entered for this delivery, so it is locked: "
+            "call driver support, an operator will confirm it, or mark the stop failed."
+        )
+
+
+def after_wrong_pin(wrong_so_far: int) -> PinMismatch:
+    """The answer to a wrong PIN: how many tries are left, or that the stop is now locked."""
+    left = MAX_WRONG_PINS - wrong_so_far
+    if left <= 0:
+        return PinMismatch(
+            "The PIN does not match, and that was the last try: call driver support, an "
+            "operator will confirm the delivery, or mark the stop failed."
+        )
+    return PinMismatch(
+        f"The PIN does not match; ask the customer to read it again ({left} "
+        f"{'try' if left == 1 else 'tries'} left)."
+    )
 
 
 def return_stop_id(route_id: UUID, shipment_id: UUID) -> UUID:

@@ -7,6 +7,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     LargeBinary,
@@ -156,4 +157,15 @@ cancelled_shipments = Table(
     metadata,
     Column("shipment_id", Uuid, primary_key=True),
     Column("cancelled_at", DateTime(timezone=True), nullable=False),
+)
+
+# Every wrong delivery PIN entered: fraud review reads them, and too many lock the stop.
+wrong_pins = Table(
+    "wrong_pins",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("stop_id", Uuid, nullable=False, index=True),
+    Column("route_id", Uuid, nullable=False),
+    Column("driver_id", Uuid, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
 )

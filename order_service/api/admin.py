@@ -14,11 +14,12 @@ from order_service.api.deps import DbDep, OperatorDep, OutgoingDep, SettingsDep
 from order_service.domain.errors import NotCancellable
 from shared import clock
 from shared.problems import PROBLEM, Conflict, NotFound
+from shared.text import ID_PATTERN, RequestModel
 
 router = APIRouter(prefix="/v1/admin", tags=["internal"])
 
 
-class PosCredentialsRequest(BaseModel):
+class PosCredentialsRequest(RequestModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [{"webhook_url": "https://pos.northwind.example/mth/events"}]
@@ -63,7 +64,9 @@ async def issue_pos_credentials(
     db: DbDep,
     settings: SettingsDep,
     _: OperatorDep,
-    store_id: str = Path(min_length=1, max_length=100, examples=["store-0a1b2c3d4e5f"]),
+    store_id: str = Path(
+        min_length=1, max_length=100, pattern=ID_PATTERN, examples=["store-0a1b2c3d4e5f"]
+    ),
     body: PosCredentialsRequest | None = None,
 ) -> PosCredentialsView:
     url = str(body.webhook_url) if body and body.webhook_url else None
@@ -82,7 +85,7 @@ _SHIPMENT_ID = "7c1e4a92-5b3d-4f08-a6e1-2d9f0b8c7e15"
 _ORDER_ID = "3f2b9c1e-8d4a-4e6b-9a57-1c0d2e3f4a5b"
 
 
-class CancelShipmentRequest(BaseModel):
+class CancelShipmentRequest(RequestModel):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"reason": "customer called: no longer needed"}]}
     )

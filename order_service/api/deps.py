@@ -74,12 +74,26 @@ def get_customer(credentials: BearerDep, settings: SettingsDep) -> Customer:
         )
     except jwt.PyJWTError:
         raise Unauthorized("Your sign-in token is invalid or expired; sign in again.") from None
-    if claims.get("role") != "customer" or not str(claims["sub"]).strip():
+    subject = claims["sub"]
+    if (
+        claims.get("role") != "customer"
+        or not isinstance(subject, str)
+        or not subject.strip()
+        or "\x00" in subject
+    ):
         raise Unauthorized("This token is not a customer token; sign in as a customer.")
-    return Customer(id=str(claims["sub"]))
+    return Customer(id=subject)
 
 
 CustomerDep = Annotated[Customer, Depends(get_customer)]
+
+
+async def limit_checkout(request: Request, customer: CustomerDep) -> None:
+    request.app.state.rate_limits.check("checkout", customer.id)
+
+
+async def limit_orders(request: Request, customer: CustomerDep) -> None:
+    request.app.state.rate_limits.check("orders", customer.id)
 
 
 def require_operator(credentials: BearerDep, settings: SettingsDep) -> None:

@@ -6,11 +6,19 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Path, Response
+from fastapi import APIRouter, Depends, Header, Path, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from order_service import usecases
-from order_service.api.deps import CatalogDep, CustomerDep, DbDep, OutgoingDep, SettingsDep
+from order_service.api.deps import (
+    CatalogDep,
+    CustomerDep,
+    DbDep,
+    OutgoingDep,
+    SettingsDep,
+    limit_checkout,
+    limit_orders,
+)
 from order_service.catalog_client import CatalogClient, CatalogUnavailable, Offer, OfferNotFound
 from order_service.domain.checkout import Address, CartLine, Contact
 from order_service.domain.errors import (
@@ -31,6 +39,7 @@ from order_service.store import orders as order_store
 from shared import clock
 from shared.db import Tx
 from shared.problems import PROBLEM, Conflict, FieldError, NotFound, ProblemError, Unprocessable
+from shared.text import RequestModel
 
 router = APIRouter(tags=["orders"])
 
@@ -128,7 +137,7 @@ TIPPED_EXAMPLE: dict[str, Any] = {
 OrderId = Annotated[UUID, Path(examples=[_ORDER_ID])]
 
 
-class CheckoutRequest(BaseModel):
+class CheckoutRequest(RequestModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -284,8 +293,10 @@ IdempotencyKey = Annotated[
         401: PROBLEM,
         409: PROBLEM,
         422: PROBLEM,
+        429: PROBLEM,
         503: PROBLEM,
     },
+    dependencies=[Depends(limit_checkout)],
 )
 async def checkout(
     body: CheckoutRequest,
@@ -324,6 +335,7 @@ async def checkout(
     offers: dict[str, Offer] = {}
     try:
         offers = await _resolve(catalog, body.lines, settings.catalog_retry_after_seconds)
+        usecases.check_delivery_area(body.address, offers)
         async with db.begin() as tx:
             await usecases.seed_from_offers(tx, offers)
         async with db.begin() as tx:
@@ -348,6 +360,13 @@ async def checkout(
             await order_store.drop_idempotency_key(tx, customer.id, idempotency_key)
         if isinstance(error, SoldOut):
             raise _sold_out(body.lines, offers, error) from None
+        if isinstance(error, usecases.OutsideDeliveryArea):
+            raise Unprocessable(
+                "We cannot deliver these items to this address today; check the address "
+                "(and its map position), or browse again from it.",
+                [FieldError(field="address", message="outside the same-day delivery area")],
+                code="address_out_of_area",
+            ) from None
         if isinstance(error, DomainError | usecases.UnknownQuote):
             raise _quote_problem(error) from None
         raise
@@ -496,7 +515,9 @@ def _sold_out(lines: list[CartLine], offers: dict[str, Offer], error: SoldOut) -
         200: {"content": {"application/json": {"examples": ORDER_EXAMPLES}}},
         401: PROBLEM,
         404: PROBLEM,
+        429: PROBLEM,
     },
+    dependencies=[Depends(limit_orders)],
 )
 async def get_order(
     order_id: OrderId, db: DbDep, outgoing: OutgoingDep, customer: CustomerDep
@@ -516,7 +537,9 @@ async def get_order(
         401: PROBLEM,
         404: PROBLEM,
         409: PROBLEM,
+        429: PROBLEM,
     },
+    dependencies=[Depends(limit_orders)],
 )
 async def cancel_order(
     order_id: OrderId, db: DbDep, outgoing: OutgoingDep, customer: CustomerDep
@@ -552,7 +575,9 @@ class TipRequest(BaseModel):
         404: PROBLEM,
         409: PROBLEM,
         422: PROBLEM,
+        429: PROBLEM,
     },
+    dependencies=[Depends(limit_orders)],
 )
 async def tip_order(
     order_id: OrderId, body: TipRequest, db: DbDep, outgoing: OutgoingDep, customer: CustomerDep

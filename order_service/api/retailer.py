@@ -18,6 +18,7 @@ from order_service.domain.errors import IllegalTransition, LineNotInShipment, Un
 from order_service.domain.order import ShipmentStatus
 from shared import clock
 from shared.problems import PROBLEM, Conflict, FieldError, NotFound, ProblemError, Unprocessable
+from shared.text import ID_PATTERN, RequestModel
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +138,10 @@ class StockView(BaseModel):
 async def get_stock(
     db: DbDep,
     retailer: RetailerDep,
-    sku: Annotated[str, Path(min_length=1, max_length=200, examples=["TEE-CREW-BLK-M"])],
+    sku: Annotated[
+        str,
+        Path(min_length=1, max_length=200, pattern=ID_PATTERN, examples=["TEE-CREW-BLK-M"]),
+    ],
 ) -> StockView:
     async with db.begin() as tx:
         found = await usecases.store_stock(tx, retailer.store_id, sku)
@@ -149,14 +153,16 @@ async def get_stock(
     )
 
 
-class RetailerEventLine(BaseModel):
-    sku: str = Field(min_length=1)
+class RetailerEventLine(RequestModel):
+    sku: str = Field(min_length=1, max_length=100)
 
 
-class RetailerEventRequest(BaseModel):
+class RetailerEventRequest(RequestModel):
     type: RetailerEventType
     shipment_id: UUID
-    labels: list[str] = Field(default_factory=list, max_length=50)
+    labels: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        default_factory=list, max_length=50
+    )
     package_count: int | None = Field(None, gt=0, le=50)
     lines: list[RetailerEventLine] = Field(default_factory=list, max_length=50)
     reason: str = Field("", max_length=200)

@@ -8,8 +8,25 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from shared.geo import Point, haversine_m
+from shared.text import NonBlank, RequestModel
 
-class Address(BaseModel):
+# Offer ids are opaque url-safe base64: anything else never reaches the catalog's URL.
+OFFER_ID_PATTERN = r"^[A-Za-z0-9_-]+$"
+
+
+def first_name(name: str) -> str:
+    """What a store sees of the customer; "" for a name with no word in it."""
+    words = name.split()
+    return words[0] if words else ""
+
+
+def is_within(area_center: Point, radius_m: float, dropoff: Point) -> bool:
+    """The catalog's own rule for a point it lists offers at, applied to the address itself."""
+    return haversine_m(area_center, dropoff) <= radius_m
+
+
+class Address(RequestModel):
     model_config = ConfigDict(frozen=True)
 
     line1: str = Field(min_length=1, max_length=200)
@@ -29,20 +46,20 @@ class Address(BaseModel):
         return f"{self.city} {self.postal_code}"
 
 
-class Contact(BaseModel):
+class Contact(RequestModel):
     model_config = ConfigDict(frozen=True)
 
-    name: str = Field(min_length=1, max_length=100)
+    name: NonBlank = Field(max_length=100)
     phone: str = Field(min_length=5, max_length=30)
 
     def first_name(self) -> str:
-        return self.name.split()[0]
+        return first_name(self.name)
 
 
-class CartLine(BaseModel):
+class CartLine(RequestModel):
     model_config = ConfigDict(frozen=True)
 
-    offer_id: str = Field(min_length=1, max_length=200)
+    offer_id: str = Field(min_length=1, max_length=200, pattern=OFFER_ID_PATTERN)
     quantity: int = Field(gt=0, le=50)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import socket
 import time
 import uuid
@@ -26,6 +27,12 @@ from tests.e2e.collector import OtlpCollector
 from tests.support import delete_test_topics, eventually
 
 OPERATOR_TOKEN = "e2e-operator-token"
+# Secrets of the suite's own, as production sets them; tests sign odd tokens with them.
+JWT_SECRETS = {
+    "ORDER_JWT_SECRET": secrets.token_urlsafe(32),
+    "DRIVER_JWT_SECRET": secrets.token_urlsafe(32),
+    "DISPATCH_OPERATOR_JWT_SECRET": secrets.token_urlsafe(32),
+}
 
 # Malls keep opening hours, so the suite runs on a clock fixed at an open hour, whatever the hour
 # CI runs at: a Wednesday, 17:59 in Las Vegas (PST, UTC-8), a minute before the 6-8 PM delivery
@@ -49,6 +56,7 @@ SUITE_ENV = {
     "DISPATCH_OFFER_TICK_SECONDS": "1",
     "DISPATCH_SOLVE_SECONDS": "1",
     "DRIVER_LOCATION_MIN_INTERVAL_SECONDS": "0",
+    **JWT_SECRETS,
 }
 
 

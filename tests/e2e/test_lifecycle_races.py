@@ -186,4 +186,5 @@ async def test_a_store_rejecting_after_the_accept_adds_the_other_stores_pickup_t
         await eventually(tip_earned, within=15)
     finally:
         await all_offline(drivers)
-    assert_no_leaks(scanner, at_least=6)
+    # Browse, checkout, the order view, one look at it delivered (or more), the tip: 5 at least.
+    assert_no_leaks(scanner, at_least=5)

@@ -114,7 +114,8 @@ async def test_the_tracking_page_in_a_browser_shows_the_driver_only_away_from_th
         )
 
     try:
-        item = expect(await storefront.same_day(**HOME, limit=5), 200)["items"][0]
+        # Not the first item, which most end-to-end tests buy: the suite's stock of it runs low.
+        item = expect(await storefront.same_day(**HOME, limit=5), 200)["items"][2]
         first_name, postal_code = a_first_name(), "89103"
         order: Json = expect(
             await storefront.checkout(

@@ -64,6 +64,8 @@ async def service(topic_suffix: str) -> AsyncIterator[Service]:
         consumer_group=f"driver{topic_suffix}",
         relay_poll_seconds=0.2,
         db_pool_size=20,
+        # Tests sign up many drivers from one address; the limit has tests of its own.
+        rate_limit_sign_in="100000/minute",
     )
     app = create_app(settings)
     async with running_app(app) as client:

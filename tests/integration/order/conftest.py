@@ -113,7 +113,15 @@ class CatalogStandIn:
         self.is_down = False
         self.gate: asyncio.Event | None = None
         self.calls = 0
+        # Every path asked for, matched by a route or not: "../stores" must never reach one.
+        self.requested: list[str] = []
         self.app = FastAPI()
+
+        @self.app.middleware("http")
+        async def record(request: Request, call_next: Any) -> Response:
+            self.requested.append(request.url.path)
+            response: Response = await call_next(request)
+            return response
 
         @self.app.get("/v1/offers/{offer_id}")
         async def offer(offer_id: str, request: Request) -> Response:
@@ -137,10 +145,18 @@ class CatalogStandIn:
         self.is_down = False
         self.gate = None
         self.calls = 0
+        self.requested.clear()
 
     def add_offer(
-        self, offer_id: str, sku: str, stock: dict[StoreInfo, int], price_cents: int = 2500
+        self,
+        offer_id: str,
+        sku: str,
+        stock: dict[StoreInfo, int],
+        price_cents: int = 2500,
+        area: tuple[float, float, int] | None = None,
     ) -> None:
+        # By default the offer reaches every address the tests use; area tests pass their own.
+        lat, lng, radius_m = area or (MALL.lat, MALL.lng, 5_000_000)
         now = datetime.now(UTC).replace(microsecond=0)
         self.offers[offer_id] = {
             "offer_id": offer_id,
@@ -168,6 +184,7 @@ class CatalogStandIn:
                 }
                 for s, quantity in stock.items()
             ],
+            "delivery_area": {"lat": lat, "lng": lng, "radius_m": radius_m},
         }
 
 
@@ -342,6 +359,9 @@ async def order_session() -> AsyncIterator[OrderEnv]:
         catalog_backoff_seconds=0.01,
         webhook_poll_seconds=0.1,
         webhook_backoff_seconds=0.1,
+        # One app serves the whole session, mostly as one customer; the limits have own tests.
+        rate_limit_checkout="100000/minute",
+        rate_limit_orders="100000/minute",
     )
     catalog, receiver = CatalogStandIn(CATALOG_INTERNAL_TOKEN), PosReceiver()
     app = create_app(

@@ -45,3 +45,19 @@ def test_a_token_without_the_operator_role_is_refused() -> None:
 
     with pytest.raises(InvalidToken):
         operator_subject(SETTINGS, token, NOW)
+
+
+@pytest.mark.parametrize("exp", ["soon", None, float("inf"), float("nan"), [1], True])
+def test_a_signed_token_with_an_odd_exp_is_refused_not_a_crash(exp: object) -> None:
+    claims = {"sub": "ops-ana", "role": "operator", "exp": exp}
+    token = jwt.encode(claims, SETTINGS.operator_jwt_secret.get_secret_value(), "HS256")
+
+    with pytest.raises(InvalidToken):
+        operator_subject(SETTINGS, token, NOW)
+
+
+def test_a_signed_token_with_a_huge_exp_is_merely_long_lived() -> None:
+    claims = {"sub": "ops-ana", "role": "operator", "exp": 10**20}
+    token = jwt.encode(claims, SETTINGS.operator_jwt_secret.get_secret_value(), "HS256")
+
+    assert operator_subject(SETTINGS, token, NOW) == "ops-ana"

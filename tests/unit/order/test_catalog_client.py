@@ -15,6 +15,7 @@ OFFER = {
     "currency": "USD",
     "deliver_by": datetime(2026, 11, 25, 20, tzinfo=UTC).isoformat(),
     "stores": [],
+    "delivery_area": {"lat": 36.1, "lng": -115.1, "radius_m": 30000},
 }
 TOKEN = "a-catalog-internal-token-for-the-unit-tests"
 
@@ -90,3 +91,18 @@ async def test_a_refused_token_is_unavailable_at_once_not_retried() -> None:
     with pytest.raises(CatalogUnavailable, match="refused the token"):
         await client(httpx.MockTransport(answer)).resolve("o1")
     assert len(calls) == 1
+
+
+@pytest.mark.parametrize("offer_id", ["../stores", "a\n", "x/y", "a b", "", "é", "a" * 201])
+async def test_an_offer_id_outside_the_offer_format_is_unknown_without_a_call(
+    offer_id: str,
+) -> None:
+    calls: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        return httpx.Response(200, json=OFFER)
+
+    with pytest.raises(OfferNotFound):
+        await client(httpx.MockTransport(answer)).resolve(offer_id)
+    assert calls == []

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from shared.migrations import create_outbox_dead_and_effect_log, drop_outbox_dead_and_effect_log
 
 revision: str = "driver_outbox_dead"
-down_revision: str | None = "driver_windows"
+down_revision: str | None = "driver_0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
