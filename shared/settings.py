@@ -20,8 +20,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from shared.kafka import KafkaConfig
 from shared.http_limits import parse_rate
+from shared.kafka import KafkaConfig
 from shared.local import DATABASES, LocalRuntime
 
 
