@@ -534,16 +534,7 @@ async def plan_mall(db: Db, mall_id: str, now: datetime, policies: Policies) -> 
             is_short_of_drivers=is_short_of_drivers,
         )
         if signal is not None:
-            await outbox.add(
-                tx,
-                ZoneCapacityChanged(
-                    mall_id=mall_id,
-                    same_day_enabled=signal.same_day_enabled,
-                    promise_delay_minutes=signal.promise_delay_minutes,
-                    reason=signal.reason,
-                ),
-                key=mall_id,
-            )
+            await _tell_capacity(tx, mall_id, signal)
     log.info(
         "batching_round",
         extra={
@@ -862,16 +853,7 @@ async def set_same_day_paused(
             restored.promise_delay_minutes,
             f"resumed by operator {operator}; {restored.reason}",
         )
-    await outbox.add(
-        tx,
-        ZoneCapacityChanged(
-            mall_id=mall_id,
-            same_day_enabled=signal.same_day_enabled,
-            promise_delay_minutes=signal.promise_delay_minutes,
-            reason=signal.reason,
-        ),
-        key=mall_id,
-    )
+    await _tell_capacity(tx, mall_id, signal)
     log.info(
         "same_day_paused" if is_paused else "same_day_resumed",
         extra={"mall_id": mall_id, "operator": operator},
@@ -909,3 +891,17 @@ async def reoffer_with_boost(
         )
     await _save(tx, route, events, now)
     return route
+
+
+async def _tell_capacity(tx: Tx, mall_id: str, signal: capacity.CapacitySignal) -> None:
+    """The catalog learns what the mall may promise from this event, in the same transaction."""
+    await outbox.add(
+        tx,
+        ZoneCapacityChanged(
+            mall_id=mall_id,
+            same_day_enabled=signal.same_day_enabled,
+            promise_delay_minutes=signal.promise_delay_minutes,
+            reason=signal.reason,
+        ),
+        key=mall_id,
+    )
