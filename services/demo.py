@@ -1044,8 +1044,12 @@ def suite_env(o: Options, real_start: float) -> dict[str, str]:
         "ORDER_JWT_SECRET": secrets.token_urlsafe(32),
         "ORDER_OPERATOR_TOKEN": secrets.token_urlsafe(24),
         "DISPATCH_OPERATOR_JWT_SECRET": secrets.token_urlsafe(32),
-        # Every simulated shopper browses from this one address.
+        # Every simulated shopper and driver calls from this one address: per-caller limits
+        # meant for the internet would turn the simulated crowd away.
         "CATALOG_RATE_LIMIT_SAME_DAY": "1000000/minute",
+        "ORDER_RATE_LIMIT_CHECKOUT": "1000000/minute",
+        "ORDER_RATE_LIMIT_ORDERS": "1000000/minute",
+        "DRIVER_RATE_LIMIT_SIGN_IN": "1000000/minute",
         # Driver sessions are timed on the suite clock: a 15-minute token is 15 real seconds.
         "DRIVER_ACCESS_TOKEN_SECONDS": str(12 * 3600),
         "DISPATCH_BATCH_INTERVAL_SECONDS": f"{o.batch_minutes * 60:g}",
