@@ -26,6 +26,8 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from socket import gethostname
+from types import SimpleNamespace
 from typing import Any, cast
 
 import asyncpg
@@ -54,8 +56,10 @@ def consumer_specs() -> dict[str, list[ConsumerSpec]]:
     """Each service's consumer groups as the services wire them. The catalog, order and
     dispatch handlers only close over their runtime: none is needed to read which types they
     take."""
+    # The catalog names its group by replica: the suite's one runs with the default, the host name.
+    catalog = SimpleNamespace(settings=SimpleNamespace(replica_id=gethostname()))
     return {
-        "catalog": build_consumers(cast(CatalogRuntime, None)),
+        "catalog": build_consumers(cast(CatalogRuntime, catalog)),
         "order": order_consumers(cast(Outgoing, None)),
         "dispatch": dispatch_consumers(cast(Policies, None)),
         "driver": list(DRIVER_CONSUMERS),
