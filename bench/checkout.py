@@ -27,6 +27,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -47,6 +48,7 @@ from bench.harness import (
     lua_string,
     machine_load,
     pin,
+    profiled,
     run_wrk,
     server,
 )
@@ -56,6 +58,7 @@ from services.infra import LOCAL, database_url
 from services.suite import ROOT, Suite
 from shared.db import asyncpg_dsn
 from shared.malls import Mall, pilot_malls
+from shared.settings import DEVELOPMENT_MODE_VARIABLE
 from tests.support import create_database
 
 PORT_OFFSET = 10
@@ -281,10 +284,12 @@ class Run:
         return self.placed / self.result.seconds if self.result.seconds else 0.0
 
 
-def drive(url: str, script: str, pid: int, connections: int, seconds: float) -> Run:
+def drive(
+    url: str, script: str, pid: int, connections: int, seconds: float, profile: Path | None = None
+) -> Run:
     core = cores()
     cpu = cpu_seconds(pid)
-    with CpuMeter(pid) as meter:
+    with profiled(pid, profile, seconds, core.load), CpuMeter(pid) as meter:
         result = run_wrk(url, script, connections=connections, seconds=seconds, core=core.load)
     spent = cpu_seconds(pid) - cpu
     done = max(1, result.requests)
@@ -332,7 +337,11 @@ def run(args: argparse.Namespace) -> list[str]:
         pin(order_pid, core.server)
         pin(suite.processes["catalog"].pid, core.load)
         malls = asyncio.run(collect_offers(suite.urls["catalog"]))
-        settings = OrderSettings(database_url=suite.env["ORDER_DATABASE_URL"])
+        # The suite's services run in development mode: the tokens are signed with its secret.
+        settings = OrderSettings(
+            database_url=suite.env["ORDER_DATABASE_URL"],
+            **{DEVELOPMENT_MODE_VARIABLE: True},
+        )
         tokens = [customer_token(settings, f"bench-{i}", 24) for i in range(CUSTOMERS)]
         asyncio.run(first_checkout(suite.urls["order"], tokens[0], malls[0], 120))
         offers = sum(len(m.offer_ids) for m in malls)
@@ -352,7 +361,10 @@ def run(args: argparse.Namespace) -> list[str]:
         print("checkout, all four malls:")
         for connections in args.connections:
             script = checkout_script(malls, tokens, f"all{connections}")
-            runs[connections] = drive(order_url, script, order_pid, connections, args.seconds)
+            profile = args.profile if connections == args.connections[-1] else None
+            runs[connections] = drive(
+                order_url, script, order_pid, connections, args.seconds, profile
+            )
         print(f"checkout, one mall ({malls[0].mall.id}):")
         target = args.connections[-1] if 32 not in args.connections else 32
         one = drive(
@@ -434,6 +446,12 @@ def cli(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--seconds", type=float, default=15.0, help="length of each measured run")
     parser.add_argument("--stores-per-mall", type=int, default=20)
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="record a py-spy profile of the order service during the last all-malls run into "
+        "this file (collapsed stacks; read it with `python -m bench.flames FILE`)",
+    )
     parser.add_argument("--skus", type=int, default=5000)
     commands = parser.add_subparsers(dest="command")
     bare_cmd = commands.add_parser("bare", help="(internal) serve the bare endpoint")

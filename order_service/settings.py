@@ -23,6 +23,14 @@ class OrderSettings(ServiceSettings):
     jwt_secret: str = development_secret("dev-only-jwt-secret-change-me-0123456789", min_length=32)
     operator_token: str = development_secret("dev-operator-token", min_length=8)
 
+    # Checkout is the hot path: no pre-ping round trip per transaction (connections are
+    # recycled), and a checkout that cannot get a connection or a stock lock within a few
+    # seconds answers 503 with Retry-After instead of hanging.
+    db_pre_ping: bool = False
+    db_recycle_seconds: float = Field(600.0, gt=0)
+    db_pool_timeout_seconds: float = Field(5.0, gt=0)
+    db_lock_timeout_seconds: float | None = Field(3.0, gt=0)
+
     catalog_url: str = "http://127.0.0.1:8001"
     # The catalog's CATALOG_INTERNAL_TOKEN: its offer resolution names stores.
     catalog_internal_token: SharedSecret = development_secret(

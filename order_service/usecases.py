@@ -111,7 +111,9 @@ def new_tracking_token() -> str:
 
 
 def _key(order: Order) -> str:
-    return order.mall_id
+    # What must stay in order is one order's events; consumers read the mall from the payload.
+    # A mall key would make every checkout of a mall wait on the outbox's per-key writer lock.
+    return str(order.id)
 
 
 async def _save(
@@ -144,10 +146,11 @@ async def _save(
         if note.status in STATUSES:
             metrics.ORDERS.labels(order.mall_id, note.status).inc()
     with tracing.continuing("order step", [checkout_trace]):
-        for event in changes.events:
-            await outbox.add(tx, event, key=_key(order))
-            if isinstance(event, OrderDelivered) and event.delivered_at > order.deliver_by:
-                metrics.PROMISE_MISSES.labels(order.mall_id).inc()
+        # One writer lock, one INSERT and one NOTIFY for all the step's events.
+        await outbox.add_many(tx, [(event, _key(order)) for event in changes.events])
+    for event in changes.events:
+        if isinstance(event, OrderDelivered) and event.delivered_at > order.deliver_by:
+            metrics.PROMISE_MISSES.labels(order.mall_id).inc()
     for notice in changes.notices:
         shipment = order.shipment(notice.shipment_id)
         if shipment is not None:
@@ -218,8 +221,9 @@ async def place_order(
     outgoing: Outgoing,
     window: DeliveryWindow | None = None,
     delivery_fee_cents: int = 0,
-) -> Order:
-    """Chooses the stores, reserves their stock under row locks, and records the order.
+) -> CustomerOrder:
+    """Chooses the stores, reserves their stock under row locks, and records the order; returns
+    it as its customer sees it.
 
     Raises SoldOut (naming SKUs) when no mall can fill the cart; nothing is reserved then.
     """
@@ -262,25 +266,26 @@ async def place_order(
     await _save(tx, order, changes, now, outgoing, is_new=True)
     await store.complete_idempotency_key(tx, customer_id, idempotency_key, order.id)
     log.info("order_placed", extra={"order_id": str(order.id), "shipments": len(order.shipments)})
-    return order
+    # As order_for_customer would read it back: just placed, no driver yet, only these notes.
+    history = [TimelineEntry(now, note.status, note.message) for note in changes.timeline]
+    return CustomerOrder(order, history, order.dropoff_eta() or order.deliver_by, None)
 
 
 async def _candidates(tx: Tx, pairs: set[tuple[str, str]]) -> list[Candidate]:
     """The active stores holding these (store, sku) pairs, with their free stock, locked."""
-    available = await directory.lock_available(tx, pairs)
-    store_ids = {store_id for store_id, _ in available}
-    rows = await directory.get_stores(tx, store_ids)
-    loads = await directory.loads(tx, store_ids)
+    by_store: dict[str, list[directory.LockedStock]] = {}
+    for row in await directory.lock_candidates(tx, pairs):
+        if row.is_active:
+            by_store.setdefault(row.store_id, []).append(row)
     return [
         Candidate(
-            store_id=row.store_id,
-            mall_id=row.mall_id,
-            location=row.location,
-            available={sku: free for (sid, sku), free in available.items() if sid == row.store_id},
-            load=loads.get(row.store_id, 0),
+            store_id=store_id,
+            mall_id=rows[0].mall_id,
+            location=rows[0].location,
+            available={row.sku: row.free for row in rows},
+            load=rows[0].load,
         )
-        for row in rows.values()
-        if row.is_active
+        for store_id, rows in by_store.items()
     ]
 
 

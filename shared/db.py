@@ -12,10 +12,35 @@ Tx = AsyncConnection
 
 
 class Db:
-    def __init__(self, url: str, pool_size: int = 10) -> None:
+    def __init__(
+        self,
+        url: str,
+        pool_size: int = 10,
+        *,
+        pre_ping: bool = True,
+        recycle_seconds: float = 1800.0,
+        pool_timeout_seconds: float = 30.0,
+        lock_timeout_seconds: float | None = None,
+    ) -> None:
+        """`pre_ping` costs a round trip per checkout from the pool: a hot service turns it off
+        and relies on `recycle_seconds` (and on SQLAlchemy dropping the whole pool at the first
+        broken connection). Past `pool_timeout_seconds` waiting for a connection, or
+        `lock_timeout_seconds` waiting for a row or advisory lock, a statement fails instead of
+        waiting on: an API answers 503 (`shared.problems`), a consumer retries."""
         self.url = url
+        server_settings = (
+            {"lock_timeout": str(round(lock_timeout_seconds * 1000))}
+            if lock_timeout_seconds
+            else {}
+        )
         self.engine: AsyncEngine = create_async_engine(
-            url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+            url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=pre_ping,
+            pool_recycle=recycle_seconds,
+            pool_timeout=pool_timeout_seconds,
+            connect_args={"server_settings": server_settings} if server_settings else {},
         )
 
     @asynccontextmanager

@@ -9,6 +9,7 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -16,8 +17,11 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.logging import trace_id_var
+from shared.retry import is_busy
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+# A lock or pool wait given up on clears within moments: the client's retry waits this long.
+BUSY_RETRY_AFTER_SECONDS = 1
 
 
 class FieldError(BaseModel):
@@ -139,6 +143,24 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
         return problem_response(
             request, ProblemError(status, code, detail, headers=dict(error.headers or {}))
+        )
+
+    # Registered for the database's errors rather than for Exception: a handler of Exception
+    # answers and then re-raises, as an unexpected error; a busy database is expected.
+    @app.exception_handler(sqlalchemy.exc.DBAPIError)
+    @app.exception_handler(sqlalchemy.exc.TimeoutError)
+    async def _busy(request: Request, error: Exception) -> JSONResponse:
+        if not is_busy(error):
+            raise error
+        return problem_response(
+            request,
+            ProblemError(
+                503,
+                "busy",
+                "We are too busy to finish this request right now and changed nothing; "
+                f"retry in {BUSY_RETRY_AFTER_SECONDS} s (with the same Idempotency-Key).",
+                headers={"Retry-After": str(BUSY_RETRY_AFTER_SECONDS)},
+            ),
         )
 
     @app.exception_handler(Exception)

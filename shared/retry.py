@@ -63,6 +63,15 @@ def is_transient(error: BaseException) -> bool:
     return False
 
 
+def is_busy(error: BaseException) -> bool:
+    """A wait given up on: a lock not granted within `lock_timeout`, or no pool connection
+    within the pool timeout. The same request a moment later usually goes through."""
+    for cause in _chain(error):
+        if isinstance(cause, sqlalchemy.exc.TimeoutError) or _sqlstate(cause) == "55P03":
+            return True
+    return False
+
+
 def describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}".strip().rstrip(":")
 

@@ -90,7 +90,14 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = Db(settings.database_url, settings.db_pool_size)
+        db = Db(
+            settings.database_url,
+            settings.db_pool_size,
+            pre_ping=settings.db_pre_ping,
+            recycle_seconds=settings.db_recycle_seconds,
+            pool_timeout_seconds=settings.db_pool_timeout_seconds,
+            lock_timeout_seconds=settings.db_lock_timeout_seconds,
+        )
         app.state.db = db
         started = time.monotonic()
         await asyncio.to_thread(upgrade, parts.migrations, settings.database_url)
@@ -216,9 +223,9 @@ def _document_operation_problems(operation: dict[str, Any]) -> None:
             responses[status].setdefault("content", {PROBLEM_MEDIA_TYPE: {}})
     for status, response in responses.items():
         content: dict[str, Any] = response.get("content", {})
-        is_default_422 = status == "422" and content.get("application/json", {}).get(
-            "schema"
-        ) == _FASTAPI_422
+        is_default_422 = (
+            status == "422" and content.get("application/json", {}).get("schema") == _FASTAPI_422
+        )
         if PROBLEM_MEDIA_TYPE in content or is_default_422:
             documented = dict(content.get(PROBLEM_MEDIA_TYPE, {}))
             documented["schema"] = _PROBLEM_SCHEMA

@@ -169,6 +169,12 @@ class ServiceSettings(KafkaSettings, DevelopmentSecrets):
     port: int = 8000
     log_level: LogLevel = "INFO"
     db_pool_size: int = 10
+    # A round trip per connection taken from the pool; off, connections are recycled instead.
+    db_pre_ping: bool = True
+    db_recycle_seconds: float = Field(1800.0, gt=0)
+    # Waits longer than these fail (a request answers 503 with Retry-After) instead of hanging.
+    db_pool_timeout_seconds: float = Field(30.0, gt=0)
+    db_lock_timeout_seconds: float | None = Field(None, gt=0)
     relay_poll_seconds: float = Field(0.5, gt=0)
     relay_send_timeout_seconds: float = Field(10.0, gt=0)
     # Sent rows are kept this long for inspection (`make chaos` reconciles from them).

@@ -338,9 +338,8 @@ async def checkout(
         usecases.check_delivery_area(body.address, offers)
         async with db.begin() as tx:
             await usecases.seed_from_offers(tx, offers)
-        async with db.begin() as tx:
             window, fee = await _window(tx, body, customer.id, settings, now)
-            order = await usecases.place_order(
+            placed = await usecases.place_order(
                 tx,
                 customer_id=customer.id,
                 lines=body.lines,
@@ -354,7 +353,6 @@ async def checkout(
                 window=window,
                 delivery_fee_cents=fee,
             )
-            found = await usecases.order_for_customer(tx, order.id, customer.id, now)
     except BaseException as error:
         async with db.begin() as tx:
             await order_store.drop_idempotency_key(tx, customer.id, idempotency_key)
@@ -370,9 +368,8 @@ async def checkout(
         if isinstance(error, DomainError | usecases.UnknownQuote):
             raise _quote_problem(error) from None
         raise
-    assert found is not None
-    response.headers["Location"] = f"/v1/orders/{order.id}"
-    return OrderView.from_usecase(found, outgoing)
+    response.headers["Location"] = f"/v1/orders/{placed.order.id}"
+    return OrderView.from_usecase(placed, outgoing)
 
 
 def quote_policy(settings: OrderSettings) -> usecases.QuotePolicy:

@@ -5,9 +5,22 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import groupby
 
-from sqlalchemy import and_, func, or_, select, tuple_, update
+from sqlalchemy import (
+    Integer,
+    Update,
+    and_,
+    bindparam,
+    func,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.sql.elements import ColumnElement
 
 from order_service.domain.order import HOLDING_STOCK, StockMove, StockMoveKind, Store
 from order_service.store.tables import mall_capacity, shipments, stock, stores
@@ -37,34 +50,43 @@ async def upsert_store(tx: Tx, values: dict[str, object]) -> None:
     )
 
 
+# Built once: the hot path only binds values to them.
+_SEED_STORE = insert(stores).on_conflict_do_nothing(index_elements=[stores.c.store_id])
+_SEED_STOCK = insert(stock).on_conflict_do_nothing(index_elements=[stock.c.store_id, stock.c.sku])
+
+
 async def seed_stores(tx: Tx, seeds: Sequence[SeedStore]) -> None:
     """Adds stores the directory has not heard of yet; store.upserted stays the authority."""
-    for seed in sorted(seeds, key=lambda s: s.store_id):
-        await tx.execute(
-            insert(stores)
-            .values(
-                store_id=seed.store_id,
-                mall_id=seed.mall_id,
-                mall_name=seed.mall_name,
-                name=seed.name,
-                lat=seed.lat,
-                lng=seed.lng,
-                pickup_instructions=seed.pickup_instructions,
-                prep_minutes=seed.prep_minutes,
-            )
-            .on_conflict_do_nothing(index_elements=[stores.c.store_id])
-        )
+    if not seeds:
+        return
+    # One round trip; sorted, so two checkouts seeding the same new stores never deadlock.
+    await tx.execute(
+        _SEED_STORE,
+        [
+            {
+                "store_id": seed.store_id,
+                "mall_id": seed.mall_id,
+                "mall_name": seed.mall_name,
+                "name": seed.name,
+                "lat": seed.lat,
+                "lng": seed.lng,
+                "pickup_instructions": seed.pickup_instructions,
+                "prep_minutes": seed.prep_minutes,
+            }
+            for seed in sorted(seeds, key=lambda s: s.store_id)
+        ],
+    )
 
 
 async def seed_stock(tx: Tx, counts: Iterable[tuple[str, str, int]]) -> None:
     """(store_id, sku, quantity) counts from an offer: they carry no time, so they never
     overwrite a count we already have, only fill a gap."""
-    for store_id, sku, quantity in sorted(set(counts)):
-        await tx.execute(
-            insert(stock)
-            .values(store_id=store_id, sku=sku, quantity=quantity)
-            .on_conflict_do_nothing(index_elements=[stock.c.store_id, stock.c.sku])
-        )
+    rows = [
+        {"store_id": store_id, "sku": sku, "quantity": quantity}
+        for store_id, sku, quantity in sorted(set(counts))
+    ]
+    if rows:
+        await tx.execute(_SEED_STOCK, rows)
 
 
 async def set_stock_count(tx: Tx, store_id: str, sku: str, quantity: int, as_of: datetime) -> bool:
@@ -80,19 +102,57 @@ async def set_stock_count(tx: Tx, store_id: str, sku: str, quantity: int, as_of:
     return result.first() is not None
 
 
-async def lock_available(tx: Tx, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    """Locks the (store_id, sku) stock rows, in one global order so lockers never deadlock,
-    and returns what is free at each."""
+@dataclass(frozen=True)
+class LockedStock:
+    store_id: str
+    sku: str
+    free: int
+    mall_id: str
+    location: Point
+    is_active: bool
+    # Shipments the store holds stock for now: the busier store loses a tie.
+    load: int
+
+
+_LOAD = (
+    select(func.count())
+    .where(
+        and_(
+            shipments.c.store_id == stock.c.store_id,
+            shipments.c.status.in_([s.value for s in HOLDING_STOCK]),
+        )
+    )
+    .scalar_subquery()
+)
+
+
+async def lock_candidates(tx: Tx, pairs: Iterable[tuple[str, str]]) -> list[LockedStock]:
+    """The (store_id, sku) stock rows, locked in one global order so lockers never deadlock,
+    with what is free at each and the store's place and load: one round trip, and only the
+    stock rows are locked."""
     ordered = sorted(set(pairs))
     if not ordered:
-        return {}
+        return []
     rows = await tx.execute(
-        select(stock.c.store_id, stock.c.sku, stock.c.quantity - stock.c.reserved)
+        select(
+            stock.c.store_id,
+            stock.c.sku,
+            stock.c.quantity - stock.c.reserved,
+            stores.c.mall_id,
+            stores.c.lat,
+            stores.c.lng,
+            stores.c.is_active,
+            _LOAD,
+        )
+        .join(stores, stores.c.store_id == stock.c.store_id)
         .where(tuple_(stock.c.store_id, stock.c.sku).in_(ordered))
         .order_by(stock.c.store_id, stock.c.sku)
-        .with_for_update()
+        .with_for_update(of=stock)
     )
-    return {(r[0], r[1]): max(0, int(r[2])) for r in rows}
+    return [
+        LockedStock(r[0], r[1], max(0, int(r[2])), r[3], Point(r[4], r[5]), r[6], int(r[7]))
+        for r in rows
+    ]
 
 
 async def mall_stock_pairs(tx: Tx, mall_id: str, skus: Iterable[str]) -> list[tuple[str, str]]:
@@ -105,30 +165,38 @@ async def mall_stock_pairs(tx: Tx, mall_id: str, skus: Iterable[str]) -> list[tu
 
 
 async def apply_moves(tx: Tx, moves: Sequence[StockMove]) -> None:
-    """Writes the domain's stock moves; holds and counts never go below zero."""
-    for move in moves:
-        where = and_(stock.c.store_id == move.store_id, stock.c.sku == move.sku)
-        values = _MOVE_VALUES[move.kind](move.quantity)
-        if values:
-            await tx.execute(update(stock).where(where).values(values))
+    """Writes the domain's stock moves; holds and counts never go below zero. A run of moves
+    of one kind is one round trip (the statements are built once, at import)."""
+    for kind, run in groupby(moves, key=lambda move: move.kind):
+        statement = _MOVES[kind]
+        if statement is not None:
+            await tx.execute(
+                statement,
+                [{"b_store": m.store_id, "b_sku": m.sku, "b_quantity": m.quantity} for m in run],
+            )
 
 
-def _less(column: object, quantity: int) -> object:
-    return func.greatest(column - quantity, 0)  # type: ignore[operator]
+def _move(values: Callable[[ColumnElement[int]], dict[str, object]]) -> Update:
+    quantity: ColumnElement[int] = bindparam("b_quantity", type_=Integer)
+    where = and_(stock.c.store_id == bindparam("b_store"), stock.c.sku == bindparam("b_sku"))
+    return update(stock).where(where).values(values(quantity))
 
 
-_MOVE_VALUES: dict[StockMoveKind, Callable[[int], dict[str, object]]] = {
-    StockMoveKind.RESERVE: lambda q: {"reserved": stock.c.reserved + q},
-    StockMoveKind.RELEASE: lambda q: {"reserved": _less(stock.c.reserved, q)},
-    StockMoveKind.TAKE: lambda q: {
-        "reserved": _less(stock.c.reserved, q),
-        "quantity": _less(stock.c.quantity, q),
-    },
-    StockMoveKind.RESTOCK: lambda q: {"quantity": stock.c.quantity + q},
-    StockMoveKind.UNRESTOCK: lambda q: {"quantity": _less(stock.c.quantity, q)},
+def _less(column: ColumnElement[int], quantity: ColumnElement[int]) -> ColumnElement[int]:
+    return func.greatest(column - quantity, 0)
+
+
+_MOVES: dict[StockMoveKind, Update | None] = {
+    StockMoveKind.RESERVE: _move(lambda q: {"reserved": stock.c.reserved + q}),
+    StockMoveKind.RELEASE: _move(lambda q: {"reserved": _less(stock.c.reserved, q)}),
+    StockMoveKind.TAKE: _move(
+        lambda q: {"reserved": _less(stock.c.reserved, q), "quantity": _less(stock.c.quantity, q)}
+    ),
+    StockMoveKind.RESTOCK: _move(lambda q: {"quantity": stock.c.quantity + q}),
+    StockMoveKind.UNRESTOCK: _move(lambda q: {"quantity": _less(stock.c.quantity, q)}),
     # Packed goods already left the count when they were packed.
-    StockMoveKind.WRITE_OFF: lambda q: {},
-    StockMoveKind.ZERO: lambda q: {"quantity": 0},
+    StockMoveKind.WRITE_OFF: None,
+    StockMoveKind.ZERO: _move(lambda q: {"quantity": literal_column("0")}),
 }
 
 
@@ -146,20 +214,6 @@ async def get_stores(tx: Tx, store_ids: Iterable[str]) -> dict[str, Store]:
         )
         for r in rows
     }
-
-
-async def loads(tx: Tx, store_ids: Iterable[str]) -> dict[str, int]:
-    rows = await tx.execute(
-        select(shipments.c.store_id, func.count())
-        .where(
-            and_(
-                shipments.c.store_id.in_(list(store_ids)),
-                shipments.c.status.in_([s.value for s in HOLDING_STOCK]),
-            )
-        )
-        .group_by(shipments.c.store_id)
-    )
-    return {r[0]: int(r[1]) for r in rows}
 
 
 async def mall_store_points(tx: Tx, mall_id: str) -> list[Point]:

@@ -1,4 +1,4 @@
-"""Events of the order service, keyed by mall id.
+"""Events of the order service, keyed by order id (one order's events stay in order).
 
 An order may be filled by one or a few stores of one mall; each store's part is a *shipment*
 with its own id, packed, picked up and delivered on its own.

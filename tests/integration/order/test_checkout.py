@@ -155,9 +155,12 @@ async def test_200_concurrent_checkouts_never_oversell_10_units(env: OrderEnv) -
     )
 
     codes = [r.status_code for r in responses]
+    # A burst beyond what the machine serves within the lock and pool timeouts is told to
+    # come back (503 busy, nothing changed); everything else is placed or sold out.
+    assert set(codes) <= {201, 409, 503}, sorted(set(codes))
     assert codes.count(201) == 10, sorted(set(codes))
-    assert codes.count(409) == 190
     assert {r.json()["code"] for r in responses if r.status_code == 409} == {"sold_out"}
+    assert {r.json()["code"] for r in responses if r.status_code == 503} <= {"busy"}
     assert await env.scalar("SELECT sum(reserved) FROM stock WHERE sku = 'sku-hot'") == 10
     assert await env.scalar("SELECT count(*) FROM order_lines") == 10
 

@@ -73,7 +73,7 @@ async def test_an_operator_cancels_one_shipment_and_the_rest_of_the_order_goes_o
     )
     assert cancelled.payload.shipment_ids == [north]
     assert cancelled.payload.reason == "operator_cancelled: customer called: wrong size"
-    assert cancelled.key == MALL.id
+    assert cancelled.key == order_id
     view = (await env.client.get(f"/v1/orders/{order_id}", headers=env.customer())).json()
     assert [line["is_cancelled"] for line in view["lines"]].count(True) == 1
     assert view["total_cents"] == 2500
