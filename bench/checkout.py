@@ -58,7 +58,6 @@ from services.infra import LOCAL, database_url
 from services.suite import ROOT, Suite
 from shared.db import asyncpg_dsn
 from shared.malls import Mall, pilot_malls
-from shared.settings import DEVELOPMENT_MODE_VARIABLE
 from tests.support import create_database
 
 PORT_OFFSET = 10
@@ -339,8 +338,7 @@ def run(args: argparse.Namespace) -> list[str]:
         malls = asyncio.run(collect_offers(suite.urls["catalog"]))
         # The suite's services run in development mode: the tokens are signed with its secret.
         settings = OrderSettings(
-            database_url=suite.env["ORDER_DATABASE_URL"],
-            **{DEVELOPMENT_MODE_VARIABLE: True},
+            database_url=suite.env["ORDER_DATABASE_URL"], development_mode=True
         )
         tokens = [customer_token(settings, f"bench-{i}", 24) for i in range(CUSTOMERS)]
         asyncio.run(first_checkout(suite.urls["order"], tokens[0], malls[0], 120))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 
@@ -71,6 +70,13 @@ class Offer(BaseModel):
     delivery_area: DeliveryArea
 
 
+class _Offers(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    offers: list[Offer]
+    unknown: list[str] = Field(default_factory=list)
+
+
 class CatalogUnavailable(Exception):
     pass
 
@@ -108,16 +114,25 @@ class CatalogClient:
     async def close(self) -> None:
         await self._client.aclose()
 
-    async def resolve(self, offer_id: str, at: tuple[float, float] | None = None) -> Offer:
-        """The offer, with its mall's windows for the (lat, lng) `at` when given."""
-        if OFFER_ID.fullmatch(offer_id) is None:
-            raise OfferNotFound(offer_id)
+    async def resolve_all(
+        self, offer_ids: list[str], at: tuple[float, float] | None = None
+    ) -> dict[str, Offer]:
+        """The cart's offers in one call, with their mall's windows for the (lat, lng) `at`
+        when given. OfferNotFound names the first unknown or expired one."""
+        unique = list(dict.fromkeys(offer_ids))
+        for offer_id in unique:
+            if OFFER_ID.fullmatch(offer_id) is None:
+                raise OfferNotFound(offer_id)
 
         def note(state: RetryCallState) -> None:
             error = state.outcome.exception() if state.outcome else None
             log.warning(
                 "catalog_call_failed",
-                extra={"offer_id": offer_id, "attempt": state.attempt_number, "reason": str(error)},
+                extra={
+                    "offers": len(unique),
+                    "attempt": state.attempt_number,
+                    "reason": str(error),
+                },
             )
 
         retrying = AsyncRetrying(
@@ -130,19 +145,23 @@ class CatalogClient:
         try:
             async for attempt in retrying:
                 with attempt:
-                    return await self._resolve_once(offer_id, at)
+                    found = await self._resolve_once(unique, at)
         except _CatalogBlip as error:
             raise CatalogUnavailable(str(error)) from None
-        raise AssertionError("unreachable: tenacity returns or raises")
+        by_id = {offer.offer_id: offer for offer in found.offers}
+        for offer_id in unique:
+            if offer_id not in by_id:
+                raise OfferNotFound(offer_id)
+        return {offer_id: by_id[offer_id] for offer_id in unique}
 
-    async def _resolve_once(self, offer_id: str, at: tuple[float, float] | None) -> Offer:
-        params = {} if at is None else {"lat": at[0], "lng": at[1]}
+    async def _resolve_once(self, offer_ids: list[str], at: tuple[float, float] | None) -> _Offers:
+        params: dict[str, str | float | list[str]] = {"offer_id": offer_ids}
+        if at is not None:
+            params |= {"lat": at[0], "lng": at[1]}
         try:
-            response = await self._client.get(f"/v1/offers/{offer_id}", params=params)
+            response = await self._client.get("/v1/offers", params=params)
         except httpx.HTTPError as error:
             raise _CatalogBlip(type(error).__name__) from error
-        if response.status_code == 404:
-            raise OfferNotFound(offer_id)
         if response.status_code in (401, 403):
             # A configuration error, not a blip: retrying cannot help, the log says why.
             log.error(
@@ -156,13 +175,6 @@ class CatalogClient:
         if response.status_code != 200:
             raise _CatalogBlip(f"status {response.status_code}")
         try:
-            return Offer.model_validate_json(response.content)
+            return _Offers.model_validate_json(response.content)
         except ValidationError as error:
-            raise CatalogUnavailable(f"malformed offer: {error}") from None
-
-    async def resolve_all(
-        self, offer_ids: list[str], at: tuple[float, float] | None = None
-    ) -> dict[str, Offer]:
-        unique = list(dict.fromkeys(offer_ids))
-        offers = await asyncio.gather(*(self.resolve(offer_id, at) for offer_id in unique))
-        return dict(zip(unique, offers, strict=True))
+            raise CatalogUnavailable(f"malformed offers: {error}") from None

@@ -115,7 +115,9 @@ def parse_rate(value: str) -> str:
     try:
         limits.parse(value)
     except ValueError:
-        raise ValueError(f"expected a rate such as 60/minute or 10/second, got {value!r}") from None
+        raise ValueError(
+            f"expected a rate such as 60/minute or 10/second, got {value!r}"
+        ) from None
     return value
 
 

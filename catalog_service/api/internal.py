@@ -14,6 +14,7 @@ from catalog_service.api.deps import DbDep, RuntimeDep, require_internal_token
 from catalog_service.domain.errors import UnknownOffer
 from catalog_service.domain.promise import WindowKind
 from catalog_service.store.catalog import MallRow, StoreRow
+from catalog_service.usecases import ResolvedOffer
 from shared.clock import now
 from shared.geo import Point
 from shared.problems import PROBLEM, NotFound
@@ -198,6 +199,59 @@ async def list_stores(db: DbDep) -> DirectoryView:
     )
 
 
+# A cart's worth, with room: the order service caps a cart at fewer lines.
+MAX_OFFERS_PER_CALL = 50
+
+
+class OffersView(BaseModel):
+    # In the order asked, each once; the ids that are unknown or expired are listed apart.
+    offers: list[OfferView]
+    unknown: list[str]
+
+
+@router.get(
+    "/offers",
+    summary="Resolve a cart's offer ids at once (see /v1/offers/{offer_id})",
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {"offers": [OFFER_EXAMPLE], "unknown": ["bm8tc3VjaC1vZmZlcg"]}
+                }
+            }
+        }
+    },
+)
+async def get_offers(
+    db: DbDep,
+    runtime: RuntimeDep,
+    offer_id: Annotated[
+        list[str],
+        Query(
+            min_length=1,
+            max_length=MAX_OFFERS_PER_CALL,
+            examples=[["q3ZkTj9xW1bYc2VhLWV4YW1wbGUtb2ZmZXItMDE"]],
+        ),
+    ],
+    lat: Annotated[float | None, Query(ge=-90, le=90, examples=[36.1605])] = None,
+    lng: Annotated[float | None, Query(ge=-180, le=180, examples=[-115.1237])] = None,
+) -> OffersView:
+    point = Point(lat, lng) if lat is not None and lng is not None else None
+    at = now()
+    offers: list[OfferView] = []
+    unknown: list[str] = []
+    # One transaction and one answer for the cart: a checkout's one round trip to the catalog.
+    async with db.begin() as tx:
+        for one in dict.fromkeys(offer_id):
+            try:
+                offers.append(
+                    _offer_view(await usecases.resolve_offer(tx, runtime, one, at, point))
+                )
+            except UnknownOffer:
+                unknown.append(one)
+    return OffersView(offers=offers, unknown=unknown)
+
+
 @router.get(
     "/offers/{offer_id}",
     summary="Resolve an offer id to its product, promise and stocked stores",
@@ -221,6 +275,10 @@ async def get_offer(
         raise NotFound(
             "offer", "No such offer, or it has expired; query the catalog again."
         ) from None
+    return _offer_view(offer)
+
+
+def _offer_view(offer: ResolvedOffer) -> OfferView:
     return OfferView(
         offer_id=offer.offer_id,
         sku=offer.product.sku,

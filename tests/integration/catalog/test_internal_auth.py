@@ -58,7 +58,12 @@ async def test_without_the_internal_token_both_endpoints_are_401_problems(
     before = await fingerprint(catalog.db)
 
     for case, headers in REFUSED_HEADERS.items():
-        for path in ("/v1/stores", f"/v1/offers/{offer_id}", "/v1/offers/not-an-offer"):
+        for path in (
+            "/v1/stores",
+            f"/v1/offers/{offer_id}",
+            "/v1/offers/not-an-offer",
+            f"/v1/offers?offer_id={offer_id}",
+        ):
             resp = await catalog.api.get(path, headers=headers)
 
             assert resp.status_code == 401, (case, path)
@@ -109,7 +114,7 @@ async def test_the_openapi_document_declares_the_bearer_scheme_on_internal_opera
 
     scheme = spec["components"]["securitySchemes"]["InternalToken"]
     assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
-    internal = [("/v1/stores", "get"), ("/v1/offers/{offer_id}", "get")]
+    internal = [("/v1/stores", "get"), ("/v1/offers/{offer_id}", "get"), ("/v1/offers", "get")]
     for path, method in internal:
         operation = spec["paths"][path][method]
         assert operation["security"] == [{"InternalToken": []}]

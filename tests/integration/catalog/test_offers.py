@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from tests.integration.catalog.conftest import LAS_VEGAS_STRIP, Catalog
 
@@ -91,3 +92,47 @@ async def test_the_directory_lists_every_mall_and_store(catalog: Catalog) -> Non
     }
     assert {s["id"] for s in body["stores"]} == {s.id for s in catalog.seed.stores}
     assert all(s["phone"] and s["address"] for s in body["stores"])
+
+
+async def test_a_cart_s_offers_resolve_in_one_call_as_each_alone(catalog: Catalog) -> None:
+    items = (await catalog.api.get("/v1/catalog/same-day", params=LAS_VEGAS_STRIP)).json()["items"]
+    ids = [items[0]["offer_id"], items[1]["offer_id"], "bm8tc3VjaC1vZmZlcg", items[0]["offer_id"]]
+
+    resp = await catalog.api.get(
+        "/v1/offers",
+        params={"offer_id": ids, **LAS_VEGAS_STRIP},
+        headers=catalog.internal,
+    )
+
+    assert resp.status_code == 200, resp.text
+    batch = resp.json()
+    assert [o["offer_id"] for o in batch["offers"]] == ids[:2]
+    assert batch["unknown"] == ["bm8tc3VjaC1vZmZlcg"]
+    for offer in batch["offers"]:
+        alone = await catalog.api.get(
+            f"/v1/offers/{offer['offer_id']}", params=LAS_VEGAS_STRIP, headers=catalog.internal
+        )
+        # Alike but for the clock: an as-soon-as-possible window starts at the call's now.
+        assert _without_now(alone.json()) == _without_now(offer)
+
+
+def _without_now(offer: dict[str, Any]) -> dict[str, Any]:
+    windows = [{k: v for k, v in w.items() if k != "starts_at"} for w in offer["windows"]]
+    return {**offer, "windows": windows}
+
+
+async def test_the_batch_of_offers_is_internal_and_bounded(catalog: Catalog) -> None:
+    listing = (await catalog.api.get("/v1/catalog/same-day", params=LAS_VEGAS_STRIP)).json()[
+        "items"
+    ][0]
+
+    anonymous = await catalog.api.get("/v1/offers", params={"offer_id": listing["offer_id"]})
+    empty = await catalog.api.get("/v1/offers", headers=catalog.internal)
+    too_many = await catalog.api.get(
+        "/v1/offers", params={"offer_id": ["x"] * 51}, headers=catalog.internal
+    )
+
+    assert anonymous.status_code == 401
+    assert "store" not in anonymous.text
+    assert (empty.status_code, too_many.status_code) == (422, 422)
+    assert empty.json()["errors"][0]["field"] == "offer_id"

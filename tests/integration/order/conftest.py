@@ -105,7 +105,8 @@ CATALOG_INTERNAL_TOKEN = "order-tests-catalog-internal-token-0123456789"
 
 
 class CatalogStandIn:
-    """The catalog's internal offer contract, nothing more: its bearer token, then the offer."""
+    """The catalog's internal offer contract, nothing more: its bearer token, then a cart's
+    offers at once."""
 
     def __init__(self, internal_token: str) -> None:
         self.internal_token = internal_token
@@ -123,8 +124,8 @@ class CatalogStandIn:
             response: Response = await call_next(request)
             return response
 
-        @self.app.get("/v1/offers/{offer_id}")
-        async def offer(offer_id: str, request: Request) -> Response:
+        @self.app.get("/v1/offers")
+        async def offers(request: Request) -> Response:
             self.calls += 1
             if request.headers.get("Authorization") != f"Bearer {self.internal_token}":
                 return Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
@@ -132,12 +133,12 @@ class CatalogStandIn:
                 await self.gate.wait()
             if self.is_down:
                 return Response(status_code=503)
-            if offer_id not in self.offers:
-                return Response(status_code=404)
-            return Response(
-                httpx.Response(200, json=self.offers[offer_id]).content,
-                media_type="application/json",
-            )
+            asked = list(dict.fromkeys(request.query_params.getlist("offer_id")))
+            body = {
+                "offers": [self.offers[o] for o in asked if o in self.offers],
+                "unknown": [o for o in asked if o not in self.offers],
+            }
+            return Response(httpx.Response(200, json=body).content, media_type="application/json")
 
     def reset(self) -> None:
         self.internal_token = CATALOG_INTERNAL_TOKEN

@@ -127,3 +127,15 @@ async def test_a_checkout_of_two_lines_takes_at_most_twenty_round_trips(env: Ord
     print(f"round trips of one checkout: {len(sent)}: {' '.join(sent)}")
     assert "PING" not in sent
     assert len(sent) <= 20, " ".join(sent)
+
+
+async def test_a_cart_s_offers_are_resolved_in_one_catalog_call(env: OrderEnv) -> None:
+    env.catalog.add_offer("off-1", "sku-1", {NORTH: 5})
+    env.catalog.add_offer("off-2", "sku-2", {NORTH: 5})
+    env.catalog.add_offer("off-3", "sku-3", {NORTH: 5})
+
+    resp = await env.checkout(("off-1", 1), ("off-2", 2), ("off-3", 1))
+
+    assert resp.status_code == 201, resp.text
+    assert env.catalog.calls == 1
+    assert len(resp.json()["lines"]) == 3

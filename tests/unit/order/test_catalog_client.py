@@ -17,6 +17,7 @@ OFFER = {
     "stores": [],
     "delivery_area": {"lat": 36.1, "lng": -115.1, "radius_m": 30000},
 }
+FOUND = {"offers": [OFFER], "unknown": []}
 TOKEN = "a-catalog-internal-token-for-the-unit-tests"
 
 
@@ -38,9 +39,9 @@ async def test_every_call_carries_the_internal_token() -> None:
 
     def answer(request: httpx.Request) -> httpx.Response:
         seen.append(request.headers.get("Authorization"))
-        return httpx.Response(502) if len(seen) < 2 else httpx.Response(200, json=OFFER)
+        return httpx.Response(502) if len(seen) < 2 else httpx.Response(200, json=FOUND)
 
-    await client(httpx.MockTransport(answer)).resolve("o1")
+    await client(httpx.MockTransport(answer)).resolve_all(["o1"])
 
     assert seen == [f"Bearer {TOKEN}"] * 2
 
@@ -50,16 +51,16 @@ async def test_a_failing_catalog_is_retried_until_it_answers() -> None:
 
     def answer(request: httpx.Request) -> httpx.Response:
         calls.append(1)
-        return httpx.Response(502) if len(calls) < 3 else httpx.Response(200, json=OFFER)
+        return httpx.Response(502) if len(calls) < 3 else httpx.Response(200, json=FOUND)
 
-    offer = await client(httpx.MockTransport(answer)).resolve("o1")
+    offers = await client(httpx.MockTransport(answer)).resolve_all(["o1"])
 
-    assert (offer.sku, len(calls)) == ("s1", 3)
+    assert (offers["o1"].sku, len(calls)) == ("s1", 3)
 
 
 async def test_an_unreachable_catalog_is_unavailable_after_the_last_attempt() -> None:
     with pytest.raises(CatalogUnavailable):
-        await client(url="http://127.0.0.1:1").resolve("o1")
+        await client(url="http://127.0.0.1:1").resolve_all(["o1"])
 
 
 async def test_an_unknown_offer_is_not_retried() -> None:
@@ -67,18 +68,20 @@ async def test_an_unknown_offer_is_not_retried() -> None:
 
     def answer(request: httpx.Request) -> httpx.Response:
         calls.append(1)
-        return httpx.Response(404)
+        return httpx.Response(200, json={"offers": [], "unknown": ["o1"]})
 
     with pytest.raises(OfferNotFound):
-        await client(httpx.MockTransport(answer)).resolve("o1")
+        await client(httpx.MockTransport(answer)).resolve_all(["o1"])
     assert len(calls) == 1
 
 
 async def test_a_malformed_offer_counts_as_the_catalog_being_unavailable() -> None:
-    transport = httpx.MockTransport(lambda request: httpx.Response(200, json={"offer_id": "o1"}))
+    transport = httpx.MockTransport(
+        lambda request: httpx.Response(200, json={"offers": [{"offer_id": "o1"}]})
+    )
 
     with pytest.raises(CatalogUnavailable):
-        await client(transport).resolve("o1")
+        await client(transport).resolve_all(["o1"])
 
 
 async def test_a_refused_token_is_unavailable_at_once_not_retried() -> None:
@@ -89,7 +92,7 @@ async def test_a_refused_token_is_unavailable_at_once_not_retried() -> None:
         return httpx.Response(401)
 
     with pytest.raises(CatalogUnavailable, match="refused the token"):
-        await client(httpx.MockTransport(answer)).resolve("o1")
+        await client(httpx.MockTransport(answer)).resolve_all(["o1"])
     assert len(calls) == 1
 
 
@@ -101,8 +104,22 @@ async def test_an_offer_id_outside_the_offer_format_is_unknown_without_a_call(
 
     def answer(request: httpx.Request) -> httpx.Response:
         calls.append(request.url.path)
-        return httpx.Response(200, json=OFFER)
+        return httpx.Response(200, json=FOUND)
 
     with pytest.raises(OfferNotFound):
-        await client(httpx.MockTransport(answer)).resolve(offer_id)
+        await client(httpx.MockTransport(answer)).resolve_all([offer_id])
     assert calls == []
+
+
+async def test_a_cart_s_offers_are_asked_for_in_one_call_each_once() -> None:
+    asked: list[list[str]] = []
+    other = {**OFFER, "offer_id": "o2", "sku": "s2"}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.params.get_list("offer_id"))
+        return httpx.Response(200, json={"offers": [other, OFFER], "unknown": []})
+
+    offers = await client(httpx.MockTransport(answer)).resolve_all(["o1", "o2", "o1"])
+
+    assert asked == [["o1", "o2"]]
+    assert [(k, v.sku) for k, v in offers.items()] == [("o1", "s1"), ("o2", "s2")]

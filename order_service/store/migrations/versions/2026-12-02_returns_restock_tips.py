@@ -26,8 +26,12 @@ def upgrade() -> None:
         "shipments",
         sa.Column("missing_labels", sa.JSON(), server_default="[]", nullable=False),
     )
-    op.add_column("shipments", sa.Column("packed", sa.JSON(), server_default="{}", nullable=False))
-    op.add_column("shipments", sa.Column("restocked_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column(
+        "shipments", sa.Column("packed", sa.JSON(), server_default="{}", nullable=False)
+    )
+    op.add_column(
+        "shipments", sa.Column("restocked_at", sa.DateTime(timezone=True), nullable=True)
+    )
 
 
 def downgrade() -> None:
