@@ -57,6 +57,7 @@ from services.infra import LOCAL, database_url
 from shared.db import Db
 from shared.malls import pilot_malls
 from shared.migrations import upgrade
+from shared.settings import DEVELOPMENT_MODE_VARIABLE
 from tests.support import create_database
 
 STORES_PER_MALL = 100
@@ -168,6 +169,8 @@ def run(args: argparse.Namespace) -> str:
         "CATALOG_TOPIC_SUFFIX": ".bench",
         "CATALOG_CONSUMER_GROUP": "catalog.bench",
         "CATALOG_LOG_LEVEL": "WARNING",
+        # The services refuse the repository's development secrets unless told this is one.
+        DEVELOPMENT_MODE_VARIABLE: "1",
         "MTH_CLOCK_START": CLOCK_START,
     }
     logs = LOCAL / "bench"
