@@ -34,6 +34,16 @@ log = logging.getLogger(__name__)
 
 Hook = Callable[[FastAPI], Awaitable[None]]
 
+# Whether startup ends by freezing what it built out of the garbage collector's reach. The
+# `python -m <service>` entrypoint turns it on: that process is the service. A test process
+# starts and drops many apps, which must stay collectable.
+_freeze_after_start = False
+
+
+def freeze_after_start() -> None:
+    global _freeze_after_start
+    _freeze_after_start = True
+
 
 @dataclass(frozen=True)
 class ConsumerSpec:
@@ -130,11 +140,12 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
             await runner.start()
         for hook in parts.on_startup:
             await hook(app)
-        # What startup built (the app, its models, the catalog's read model) lives as long as
-        # the process: frozen, it is out of the collector's reach, so a full collection walks
-        # only what came after, not millions of objects in the middle of a request.
-        gc.collect()
-        gc.freeze()
+        if _freeze_after_start:
+            # What startup built (the app, its models, the catalog's read model) lives as long
+            # as the process: frozen, it is out of the collector's reach, so a full collection
+            # walks only what came after, not hundreds of thousands of objects mid-request.
+            gc.collect()
+            gc.freeze()
         log.info(
             "service_started",
             extra={"port": settings.port, "seconds": round(time.monotonic() - started, 2)},
@@ -148,8 +159,8 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
                 await runner.stop()
             await relay.stop()
             await db.dispose()
-            # Back to the collector: what this app held is garbage now (tests start many apps).
-            gc.unfreeze()
+            if _freeze_after_start:
+                gc.unfreeze()
             log.info("service_stopped")
 
     app = FastAPI(
