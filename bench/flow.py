@@ -12,6 +12,9 @@ POS accepts it, then the clock starts as the signed `packaged` event is sent and
 driver's waiting long poll returns an offer for that order's delivery area; that driver accepts
 it, so the next order goes to another free driver.
 
+Before it, one line per stage (webhook, order relay, dispatch's consumer, the round, dispatch's
+relay, the driver service's consumer, the poll), p50 and p99, from the databases' timestamps.
+
 The last line is machine-readable: `BENCH flow p50_ms=<x> p99_ms=<x> ...`.
 """
 
@@ -26,6 +29,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import asyncpg
 import httpx
 
 from bench.harness import (
@@ -38,6 +42,7 @@ from bench.harness import (
 )
 from services.leaks import LeakScanner
 from services.suite import ROOT, Suite
+from shared.db import asyncpg_dsn
 from shared.malls import pilot_malls
 from tests.e2e.actors import FASHION_SHOW, DriverApp, Json, Pos, Storefront, expect
 
@@ -55,6 +60,17 @@ FLOW_ENV = {
     "CATALOG_LOG_LEVEL": "WARNING",
 }
 MALL = next(m for m in pilot_malls() if m.id == FASHION_SHOW)
+# The stages are read from the databases' timestamps: the bench's own times on the same clock.
+WALL_OFFSET = time.time() - time.perf_counter()
+STAGES = (
+    ("webhook", "the packaged webhook to its transaction's start in the order service"),
+    ("order_relay", "that transaction's start to the order relay's pass that sent the event"),
+    ("dispatch_consume", "the send to dispatch's handler transaction"),
+    ("round", "dispatch's handler to the start of the round transaction that offered the route"),
+    ("dispatch_relay", "the round transaction's start to dispatch's relay pass that sent it"),
+    ("driver_consume", "the send to the driver service's handler transaction"),
+    ("poll", "the driver service's handler to the offer arriving in a waiting poll"),
+)
 HOME = {"lat": round(MALL.lat - 0.012, 5), "lng": round(MALL.lng - 0.022, 5)}
 
 
@@ -119,7 +135,69 @@ class OfferWatch:
         return self.seen[area]
 
 
-async def measure(suite: Suite, args: argparse.Namespace) -> list[float]:
+async def _rows(url: str, query: str) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        return list(await conn.fetch(query))
+    finally:
+        await conn.close()
+
+
+async def stages(suite: Suite, timed: list[tuple[float, float]]) -> dict[str, list[float]]:
+    """Where each order's time went, per stage (ms), from the outbox rows' `created_at` (the
+    writing transaction's start) and `sent_at` (the relay pass's start) and the consumers'
+    inbox `processed_at` (their transaction's start). Orders ran one at a time, so the n-th
+    `order.ready_for_pickup` and the n-th `route.offered` belong to the n-th order."""
+    ready = await _rows(
+        suite.env["ORDER_DATABASE_URL"],
+        "SELECT event_id, created_at, sent_at FROM outbox"
+        " WHERE event_type = 'order.ready_for_pickup' ORDER BY created_at",
+    )
+    offered = await _rows(
+        suite.env["DISPATCH_DATABASE_URL"],
+        "SELECT event_id, created_at, sent_at FROM outbox"
+        " WHERE event_type = 'route.offered' ORDER BY created_at",
+    )
+    handled = {
+        row["event_id"]: row["processed_at"].timestamp()
+        for url in (suite.env["DISPATCH_DATABASE_URL"], suite.env["DRIVER_DATABASE_URL"])
+        for row in await _rows(url, "SELECT event_id, processed_at FROM inbox")
+    }
+    found: dict[str, list[float]] = {name: [] for name, _ in STAGES}
+    if not len(ready) == len(offered) == len(timed):
+        print(
+            f"flow: {len(ready)} ready events, {len(offered)} offers for {len(timed)} orders:"
+            " no stages"
+        )
+        return found
+    for (sent, arrived), r, o in zip(timed, ready, offered, strict=True):
+        if r["sent_at"] is None or o["sent_at"] is None or o["event_id"] not in handled:
+            continue
+        marks = [
+            WALL_OFFSET + sent,
+            r["created_at"].timestamp(),
+            r["sent_at"].timestamp(),
+            handled[r["event_id"]],
+            o["created_at"].timestamp(),
+            o["sent_at"].timestamp(),
+            handled[o["event_id"]],
+            WALL_OFFSET + arrived,
+        ]
+        for (name, _), start, end in zip(STAGES, marks, marks[1:], strict=False):
+            found[name].append((end - start) * 1000)
+    return found
+
+
+def print_stages(found: dict[str, list[float]]) -> None:
+    for name, what in STAGES:
+        if found[name]:
+            print(
+                f"flow: {name:16} p50 {percentile(found[name], 50):6.0f} ms"
+                f"  p99 {percentile(found[name], 99):6.0f} ms  ({what})"
+            )
+
+
+async def measure(suite: Suite, args: argparse.Namespace) -> list[tuple[float, float]]:
     async with httpx.AsyncClient(timeout=60) as http:
         directory = expect(
             await http.get(
@@ -192,11 +270,12 @@ async def measure(suite: Suite, args: argparse.Namespace) -> list[float]:
                 sent = time.perf_counter()
                 await pos.packaged(placed["shipment_id"], labels)
                 arrived, driver, offer = await watch.offered(f"Las Vegas {postal}", 60)
-                waits.append((arrived - sent) * 1000)
+                waits.append((sent, arrived))
                 expect(await driver.accept(offer["offer_id"]), 200)
                 if (index + 1) % 10 == 0 or index + 1 == args.orders:
                     print(
-                        f"flow: {index + 1}/{args.orders} orders, last {waits[-1]:.0f} ms",
+                        f"flow: {index + 1}/{args.orders} orders,"
+                        f" last {(arrived - sent) * 1000:.0f} ms",
                         flush=True,
                     )
         finally:
@@ -220,9 +299,12 @@ def run(args: argparse.Namespace) -> str:
     )
     try:
         suite.start()
-        waits = asyncio.run(measure(suite, args))
+        timed = asyncio.run(measure(suite, args))
+        found = asyncio.run(stages(suite, timed))
     finally:
         suite.stop()
+    waits = [(arrived - sent) * 1000 for sent, arrived in timed]
+    print_stages(found)
     p50, p99 = percentile(waits, 50), percentile(waits, 99)
     print(
         f"flow: packaged -> offer in a driver's poll: p50 {p50:.0f} ms, p99 {p99:.0f} ms, "

@@ -58,6 +58,7 @@ from shared.events.common import GeoPoint
 from shared.events.dispatch import RouteOffered, RouteStop, StopKind
 from shared.events.envelope import encode, wrap
 from shared.kafka import ensure_topics
+from shared.settings import DEVELOPMENT_MODE_VARIABLE
 from tests.support import create_database, delete_test_topics
 
 JWT_SECRET = "bench-longpoll-driver-secret-0123456789abcdef"
@@ -321,6 +322,8 @@ def run(args: argparse.Namespace) -> str:
         "DRIVER_CONSUMER_GROUP": f"driver{suffix}",
         "DRIVER_JWT_SECRET": JWT_SECRET,
         "DRIVER_LOG_LEVEL": "WARNING",
+        # The services refuse the repository's development secrets unless told this is one.
+        DEVELOPMENT_MODE_VARIABLE: "1",
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap(),
     }
     try:

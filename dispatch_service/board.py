@@ -89,9 +89,7 @@ async def load_board(
         dead_letters = await console.dead_letter_groups(tx, mall.id)
 
     by_shipment = {m.shipment_id: m for m in progress}
-    board_routes = [
-        r for r in (_on_board(route, by_shipment) for route in found) if r is not None
-    ]
+    board_routes = [r for r in (_on_board(route, by_shipment) for route in found) if r is not None]
     views = [r.view for r in board_routes]
     route_ids = {r.view.route_id for r in board_routes}
     reach = policies.surge.max_radius_m

@@ -181,6 +181,8 @@ async def take_into_pool(
     """Into the mall's pool; a shipment re-routed away from an accepted route joins that
     driver's route instead when the driver is still at the mall and every promise holds."""
     added = await shipments.add_to_pool(tx, ready, now)
+    if added:
+        await shipments.announce_pooled(tx, ready.mall_id)
     order_trace = tracing.current_context()
     if added and order_trace:
         await shipments.set_trace_context(tx, ready.shipment_id, order_trace)
@@ -609,9 +611,7 @@ async def run_offer_rounds(db: Db, now: datetime, policies: Policies) -> None:
                 await _save(tx, route, await advance_route(tx, route, now, policies), now)
 
 
-async def advance_route(
-    tx: Tx, route: Route, now: datetime, policies: Policies
-) -> list[Payload]:
+async def advance_route(tx: Tx, route: Route, now: datetime, policies: Policies) -> list[Payload]:
     open_offer = route.open_offer
     if open_offer is not None and open_offer.expires_at > now:
         return []

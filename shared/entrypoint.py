@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from shared.db import Db
 from shared.kafka import KafkaTarget, TopicSetupError, ensure_topics, kafka_reachable
+from shared.service import freeze_after_start
 from shared.settings import S, load_settings
 
 
@@ -40,6 +41,7 @@ def serve(settings_cls: type[S], create_app: Callable[[S], FastAPI]) -> None:
     if problem is not None:
         print(f"{settings.service_name}: {problem}", file=sys.stderr)
         raise SystemExit(3)
+    freeze_after_start()
     uvicorn.run(
         create_app(settings),
         host=settings.host,

@@ -340,7 +340,7 @@ class OutboxRelay:
         topic_suffix: str = "",
         poll_seconds: float = 0.5,
         send_timeout_seconds: float = 10.0,
-        keys_per_batch: int = 50,
+        keys_per_batch: int = 1_000,
         rows_per_pass: int = 2_000,
         retention_seconds: float = 86_400,
         unknown_topic_grace_seconds: float = 60.0,
@@ -384,9 +384,11 @@ class OutboxRelay:
         while True:
             try:
                 await self._ensure_listener()
+                # Cleared before the pass, not after it: a row committed while the pass runs
+                # sets it again, and the next pass starts at once instead of a poll later.
+                self._wakeup.clear()
                 published = await self.publish_pending()
                 if published == 0:
-                    self._wakeup.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wakeup.wait(), self.poll_seconds)
                 await self._purge_sent()
@@ -405,33 +407,36 @@ class OutboxRelay:
         if self._in_flight:
             return published
         async with self.db.begin() as tx:
-            keys = (
+            # Candidates and claims in one round trip. The LIMIT keeps the planner from pushing
+            # the lock call into the subquery, so only the candidate keys are tried.
+            claimed = (
                 (
                     await tx.execute(
                         text(
-                            "SELECT key FROM outbox o WHERE sent_at IS NULL AND NOT EXISTS"
+                            "SELECT key FROM (SELECT key, min(id) AS first FROM outbox o"
+                            " WHERE sent_at IS NULL AND NOT EXISTS"
                             " (SELECT 1 FROM outbox_dead d WHERE d.key = o.key)"
-                            " GROUP BY key ORDER BY min(id) LIMIT :n"
+                            " GROUP BY key ORDER BY min(id) LIMIT :n) AS candidates"
+                            " WHERE pg_try_advisory_xact_lock(:cls, hashtext(key))"
                         ),
-                        {"n": self.keys_per_batch},
+                        {"n": self.keys_per_batch, "cls": _RELAY_LOCK_CLASS},
                     )
                 )
                 .scalars()
                 .all()
             )
-            claimed = [key for key in keys if await self._try_claim(tx, key)]
             if not claimed:
                 return published
+            # The oldest rows of the claimed keys: cut at one id, that is a prefix of each
+            # key's rows in id order, and the oldest keys go first.
             rows = (
                 await tx.execute(
                     text(
-                        "SELECT o.id, o.topic, o.key, o.event_type, o.event_id, o.event"
-                        " FROM unnest(CAST(:keys AS text[])) AS k(key) CROSS JOIN LATERAL"
-                        " (SELECT id, topic, key, event_type, event_id, event FROM outbox"
-                        "  WHERE sent_at IS NULL AND key = k.key ORDER BY id LIMIT :per_key) o"
-                        " ORDER BY o.id"
+                        "SELECT id, topic, key, event_type, event_id, event FROM outbox"
+                        " WHERE sent_at IS NULL AND key = ANY(CAST(:keys AS text[]))"
+                        " ORDER BY id LIMIT :n"
                     ),
-                    {"keys": claimed, "per_key": max(1, self.rows_per_pass // len(claimed))},
+                    {"keys": claimed, "n": self.rows_per_pass},
                 )
             ).all()
             sends, refused = await self._send(rows)
@@ -442,13 +447,6 @@ class OutboxRelay:
         self._keep_in_flight(pending)
         self.published_total += len(sent)
         return published + len(sent)
-
-    async def _try_claim(self, tx: Tx, key: str) -> bool:
-        result = await tx.execute(
-            text("SELECT pg_try_advisory_xact_lock(:cls, hashtext(:key))"),
-            {"cls": _RELAY_LOCK_CLASS, "key": key},
-        )
-        return bool(result.scalar_one())
 
     async def _send(self, rows: Sequence[Any]) -> tuple[list[_Send], list[tuple[int, str]]]:
         """Queues the rows in id order and waits, up to the send window, for Kafka's answers.

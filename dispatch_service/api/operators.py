@@ -235,9 +235,7 @@ class RouteView(BaseModel):
             route_id=route.route_id,
             mall_id=route.mall_id,
             status=route.status.value,
-            stops=[
-                StopView.from_stop(stop, route.status_of(stop).value) for stop in route.stops
-            ],
+            stops=[StopView.from_stop(stop, route.status_of(stop).value) for stop in route.stops],
             planned_miles=route.planned_miles,
             planned_minutes=route.planned_minutes,
             max_load=route.max_load,

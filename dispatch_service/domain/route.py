@@ -394,7 +394,8 @@ class Route:
             # A scheduled window opening later gets a route of its own when it is near.
             or (shipment.deliver_from is not None and shipment.deliver_from > now)
             or any(
-                s.kind is StopKind.DROPOFF and self.status_of(s) is not StopStatus.PENDING
+                s.kind is StopKind.DROPOFF
+                and self.status_of(s) is not StopStatus.PENDING
                 and self.status_of(s) is not StopStatus.CANCELLED
                 for s in self.stops
             )

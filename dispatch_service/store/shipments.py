@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from dispatch_service.domain.pool import PooledShipment, ShipmentStatus
@@ -13,6 +13,16 @@ from dispatch_service.store.tables import shipments
 from shared.db import Tx
 from shared.events.order import OrderReadyForPickup
 from shared.geo import Point
+
+# A shipment pooled is announced here at commit: the batching loop wakes to see if a round is due.
+POOL_CHANNEL = "dispatch_pool"
+
+
+async def announce_pooled(tx: Tx, mall_id: str) -> None:
+    # NOTIFY is delivered at commit and never for a rollback.
+    await tx.execute(
+        text("SELECT pg_notify(:channel, :mall_id)"), {"channel": POOL_CHANNEL, "mall_id": mall_id}
+    )
 
 
 async def add_to_pool(tx: Tx, ready: OrderReadyForPickup, now: datetime) -> bool:

@@ -78,9 +78,7 @@ def driver_copy(
         driver_id=driver.driver_id,
         revision=revision,
         stops=[
-            RouteStopState(
-                **s.model_dump(), status=statuses.get(s.stop_id, StopStatus.PENDING)
-            )
+            RouteStopState(**s.model_dump(), status=statuses.get(s.stop_id, StopStatus.PENDING))
             for s in stops
         ]
         + (extra or []),

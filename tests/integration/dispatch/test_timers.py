@@ -38,3 +38,27 @@ async def test_the_timers_plan_offer_expire_and_re_offer_on_their_own(
     again = await tap.next(RouteOffered, within=10)
     assert again.payload.round == 2
     assert again.payload.driver_ids == [third.driver_id]
+
+
+@pytest.mark.parametrize(
+    "dispatch_overrides",
+    [
+        {
+            "is_timers_enabled": True,
+            # Far longer than the deadline below: only a wake-up can start the round in time.
+            "batch_tick_seconds": 120,
+            "batch_min_gap_seconds": 0,
+            "batch_pool_trigger_size": 1,
+        }
+    ],
+)
+async def test_a_shipment_that_makes_a_round_due_starts_it_without_waiting_for_the_tick(
+    dispatch: Dispatch, tap: EventTap
+) -> None:
+    await dispatch.add_drivers(a_driver(km_north=0.5))
+
+    ready = a_ready_shipment()
+    await dispatch.publish(ready, key=ready.mall_id)
+
+    planned = await tap.next(RoutePlanned, within=20)
+    assert ready.shipment_id in {stop.shipment_id for stop in planned.payload.stops}

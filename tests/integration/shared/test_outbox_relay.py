@@ -136,3 +136,37 @@ async def test_a_relay_killed_while_holding_rows_leaves_nothing_stuck(
     finally:
         await survivor.stop()
         await tap.stop()
+
+
+class CommitsDuringItsFirstPass(OutboxRelay):
+    """A relay whose first pass finds nothing, and during which a row is committed."""
+
+    committed = False
+
+    async def publish_pending(self) -> int:
+        published = await super().publish_pending()
+        if not self.committed:
+            self.committed = True
+            async with self.db.begin() as tx:
+                await outbox.add(tx, Ping(key="late", n=1), key="late")
+            # The pass is not over until its wake-up arrived: the row came in during it.
+            await eventually(self._wakeup.is_set, within=10, interval=0.01)
+        return published
+
+
+async def test_a_row_committed_during_an_empty_pass_goes_out_without_waiting_for_the_poll(
+    db: Db, topic_suffix: str
+) -> None:
+    tap = EventTap(topic_suffix)
+    await tap.start()
+    # A poll far longer than the deadline below: only the wake-up can publish the row in time.
+    publisher = CommitsDuringItsFirstPass(
+        db, BOOTSTRAP, name="test", topic_suffix=topic_suffix, poll_seconds=120
+    )
+    await publisher.start()
+    try:
+        published = await tap.next(Ping, within=20)
+        assert published.payload.key == "late"
+    finally:
+        await publisher.stop()
+        await tap.stop()

@@ -34,6 +34,24 @@ def test_a_token_of_the_wrong_kind_or_key_is_invalid() -> None:
         decode_token(SECRET, "garbage", "refresh", NOON)
 
 
+def test_a_token_once_accepted_is_still_checked_for_its_key_kind_and_expiry() -> None:
+    # Verified tokens are remembered (a long poll repeats its token): the memory must not
+    # let a token through under another key, as another kind, or after it expired.
+    token, _ = encode_token(SECRET, uuid.uuid4(), "access", NOON, timedelta(minutes=15))
+    decode_token(SECRET, token, "access", NOON)
+
+    with pytest.raises(InvalidToken):
+        decode_token("another-secret-0123456789abcdefghijkl", token, "access", NOON)
+    with pytest.raises(InvalidToken, match="not an refresh"):
+        decode_token(SECRET, token, "refresh", NOON)
+    with pytest.raises(InvalidToken, match="expired"):
+        decode_token(SECRET, token, "access", NOON + timedelta(minutes=15))
+    with pytest.raises(InvalidToken):
+        decode_token(
+            SECRET, token[:-2] + ("AA" if not token.endswith("AA") else "BB"), "access", NOON
+        )
+
+
 def test_a_location_update_waits_out_the_interval_in_whole_seconds() -> None:
     interval = timedelta(seconds=5)
 

@@ -20,13 +20,9 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.add_column(
         "routes",
-        sa.Column(
-            "progress", postgresql.JSONB(), server_default="{}", nullable=False
-        ),
+        sa.Column("progress", postgresql.JSONB(), server_default="{}", nullable=False),
     )
-    op.add_column(
-        "routes", sa.Column("revision", sa.Integer(), server_default="0", nullable=False)
-    )
+    op.add_column("routes", sa.Column("revision", sa.Integer(), server_default="0", nullable=False))
     op.add_column("routes", sa.Column("released_at", sa.DateTime(timezone=True), nullable=True))
     op.add_column("routes", sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True))
     op.create_table(
