@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
-from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI
 
@@ -14,20 +11,7 @@ from dispatch_service.settings import DispatchSettings
 from dispatch_service.usecases import Policies
 from shared import clock
 from shared.db import Db
-
-log = logging.getLogger(__name__)
-
-
-async def _every(name: str, seconds: float, step: Callable[[], Awaitable[object]]) -> None:
-    while True:
-        try:
-            await step()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            # A failed round is retried on the next tick; the loop must outlive it.
-            log.exception("timer_step_failed", extra={"timer": name})
-        await clock.clock().sleep(seconds)
+from shared.loop import BackgroundLoop
 
 
 async def start_timers(app: FastAPI) -> None:
@@ -37,29 +21,23 @@ async def start_timers(app: FastAPI) -> None:
     app.state.timers = []
     if not settings.is_timers_enabled:
         return
+    # A failed round is retried on the next tick (the loop logs it and lives on).
     app.state.timers = [
-        asyncio.create_task(
-            _every(
-                "batching",
-                settings.batch_tick_seconds,
-                lambda: usecases.run_due_rounds(db, clock.now(), policies),
-            ),
-            name="dispatch-batching",
+        BackgroundLoop(
+            "dispatch-batching",
+            lambda: usecases.run_due_rounds(db, clock.now(), policies),
+            settings.batch_tick_seconds,
         ),
-        asyncio.create_task(
-            _every(
-                "offers",
-                settings.offer_tick_seconds,
-                lambda: usecases.run_offer_rounds(db, clock.now(), policies),
-            ),
-            name="dispatch-offers",
+        BackgroundLoop(
+            "dispatch-offers",
+            lambda: usecases.run_offer_rounds(db, clock.now(), policies),
+            settings.offer_tick_seconds,
         ),
     ]
+    for timer in app.state.timers:
+        await timer.start()
 
 
 async def stop_timers(app: FastAPI) -> None:
-    for task in app.state.timers:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    await asyncio.gather(*(timer.stop() for timer in app.state.timers))
     app.state.timers = []

@@ -9,24 +9,10 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from catalog_service import usecases
 from catalog_service.settings import CatalogSettings
 from catalog_service.usecases import CatalogRuntime
-from shared.db import Db
-from shared.problems import ProblemError
+from shared.api import API_KEY, DbDep, Unauthorized, from_app_state
 
-
-# Async, though they only read app state: FastAPI runs a plain `def` dependency in a thread.
-async def get_db(request: Request) -> Db:
-    db: Db = request.app.state.db
-    return db
-
-
-async def get_settings(request: Request) -> CatalogSettings:
-    settings: CatalogSettings = request.app.state.settings
-    return settings
-
-
-async def get_runtime(request: Request) -> CatalogRuntime:
-    runtime: CatalogRuntime = request.app.state.catalog
-    return runtime
+get_settings = from_app_state("settings", CatalogSettings)
+get_runtime = from_app_state("catalog", CatalogRuntime)
 
 
 async def limit_same_day(request: Request) -> None:
@@ -35,7 +21,6 @@ async def limit_same_day(request: Request) -> None:
     request.app.state.rate_limits.check("same_day", caller)
 
 
-DbDep = Annotated[Db, Depends(get_db)]
 SettingsDep = Annotated[CatalogSettings, Depends(get_settings)]
 RuntimeDep = Annotated[CatalogRuntime, Depends(get_runtime)]
 
@@ -48,12 +33,8 @@ async def get_retailer_id(db: DbDep, key: str | None = Security(_api_key)) -> st
         async with db.begin() as tx:
             retailer_id = await usecases.retailer_for_key(tx, key)
     if retailer_id is None:
-        raise ProblemError(
-            401,
-            "unauthorized",
-            "Send a valid retailer API key in the X-API-Key header.",
-            title="Unauthorized",
-            headers={"WWW-Authenticate": "APIKey"},
+        raise Unauthorized(
+            "Send a valid retailer API key in the X-API-Key header.", challenge=API_KEY
         )
     return retailer_id
 
@@ -76,11 +57,7 @@ async def require_internal_token(
     if credentials is None or not secrets.compare_digest(
         credentials.credentials.encode(), expected
     ):
-        raise ProblemError(
-            401,
-            "unauthorized",
+        raise Unauthorized(
             "This endpoint is for other services: send the catalog's internal token as "
-            "'Authorization: Bearer <token>'.",
-            title="Unauthorized",
-            headers={"WWW-Authenticate": "Bearer"},
+            "'Authorization: Bearer <token>'."
         )

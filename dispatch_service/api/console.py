@@ -19,7 +19,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel, ConfigDict, Field
 
 from dispatch_service import usecases
-from dispatch_service.api.deps import DbDep, PoliciesDep, SettingsDep
+from dispatch_service.api.deps import PoliciesDep, SettingsDep
 from dispatch_service.api.operators import OfferLogView, offer_round_view
 from dispatch_service.auth import InvalidToken, operator_subject
 from dispatch_service.board import Board
@@ -29,6 +29,7 @@ from dispatch_service.settings import DispatchSettings
 from dispatch_service.store import console, routes
 from dispatch_service.store.console import ActionRecord
 from shared import clock
+from shared.api import DbDep, Unauthorized, from_app_state
 from shared.malls import Mall, pilot_malls
 from shared.problems import PROBLEM, NotFound, ProblemError
 from shared.text import RequestModel
@@ -51,13 +52,6 @@ MallId = Annotated[str, Path(examples=[_MALL])]
 RouteId = Annotated[UUID, Path(examples=[_ROUTE_ID])]
 
 
-class Unauthorized(ProblemError):
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(
-            401, code, detail, title="Unauthorized", headers={"WWW-Authenticate": "Bearer"}
-        )
-
-
 def _token_of(request: Request) -> str:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token:
@@ -68,7 +62,6 @@ def _token_of(request: Request) -> str:
 def _subject(settings: DispatchSettings, token: str) -> str:
     if not token:
         raise Unauthorized(
-            "unauthorized",
             "Sign in with an operator token (`python -m dispatch_service.dev token`), or send "
             "it as Authorization: Bearer <token>.",
         )
@@ -76,7 +69,8 @@ def _subject(settings: DispatchSettings, token: str) -> str:
         return operator_subject(settings, token, clock.now())
     except InvalidToken:
         raise Unauthorized(
-            "invalid_token", "The operator token is invalid or expired; sign in with a new one."
+            "The operator token is invalid or expired; sign in with a new one.",
+            code="invalid_token",
         ) from None
 
 
@@ -87,15 +81,8 @@ async def console_operator(request: Request, settings: SettingsDep) -> str:
 ConsoleOperator = Annotated[str, Depends(console_operator)]
 
 
-async def get_feeds(request: Request) -> ConsoleFeeds:
-    feeds: ConsoleFeeds = request.app.state.console_feeds
-    return feeds
-
-
-async def get_peers(request: Request) -> Peers:
-    peers: Peers = request.app.state.peers
-    return peers
-
+get_feeds = from_app_state("console_feeds", ConsoleFeeds)
+get_peers = from_app_state("peers", Peers)
 
 FeedsDep = Annotated[ConsoleFeeds, Depends(get_feeds)]
 PeersDep = Annotated[Peers, Depends(get_peers)]
