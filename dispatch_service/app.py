@@ -15,7 +15,7 @@ from dispatch_service.api.pages import install_console_page
 from dispatch_service.board import load_board
 from dispatch_service.console_feed import ConsoleFeeds
 from dispatch_service.dead_letters import DeadLetterWatcher
-from dispatch_service.domain.console import ExceptionPolicy
+from dispatch_service.domain.console.exceptions import ExceptionPolicy
 from dispatch_service.events.handlers import consumers
 from dispatch_service.peers import Peers
 from dispatch_service.settings import DispatchSettings
