@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from driver_service.domain import route as route_rules
+from driver_service.domain import stop_rules
 from driver_service.domain.errors import (
     PinMismatch,
 )
@@ -49,7 +49,7 @@ async def deliver(
 
     def step(route: Route) -> list[Payload]:
         if route.stop(stop_id).pin_sha256 is not None:
-            route_rules.check_pin_tries(wrong_pins)
+            stop_rules.check_pin_tries(wrong_pins)
         return route.deliver(
             stop_id,
             Point(position.lat, position.lng),
@@ -79,10 +79,10 @@ async def record_wrong_pin(
             "stop_id": str(stop_id),
             "driver_id": str(driver_id),
             "wrong_pins": wrong,
-            "is_locked": wrong >= route_rules.MAX_WRONG_PINS,
+            "is_locked": wrong >= stop_rules.MAX_WRONG_PINS,
         },
     )
-    return route_rules.after_wrong_pin(wrong)
+    return stop_rules.after_wrong_pin(wrong)
 
 
 async def fail(

@@ -15,8 +15,8 @@ from driver_service.domain.errors import (
     OfferTaken,
     UnknownThing,
 )
-from driver_service.domain.offer import OfferStatus, check_open
-from driver_service.domain.route import OfferTerms, Route
+from driver_service.domain.offer import OfferStatus, OfferTerms, check_open
+from driver_service.domain.route import Route
 from driver_service.store import offers as offer_store
 from driver_service.store import routes as route_store
 from driver_service.usecases.routes import add_route_events
