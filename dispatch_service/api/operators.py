@@ -14,7 +14,8 @@ from pydantic import BaseModel
 
 from dispatch_service import usecases
 from dispatch_service.api.deps import OperatorDep, PoliciesDep
-from dispatch_service.domain.route import Offer, Route
+from dispatch_service.domain.offers import Offer
+from dispatch_service.domain.route import Route
 from dispatch_service.store import routes, shipments
 from dispatch_service.store.routes import ViewRecord
 from shared import clock
