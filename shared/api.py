@@ -49,6 +49,18 @@ def from_app_state(name: str, kind: type[T]) -> Callable[[Request], Awaitable[T]
     return dependency
 
 
+def limit_by_address(name: str) -> Callable[[Request], Awaitable[None]]:
+    """A dependency counting an anonymous call against the per-caller limit `name`."""
+
+    async def dependency(request: Request) -> None:
+        # Anonymous: the caller is its address (behind a proxy, the one uvicorn trusts to say so).
+        caller = request.client.host if request.client else "unknown"
+        request.app.state.rate_limits.check(name, caller)
+
+    dependency.__name__ = f"limit_{name}"
+    return dependency
+
+
 get_db = from_app_state("db", Db)
 
 DbDep = Annotated[Db, Depends(get_db)]

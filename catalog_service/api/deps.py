@@ -3,22 +3,19 @@ from __future__ import annotations
 import secrets
 from typing import Annotated
 
-from fastapi import Depends, Request, Security
+from fastapi import Depends, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from catalog_service import usecases
 from catalog_service.settings import CatalogSettings
 from catalog_service.usecases import CatalogRuntime
-from shared.api import API_KEY, DbDep, Unauthorized, from_app_state
+from shared.api import API_KEY, DbDep, Unauthorized, from_app_state, limit_by_address
 
 get_settings = from_app_state("settings", CatalogSettings)
 get_runtime = from_app_state("catalog", CatalogRuntime)
 
 
-async def limit_same_day(request: Request) -> None:
-    # Anonymous: the caller is its address (behind a proxy, the one uvicorn trusts to say so).
-    caller = request.client.host if request.client else "unknown"
-    request.app.state.rate_limits.check("same_day", caller)
+limit_same_day = limit_by_address("same_day")
 
 
 SettingsDep = Annotated[CatalogSettings, Depends(get_settings)]

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from driver_service import auth
@@ -12,17 +12,14 @@ from driver_service.accept_gate import AcceptGate
 from driver_service.offer_hub import OfferHub
 from driver_service.settings import DriverSettings
 from shared import clock
-from shared.api import BEARER_INVALID_TOKEN, Unauthorized, from_app_state
+from shared.api import BEARER_INVALID_TOKEN, Unauthorized, from_app_state, limit_by_address
 
 get_settings = from_app_state("settings", DriverSettings)
 get_hub = from_app_state("offer_hub", OfferHub)
 get_accept_gate = from_app_state("accept_gate", AcceptGate)
 
 
-async def limit_sign_in(request: Request) -> None:
-    # Anonymous: the caller is its address (behind a proxy, the one uvicorn trusts to say so).
-    caller = request.client.host if request.client else "unknown"
-    request.app.state.rate_limits.check("sign_in", caller)
+limit_sign_in = limit_by_address("sign_in")
 
 
 GateDep = Annotated[AcceptGate, Depends(get_accept_gate)]

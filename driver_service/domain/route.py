@@ -12,12 +12,7 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from driver_service.domain import earnings
-from driver_service.domain.errors import (
-    IllegalStep,
-    RouteEnded,
-    StopRemoved,
-    UnknownThing,
-)
+from driver_service.domain.errors import IllegalStep, RouteEnded, StopRemoved, UnknownThing
 from driver_service.domain.offer import OfferTerms
 from driver_service.domain.stop import Stop
 from driver_service.domain.stop_rules import (

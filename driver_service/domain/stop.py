@@ -8,10 +8,7 @@ from uuid import UUID
 
 from shared.events.common import GeoPoint
 from shared.events.dispatch import RouteStop, StopKind
-from shared.events.driver import (
-    RouteStopState,
-    StopStatus,
-)
+from shared.events.driver import RouteStopState, StopStatus
 from shared.geo import Point
 
 

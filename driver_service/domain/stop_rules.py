@@ -17,9 +17,7 @@ from driver_service.domain.errors import (
     ScanMismatch,
     WrongPin,
 )
-from shared.events.driver import (
-    StopStatus,
-)
+from shared.events.driver import StopStatus
 from shared.geo import Point, haversine_m
 
 # Statuses a driver's own step leaves a stop in (a cancellation is not a step).

@@ -2,11 +2,7 @@
 handlers; the caller owns `tx`. Callers use `usecases.<name>`, so each is re-exported here.
 """
 
-from driver_service.usecases.blocks import (
-    blocks_of,
-    cancel_block,
-    schedule_block,
-)
+from driver_service.usecases.blocks import blocks_of, cancel_block, schedule_block
 from driver_service.usecases.delivery import (
     Photo,
     complete_return,
@@ -32,10 +28,7 @@ from driver_service.usecases.route_changes import (
     cancel_shipments,
     release_route,
 )
-from driver_service.usecases.routes import (
-    mark_assigned,
-    route_for_driver,
-)
+from driver_service.usecases.routes import mark_assigned, route_for_driver
 
 __all__ = [
     "Photo",

@@ -9,10 +9,7 @@ from uuid import UUID
 
 from sqlalchemy.engine import Row
 
-from driver_service.domain.errors import (
-    BlockOverlaps,
-    InvalidBlock,
-)
+from driver_service.domain.errors import BlockOverlaps, InvalidBlock
 from driver_service.store import drivers as driver_store
 from shared.db import Tx
 from shared.malls import pilot_malls

@@ -9,9 +9,7 @@ from datetime import datetime
 from uuid import UUID
 
 from driver_service.domain import stop_rules
-from driver_service.domain.errors import (
-    PinMismatch,
-)
+from driver_service.domain.errors import PinMismatch
 from driver_service.domain.route import Route
 from driver_service.settings import DriverSettings
 from driver_service.store import pins as pin_store

@@ -13,20 +13,14 @@ from uuid import UUID
 from sqlalchemy.engine import Row
 
 from driver_service import auth
-from driver_service.domain.errors import (
-    InvalidToken,
-    PhoneTaken,
-    UnknownThing,
-)
+from driver_service.domain.errors import InvalidToken, PhoneTaken, UnknownThing
 from driver_service.domain.vehicles import CAPACITY_PACKAGES, VehicleType
 from driver_service.settings import DriverSettings
 from driver_service.store import drivers as driver_store
 from shared import outbox
 from shared.db import Tx
 from shared.events.common import GeoPoint
-from shared.events.driver import (
-    DriverAvailabilityChanged,
-)
+from shared.events.driver import DriverAvailabilityChanged
 
 
 @dataclass(frozen=True)

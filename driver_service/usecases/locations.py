@@ -9,10 +9,7 @@ from uuid import UUID
 from sqlalchemy.engine import Row
 
 from driver_service.domain import limits
-from driver_service.domain.errors import (
-    TooManyUpdates,
-    UnknownThing,
-)
+from driver_service.domain.errors import TooManyUpdates, UnknownThing
 from driver_service.settings import DriverSettings
 from driver_service.store import drivers as driver_store
 from driver_service.store import routes as route_store
@@ -20,9 +17,7 @@ from driver_service.usecases.drivers import driver_or_404
 from shared import outbox
 from shared.db import Tx
 from shared.events.common import GeoPoint
-from shared.events.driver import (
-    DriverLocationUpdated,
-)
+from shared.events.driver import DriverLocationUpdated
 
 
 async def update_location(

@@ -11,10 +11,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
 from driver_service.accept_gate import Win
-from driver_service.domain.errors import (
-    OfferTaken,
-    UnknownThing,
-)
+from driver_service.domain.errors import OfferTaken, UnknownThing
 from driver_service.domain.offer import OfferStatus, OfferTerms, check_open
 from driver_service.domain.route import Route
 from driver_service.store import offers as offer_store
@@ -23,9 +20,7 @@ from driver_service.usecases.routes import add_route_events
 from shared import outbox
 from shared.db import Tx
 from shared.events.dispatch import RouteOffered, RouteStop
-from shared.events.driver import (
-    OfferDeclined,
-)
+from shared.events.driver import OfferDeclined
 
 log = logging.getLogger(__name__)
 

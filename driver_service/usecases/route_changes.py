@@ -8,17 +8,13 @@ import logging
 from datetime import datetime
 from uuid import UUID
 
-from driver_service.domain.errors import (
-    RouteEnded,
-)
+from driver_service.domain.errors import RouteEnded
 from driver_service.store import routes as route_store
 from driver_service.usecases.routes import add_route_events
 from shared import outbox
 from shared.db import Tx
 from shared.events.dispatch import RouteStop
-from shared.events.driver import (
-    RouteStopsRefused,
-)
+from shared.events.driver import RouteStopsRefused
 
 log = logging.getLogger(__name__)
 

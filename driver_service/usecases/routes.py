@@ -7,9 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID
 
-from driver_service.domain.errors import (
-    UnknownThing,
-)
+from driver_service.domain.errors import UnknownThing
 from driver_service.domain.route import Route
 from driver_service.store import routes as route_store
 from shared import outbox

@@ -9,10 +9,7 @@ from uuid import UUID
 
 from sqlalchemy import and_, select, update
 
-from order_service.store.tables import (
-    webhook_attempts,
-    webhook_deliveries,
-)
+from order_service.store.tables import webhook_attempts, webhook_deliveries
 from order_service.store.webhooks.queue import DeliveryStatus, Recipient, RecipientKind
 from shared.db import Tx
 

@@ -9,10 +9,7 @@ from uuid import UUID
 
 from sqlalchemy import and_, func, or_, select, update
 
-from order_service.store.tables import (
-    webhook_endpoint_secrets,
-    webhook_endpoints,
-)
+from order_service.store.tables import webhook_endpoint_secrets, webhook_endpoints
 from shared.db import Tx
 
 

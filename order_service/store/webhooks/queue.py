@@ -13,10 +13,7 @@ from uuid import UUID
 from sqlalchemy import and_, exists, select, update
 from sqlalchemy.orm import aliased
 
-from order_service.store.tables import (
-    webhook_attempts,
-    webhook_deliveries,
-)
+from order_service.store.tables import webhook_attempts, webhook_deliveries
 from shared.db import Tx
 
 
