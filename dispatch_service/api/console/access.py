@@ -6,11 +6,9 @@ from __future__ import annotations
 
 from enum import Enum
 from typing import Annotated, Any
-from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Request
 
-from dispatch_service.api.console.examples import MALL, ROUTE_ID
 from dispatch_service.api.deps import SettingsDep
 from dispatch_service.auth import InvalidToken, operator_subject
 from dispatch_service.console_feed import ConsoleFeeds
@@ -23,8 +21,6 @@ from shared.problems import PROBLEM, NotFound
 
 COOKIE = "mth_console"
 CURRENCY = "USD"
-MallId = Annotated[str, Path(examples=[MALL])]
-RouteId = Annotated[UUID, Path(examples=[ROUTE_ID])]
 
 
 def _token_of(request: Request) -> str:
@@ -83,7 +79,3 @@ def pilot_mall(mall_id: str) -> Mall:
         if mall.id == mall_id:
             return mall
     raise NotFound("mall", "No such mall; the console lists the pilot malls at /v1/console/malls.")
-
-
-async def known_mall(mall_id: MallId) -> Mall:
-    return pilot_mall(mall_id)

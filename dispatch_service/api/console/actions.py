@@ -12,9 +12,7 @@ from dispatch_service import usecases
 from dispatch_service.api.console.access import (
     AUTH,
     ConsoleOperator,
-    MallId,
     PeersDep,
-    RouteId,
     ok_example,
     operator_router,
     pilot_mall,
@@ -24,8 +22,10 @@ from dispatch_service.api.console.views import (
     ActionView,
     CancelShipmentRequest,
     DriverOfflineRequest,
+    MallId,
     PauseRequest,
     ReofferRequest,
+    RouteId,
 )
 from dispatch_service.api.deps import PoliciesDep
 from dispatch_service.peers import PeerRefused, PeerUnavailable

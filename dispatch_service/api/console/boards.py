@@ -11,9 +11,6 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from dispatch_service.api.console.access import (
     AUTH,
     FeedsDep,
-    MallId,
-    RouteId,
-    known_mall,
     ok_example,
     operator_router,
     pilot_mall,
@@ -33,8 +30,11 @@ from dispatch_service.api.console.views import (
     ActionLogView,
     ActionView,
     BoardView,
+    MallId,
     MallListView,
     MallSummaryView,
+    RouteId,
+    known_mall,
 )
 from dispatch_service.api.deps import SettingsDep
 from dispatch_service.api.operators import OfferLogView, offer_round_view

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from dispatch_service.api.console.access import CURRENCY
-from dispatch_service.api.console.examples import MALL
+from dispatch_service.api.console.access import CURRENCY, pilot_mall
+from dispatch_service.api.console.examples import MALL, ROUTE_ID
 from dispatch_service.store.console import ActionRecord
+from shared.malls import Mall
 from shared.text import RequestModel
+
+MallId = Annotated[str, Path(examples=[MALL])]
+RouteId = Annotated[UUID, Path(examples=[ROUTE_ID])]
+
+
+async def known_mall(mall_id: MallId) -> Mall:
+    return pilot_mall(mall_id)
 
 
 class SessionRequest(RequestModel):
