@@ -9,13 +9,14 @@ import httpx
 from fastapi import FastAPI
 
 from dispatch_service import metrics
-from dispatch_service.api import console
+from dispatch_service.api.console import ROUTERS as CONSOLE_ROUTERS
+from dispatch_service.api.console.rendering import render_board
 from dispatch_service.api.operators import router as operators_router
 from dispatch_service.api.pages import install_console_page
 from dispatch_service.board import load_board
 from dispatch_service.console_feed import ConsoleFeeds
 from dispatch_service.dead_letters import DeadLetterWatcher
-from dispatch_service.domain.console import ExceptionPolicy
+from dispatch_service.domain.console.exceptions import ExceptionPolicy
 from dispatch_service.events.handlers import consumers
 from dispatch_service.peers import Peers
 from dispatch_service.settings import DispatchSettings
@@ -52,7 +53,7 @@ def create_app(
         async def load(mall_id: str) -> dict[str, Any]:
             board = await load_board(app.state.db, malls[mall_id], clock.now(), policies, policy)
             # Rendering a busy mall's board is plain CPU: off the event loop.
-            return await asyncio.to_thread(console.render_board, board)
+            return await asyncio.to_thread(render_board, board)
 
         app.state.console_feeds = ConsoleFeeds(
             load, refresh_seconds=settings.console_refresh_seconds
@@ -80,7 +81,7 @@ def create_app(
                 "and steer the pilot from the console at /console."
             ),
             settings=settings,
-            routers=[operators_router, console.session_router, console.router],
+            routers=[operators_router, *CONSOLE_ROUTERS],
             migrations=MIGRATIONS,
             metrics=metrics.COLLECTORS,
             consumers=consumers(policies),

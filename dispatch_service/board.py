@@ -11,31 +11,35 @@ from datetime import datetime, time
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from dispatch_service.domain.console import (
+from dispatch_service.domain.console.day import (
     DaySummary,
+    SameDayState,
+    day_summary,
+    same_day_state,
+)
+from dispatch_service.domain.console.exceptions import (
     ExceptionItem,
     ExceptionPolicy,
-    Milestones,
-    RouteOnBoard,
-    RoutePhase,
-    SameDayState,
-    StoreInfo,
     at_risk_in_pool,
     by_urgency,
-    day_summary,
     dead_letter_items,
     failed_deliveries,
     is_stale,
     late_on_routes,
-    mall_outline,
     off_route_drivers,
-    route_ended_at,
-    route_phase,
-    same_day_state,
     slow_stores,
     stale_drivers,
-    stop_state,
     unaccepted_routes,
+)
+from dispatch_service.domain.console.geometry import mall_outline
+from dispatch_service.domain.console.phases import (
+    Milestones,
+    RouteOnBoard,
+    RoutePhase,
+    StoreInfo,
+    route_ended_at,
+    route_phase,
+    stop_state,
 )
 from dispatch_service.domain.offers import DriverState
 from dispatch_service.domain.pool import PooledShipment

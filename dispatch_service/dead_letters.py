@@ -7,7 +7,6 @@ is recorded once (keyed by topic, partition and offset).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from typing import Any
@@ -20,6 +19,7 @@ from shared import clock
 from shared.db import Db
 from shared.events import topics
 from shared.kafka import KafkaTarget, new_consumer
+from shared.loop import BackgroundLoop
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,15 @@ class DeadLetterWatcher:
             topics.dead_letter(topics.resolve(t, topic_suffix)) for t in topics.PARTITIONS
         ]
         self._consumer: AIOKafkaConsumer | None = None
-        self._task: asyncio.Task[None] | None = None
+        # Each step waits up to a second for messages: the next one starts at once; after a
+        # failure the loop rests a real second (Kafka's pace, not the suite's clock).
+        self._loop = BackgroundLoop(
+            "dispatch-dead-letters",
+            self.record_next,
+            1.0,
+            again_at_once=lambda _: True,
+            on_suite_clock=False,
+        )
 
     async def start(self) -> None:
         # The cluster's TLS and SASL settings too (KAFKA_*), as every consumer of the suite.
@@ -70,31 +78,20 @@ class DeadLetterWatcher:
             auto_offset_reset="earliest",
         )
         await self._consumer.start()
-        self._task = asyncio.create_task(self._run(), name="dispatch-dead-letters")
+        await self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop.stop()
         if self._consumer is not None:
             with contextlib.suppress(Exception):
                 await self._consumer.stop()
             self._consumer = None
 
-    async def _run(self) -> None:
+    async def record_next(self) -> None:
         assert self._consumer is not None
-        while True:
-            try:
-                batches = await self._consumer.getmany(timeout_ms=1000)
-                for tp, records in batches.items():
-                    await self._record(tp, records)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("dead_letter_watch_failed")
-                await asyncio.sleep(1)
+        batches = await self._consumer.getmany(timeout_ms=1000)
+        for tp, records in batches.items():
+            await self._record(tp, records)
 
     async def _record(
         self, tp: TopicPartition, records: list[ConsumerRecord[bytes, bytes]]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
 
 import asyncpg
 from fastapi import FastAPI
@@ -16,59 +15,23 @@ from dispatch_service.store import shipments
 from dispatch_service.usecases import Policies
 from shared import clock
 from shared.db import Db, asyncpg_dsn
+from shared.loop import BackgroundLoop
 from shared.retry import describe
 
 log = logging.getLogger(__name__)
 
-
-async def _every(
-    name: str,
-    seconds: float,
-    step: Callable[[], Awaitable[object]],
-    wake: asyncio.Event | None = None,
-) -> None:
-    """Runs `step` every `seconds`, and at once when `wake` is set."""
-    while True:
-        if wake is not None:
-            # Cleared before the step: a wake-up during it runs the step once more.
-            wake.clear()
-        try:
-            await step()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            # A failed round is retried on the next tick; the loop must outlive it.
-            log.exception("timer_step_failed", extra={"timer": name})
-        await _sleep(seconds, wake)
+_POOL_WATCH_RECONNECT_SECONDS = 2.0
 
 
-async def _sleep(seconds: float, wake: asyncio.Event | None) -> None:
-    if wake is None:
-        await clock.clock().sleep(seconds)
-        return
-    waits = [
-        asyncio.ensure_future(clock.clock().sleep(seconds)),
-        asyncio.ensure_future(wake.wait()),
-    ]
-    try:
-        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiting in waits:
-            waiting.cancel()
-
-
-async def _watch_pool(db: Db, wake: asyncio.Event, reconnect_seconds: float = 2.0) -> None:
+async def _watch_pool(db: Db, wake: asyncio.Event) -> None:
     """Sets `wake` whenever a shipment is pooled, so a round that became due (a full pool)
     starts at once rather than on the next tick. The tick still runs every round: this only
-    makes it prompt, and a lost connection only makes it wait for the tick again."""
-    while True:
-        try:
-            await _listen_for_pooled(db, wake)
-        except asyncio.CancelledError:
-            raise
-        except (OSError, asyncpg.PostgresError, TimeoutError) as error:
-            log.warning("pool_watch_lost", extra={"error": describe(error)})
-        await asyncio.sleep(reconnect_seconds)
+    makes it prompt, and a lost connection (the loop listens again after a pause) only makes it
+    wait for the tick again."""
+    try:
+        await _listen_for_pooled(db, wake)
+    except (OSError, asyncpg.PostgresError, TimeoutError) as error:
+        log.warning("pool_watch_lost", extra={"error": describe(error)})
 
 
 async def _listen_for_pooled(db: Db, wake: asyncio.Event) -> None:
@@ -94,31 +57,32 @@ async def start_timers(app: FastAPI) -> None:
     if not settings.is_timers_enabled:
         return
     pooled = asyncio.Event()
+    # A failed round is retried on the next tick (the loop logs it and lives on).
     app.state.timers = [
-        asyncio.create_task(_watch_pool(db, pooled), name="dispatch-pool-watch"),
-        asyncio.create_task(
-            _every(
-                "batching",
-                settings.batch_tick_seconds,
-                lambda: usecases.run_due_rounds(db, clock.now(), policies),
-                wake=pooled,
-            ),
-            name="dispatch-batching",
+        # No grace at stop: listening never finishes by itself.
+        BackgroundLoop(
+            "dispatch-pool-watch",
+            lambda: _watch_pool(db, pooled),
+            _POOL_WATCH_RECONNECT_SECONDS,
+            on_suite_clock=False,
+            grace_seconds=0,
         ),
-        asyncio.create_task(
-            _every(
-                "offers",
-                settings.offer_tick_seconds,
-                lambda: usecases.run_offer_rounds(db, clock.now(), policies),
-            ),
-            name="dispatch-offers",
+        BackgroundLoop(
+            "dispatch-batching",
+            lambda: usecases.run_due_rounds(db, clock.now(), policies),
+            settings.batch_tick_seconds,
+            wake=pooled,
+        ),
+        BackgroundLoop(
+            "dispatch-offers",
+            lambda: usecases.run_offer_rounds(db, clock.now(), policies),
+            settings.offer_tick_seconds,
         ),
     ]
+    for timer in app.state.timers:
+        await timer.start()
 
 
 async def stop_timers(app: FastAPI) -> None:
-    for task in app.state.timers:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    await asyncio.gather(*(timer.stop() for timer in app.state.timers))
     app.state.timers = []

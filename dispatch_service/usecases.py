@@ -12,7 +12,9 @@ from uuid import UUID
 from dispatch_service import metrics
 from dispatch_service.domain import capacity, pay, surge
 from dispatch_service.domain.offers import (
+    Answer,
     DriverState,
+    OfferStatus,
     eligible_distance_m,
     is_serving_near,
     rank_drivers,
@@ -26,13 +28,7 @@ from dispatch_service.domain.pool import (
     is_promise_at_risk,
     is_round_due,
 )
-from dispatch_service.domain.route import (
-    Answer,
-    IllegalRouteStep,
-    OfferStatus,
-    Route,
-    RouteStatus,
-)
+from dispatch_service.domain.route import IllegalRouteStep, Route, RouteStatus
 from dispatch_service.settings import DispatchSettings
 from dispatch_service.store import console, drivers, malls, routes, shipments
 from shared import outbox, tracing

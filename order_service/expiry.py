@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from datetime import timedelta
 
 from order_service import usecases
@@ -12,39 +9,28 @@ from order_service.outgoing import Outgoing
 from order_service.settings import OrderSettings
 from shared import clock
 from shared.db import Db
-
-log = logging.getLogger(__name__)
+from shared.loop import BackgroundLoop
 
 
 class ReservationExpiry:
     def __init__(self, db: Db, settings: OrderSettings) -> None:
         self.db = db
         self.ttl = timedelta(seconds=settings.reservation_ttl_seconds)
-        self.check_seconds = settings.reservation_check_seconds
         self.outgoing = Outgoing.from_settings(settings)
-        self._task: asyncio.Task[None] | None = None
+        # A pass that expired something may have left more: the next one starts at once.
+        self._loop = BackgroundLoop(
+            "order-reservation-expiry",
+            self.expire_due,
+            settings.reservation_check_seconds,
+            again_at_once=lambda expired: expired > 0,
+        )
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="order-reservation-expiry")
+        await self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop.stop()
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                async with self.db.begin() as tx:
-                    expired = await usecases.expire_unaccepted(
-                        tx, clock.now(), self.ttl, self.outgoing
-                    )
-                if expired == 0:
-                    await clock.clock().sleep(self.check_seconds)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("reservation_expiry_error")
-                await clock.clock().sleep(self.check_seconds)
+    async def expire_due(self) -> int:
+        async with self.db.begin() as tx:
+            return await usecases.expire_unaccepted(tx, clock.now(), self.ttl, self.outgoing)

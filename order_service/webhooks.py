@@ -27,6 +27,7 @@ from order_service.store import webhooks as queue
 from order_service.store.webhooks import DeliveryStatus, Recipient, RecipientKind
 from shared import clock
 from shared.db import Db, Tx
+from shared.loop import BackgroundLoop
 from shared.retry import delay_before_attempt
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,9 @@ class WebhookSender:
         self.now = now
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._loop = BackgroundLoop(
+            "order-webhook-sender", self.start_due_workers, settings.webhook_poll_seconds
+        )
         self._workers: dict[Recipient, asyncio.Task[None]] = {}
         self._rng = random.Random()
 
@@ -95,30 +98,21 @@ class WebhookSender:
         return self._client
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="order-webhook-sender")
+        await self._loop.start()
 
     async def stop(self) -> None:
-        tasks = [t for t in (self._task, *self._workers.values()) if t is not None]
+        # No new workers first; then the running ones, whose attempts are recorded or leased.
+        await self._loop.stop()
+        tasks = list(self._workers.values())
         for task in tasks:
             task.cancel()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        self._task = None
         self._workers.clear()
         if self._client is not None:
             await self._client.aclose()
             self._client = None
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.start_due_workers()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("webhook_sender_error")
-            await clock.clock().sleep(self.settings.webhook_poll_seconds)
 
     async def start_due_workers(self) -> int:
         """A worker for each recipient with a due delivery and none yet; returns how many

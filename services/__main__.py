@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services import infra
+from services.processes import InfraError, port_open
 from shared.settings import DEVELOPMENT_MODE_VARIABLE
 
 RUN_DIR = infra.LOCAL / "run"
@@ -113,7 +114,7 @@ def seed_catalog() -> None:
         check=False,
     )
     if result.returncode != 0:
-        raise infra.InfraError("seeding the catalog failed: see the output above")
+        raise InfraError("seeding the catalog failed: see the output above")
 
 
 def start_services() -> dict[str, subprocess.Popen[bytes]]:
@@ -123,8 +124,8 @@ def start_services() -> dict[str, subprocess.Popen[bytes]]:
         if running_pid(service) is not None:
             say(f"{service.name}: already running (pid {running_pid(service)})")
             continue
-        if infra.port_open(service.port):
-            raise infra.InfraError(
+        if port_open(service.port):
+            raise InfraError(
                 f"port {service.port} for {service.name} is taken by another program: stop it"
             )
         with open(service.log_file, "ab") as log:
@@ -150,13 +151,13 @@ def wait_ready(timeout: float = 120) -> None:
                 say(f"{service.name:<9} ready at {service.url}  (docs {service.url}/docs)")
                 pending.remove(service)
             elif running_pid(service) is None:
-                raise infra.InfraError(
+                raise InfraError(
                     f"{service.name} exited at start; its log: {service.log_file}"
                 )
         time.sleep(0.3)
     if pending:
         names = ", ".join(s.name for s in pending)
-        raise infra.InfraError(f"not ready after {timeout:.0f} s: {names}; see {RUN_DIR}/*.log")
+        raise InfraError(f"not ready after {timeout:.0f} s: {names}; see {RUN_DIR}/*.log")
 
 
 def stop_services() -> None:
@@ -244,7 +245,7 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         return commands[argv[0]]()
-    except infra.InfraError as error:
+    except InfraError as error:
         print(f"[up] error: {error}", file=sys.stderr)
         if argv[0] == "up":
             stop_services()

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from services import infra
+from services.kafka_broker import KAFKA_JARS
 from shared.settings import DEVELOPMENT_MODE_VARIABLE
 from tests.support import create_test_topics, delete_test_topics, new_topic_suffix
 
@@ -18,7 +19,7 @@ os.environ.setdefault(DEVELOPMENT_MODE_VARIABLE, "1")
 
 def pytest_report_header() -> list[str]:
     lines = []
-    jars = sorted(infra.KAFKA_JARS.glob("kafka_2.13-*.jar"))
+    jars = sorted(KAFKA_JARS.glob("kafka_2.13-*.jar"))
     if not infra.uses_external_kafka() and jars:
         version = jars[0].stem.split("-")[-1]
         lines.append(f"kafka: Apache Kafka {version} (KRaft) at {infra.kafka_bootstrap()}")

@@ -3,39 +3,21 @@ from __future__ import annotations
 import secrets
 from typing import Annotated
 
-from fastapi import Depends, Request, Security
+from fastapi import Depends, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from catalog_service import usecases
 from catalog_service.settings import CatalogSettings
 from catalog_service.usecases import CatalogRuntime
-from shared.db import Db
-from shared.problems import ProblemError
+from shared.api import API_KEY, DbDep, Unauthorized, from_app_state, limit_by_address
+
+get_settings = from_app_state("settings", CatalogSettings)
+get_runtime = from_app_state("catalog", CatalogRuntime)
 
 
-# Async, though they only read app state: FastAPI runs a plain `def` dependency in a thread.
-async def get_db(request: Request) -> Db:
-    db: Db = request.app.state.db
-    return db
+limit_same_day = limit_by_address("same_day")
 
 
-async def get_settings(request: Request) -> CatalogSettings:
-    settings: CatalogSettings = request.app.state.settings
-    return settings
-
-
-async def get_runtime(request: Request) -> CatalogRuntime:
-    runtime: CatalogRuntime = request.app.state.catalog
-    return runtime
-
-
-async def limit_same_day(request: Request) -> None:
-    # Anonymous: the caller is its address (behind a proxy, the one uvicorn trusts to say so).
-    caller = request.client.host if request.client else "unknown"
-    request.app.state.rate_limits.check("same_day", caller)
-
-
-DbDep = Annotated[Db, Depends(get_db)]
 SettingsDep = Annotated[CatalogSettings, Depends(get_settings)]
 RuntimeDep = Annotated[CatalogRuntime, Depends(get_runtime)]
 
@@ -48,12 +30,8 @@ async def get_retailer_id(db: DbDep, key: str | None = Security(_api_key)) -> st
         async with db.begin() as tx:
             retailer_id = await usecases.retailer_for_key(tx, key)
     if retailer_id is None:
-        raise ProblemError(
-            401,
-            "unauthorized",
-            "Send a valid retailer API key in the X-API-Key header.",
-            title="Unauthorized",
-            headers={"WWW-Authenticate": "APIKey"},
+        raise Unauthorized(
+            "Send a valid retailer API key in the X-API-Key header.", challenge=API_KEY
         )
     return retailer_id
 
@@ -76,11 +54,7 @@ async def require_internal_token(
     if credentials is None or not secrets.compare_digest(
         credentials.credentials.encode(), expected
     ):
-        raise ProblemError(
-            401,
-            "unauthorized",
+        raise Unauthorized(
             "This endpoint is for other services: send the catalog's internal token as "
-            "'Authorization: Bearer <token>'.",
-            title="Unauthorized",
-            headers={"WWW-Authenticate": "Bearer"},
+            "'Authorization: Bearer <token>'."
         )

@@ -10,11 +10,12 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel
 
 from catalog_service import usecases
-from catalog_service.api.deps import DbDep, RuntimeDep, require_internal_token
+from catalog_service.api.deps import RuntimeDep, require_internal_token
 from catalog_service.domain.errors import UnknownOffer
 from catalog_service.domain.promise import WindowKind
 from catalog_service.store.catalog import MallRow, StoreRow
 from catalog_service.usecases import ResolvedOffer
+from shared.api import DbDep
 from shared.clock import now
 from shared.geo import Point
 from shared.problems import PROBLEM, NotFound

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from catalog_service import usecases
-from catalog_service.api.deps import DbDep, RetailerDep, RuntimeDep
+from catalog_service.api.deps import RetailerDep, RuntimeDep
 from catalog_service.domain.errors import ProductRejected
 from catalog_service.domain.inventory import (
     MAX_BATCH_ROWS,
@@ -19,6 +19,7 @@ from catalog_service.domain.inventory import (
 )
 from catalog_service.domain.listings import Product
 from catalog_service.domain.tokens import MAX_SKU_LENGTH
+from shared.api import DbDep
 from shared.problems import PROBLEM, FieldError, Unprocessable
 from shared.text import ID_PATTERN, RequestModel
 

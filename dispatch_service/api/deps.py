@@ -8,26 +8,11 @@ from dispatch_service.auth import InvalidToken, operator_subject
 from dispatch_service.settings import DispatchSettings
 from dispatch_service.usecases import Policies
 from shared import clock
-from shared.db import Db
-from shared.problems import ProblemError
+from shared.api import BEARER_INVALID_TOKEN, Unauthorized, from_app_state
 
+get_settings = from_app_state("settings", DispatchSettings)
+get_policies = from_app_state("policies", Policies)
 
-async def get_db(request: Request) -> Db:
-    db: Db = request.app.state.db
-    return db
-
-
-async def get_settings(request: Request) -> DispatchSettings:
-    settings: DispatchSettings = request.app.state.settings
-    return settings
-
-
-async def get_policies(request: Request) -> Policies:
-    policies: Policies = request.app.state.policies
-    return policies
-
-
-DbDep = Annotated[Db, Depends(get_db)]
 SettingsDep = Annotated[DispatchSettings, Depends(get_settings)]
 PoliciesDep = Annotated[Policies, Depends(get_policies)]
 
@@ -35,20 +20,14 @@ PoliciesDep = Annotated[Policies, Depends(get_policies)]
 def require_operator(request: Request, settings: SettingsDep) -> str:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:
-        raise ProblemError(
-            401,
-            "unauthorized",
-            "Send an operator token: Authorization: Bearer <token>.",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise Unauthorized("Send an operator token: Authorization: Bearer <token>.")
     try:
         return operator_subject(settings, token, clock.now())
     except InvalidToken:
-        raise ProblemError(
-            401,
-            "invalid_token",
+        raise Unauthorized(
             "The token is not a valid operator token; get a new one.",
-            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            code="invalid_token",
+            challenge=BEARER_INVALID_TOKEN,
         ) from None
 
 

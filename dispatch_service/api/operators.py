@@ -13,11 +13,13 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel
 
 from dispatch_service import usecases
-from dispatch_service.api.deps import DbDep, OperatorDep, PoliciesDep
-from dispatch_service.domain.route import Offer, Route
+from dispatch_service.api.deps import OperatorDep, PoliciesDep
+from dispatch_service.domain.offers import Offer
+from dispatch_service.domain.route import Route
 from dispatch_service.store import routes, shipments
 from dispatch_service.store.routes import ViewRecord
 from shared import clock
+from shared.api import DbDep
 from shared.events.dispatch import RouteStop
 from shared.problems import PROBLEM, NotFound
 from shared.text import ID_PATTERN

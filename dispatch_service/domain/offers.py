@@ -1,13 +1,60 @@
-"""Who may see an offer, and in which order: the nearest eligible drivers first."""
+"""A route's offers and each driver's answer; who may see an offer, and in which order: the
+nearest eligible drivers first."""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from uuid import UUID
 
 from shared.geo import Point, haversine_m
+
+
+class OfferStatus(StrEnum):
+    OPEN = "open"
+    ACCEPTED = "accepted"
+    EXPIRED = "expired"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+
+
+class Answer(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+    # Another driver took the route first.
+    TAKEN = "taken"
+    # The route went back to the pool (no taker in time, or nothing left on it).
+    WITHDRAWN = "withdrawn"
+
+
+@dataclass
+class Offer:
+    offer_id: UUID
+    route_id: UUID
+    round: int
+    pay_cents: int
+    hourly_floor_cents: int
+    surge_level: int
+    radius_m: float
+    status: OfferStatus
+    created_at: datetime
+    expires_at: datetime
+    closed_at: datetime | None = None
+    # Set with a close: what the still-pending views of the offer are answered with.
+    closing_answer: Answer | None = None
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """What a winning accept tells the use case: who took it, for the views' answers."""
+
+    offer_id: UUID
+    driver_id: UUID
+    at: datetime
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,8 @@ from uuid import UUID
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 
-from dispatch_service.domain.console import DeadLetterGroup, Milestones, StoreInfo
+from dispatch_service.domain.console.exceptions import DeadLetterGroup
+from dispatch_service.domain.console.phases import Milestones, StoreInfo
 from dispatch_service.store.tables import (
     dead_letters,
     operator_actions,

@@ -9,8 +9,8 @@ from uuid import UUID
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from dispatch_service.domain.offers import Candidate
-from dispatch_service.domain.route import Answer, Offer, OfferStatus, Route, RouteStatus
+from dispatch_service.domain.offers import Answer, Candidate, Offer, OfferStatus
+from dispatch_service.domain.route import Route, RouteStatus
 from dispatch_service.store.tables import offer_views, offers, reroutes, routes
 from shared.db import Tx
 from shared.events.dispatch import RouteStop

@@ -10,9 +10,10 @@ from fastapi import APIRouter, Depends, Path
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from driver_service import usecases
-from driver_service.api.deps import DbDep, SettingsDep, Unauthorized
+from driver_service.api.deps import SettingsDep
 from driver_service.api.drivers import DriverView
 from shared import clock
+from shared.api import BEARER_INVALID_TOKEN, DbDep, Unauthorized
 from shared.problems import PROBLEM
 
 router = APIRouter(prefix="/v1/admin", tags=["internal"])
@@ -36,7 +37,10 @@ async def require_operator(
 ) -> None:
     expected = settings.operator_token.get_secret_value().encode()
     if credentials is None or not hmac.compare_digest(credentials.credentials.encode(), expected):
-        raise Unauthorized("Send the operator token as `Authorization: Bearer <token>`.")
+        raise Unauthorized(
+            "Send the operator token as `Authorization: Bearer <token>`.",
+            challenge=BEARER_INVALID_TOKEN,
+        )
 
 
 @router.post(

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from driver_service import auth
@@ -12,47 +12,16 @@ from driver_service.accept_gate import AcceptGate
 from driver_service.offer_hub import OfferHub
 from driver_service.settings import DriverSettings
 from shared import clock
-from shared.db import Db
-from shared.problems import ProblemError
+from shared.api import BEARER_INVALID_TOKEN, Unauthorized, from_app_state, limit_by_address
+
+get_settings = from_app_state("settings", DriverSettings)
+get_hub = from_app_state("offer_hub", OfferHub)
+get_accept_gate = from_app_state("accept_gate", AcceptGate)
 
 
-class Unauthorized(ProblemError):
-    def __init__(self, detail: str) -> None:
-        super().__init__(
-            401,
-            "unauthorized",
-            detail,
-            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-        )
+limit_sign_in = limit_by_address("sign_in")
 
 
-async def get_db(request: Request) -> Db:
-    db: Db = request.app.state.db
-    return db
-
-
-async def get_settings(request: Request) -> DriverSettings:
-    settings: DriverSettings = request.app.state.settings
-    return settings
-
-
-async def get_hub(request: Request) -> OfferHub:
-    hub: OfferHub = request.app.state.offer_hub
-    return hub
-
-
-async def get_accept_gate(request: Request) -> AcceptGate:
-    gate: AcceptGate = request.app.state.accept_gate
-    return gate
-
-
-async def limit_sign_in(request: Request) -> None:
-    # Anonymous: the caller is its address (behind a proxy, the one uvicorn trusts to say so).
-    caller = request.client.host if request.client else "unknown"
-    request.app.state.rate_limits.check("sign_in", caller)
-
-
-DbDep = Annotated[Db, Depends(get_db)]
 GateDep = Annotated[AcceptGate, Depends(get_accept_gate)]
 SettingsDep = Annotated[DriverSettings, Depends(get_settings)]
 HubDep = Annotated[OfferHub, Depends(get_hub)]
@@ -72,13 +41,18 @@ async def current_driver(
 ) -> CurrentDriver:
     # No database read: long polls must stay off the database.
     if credentials is None:
-        raise Unauthorized("Send your access token as `Authorization: Bearer <token>`.")
+        raise Unauthorized(
+            "Send your access token as `Authorization: Bearer <token>`.",
+            challenge=BEARER_INVALID_TOKEN,
+        )
     try:
         claims = auth.decode_token(
             settings.jwt_secret, credentials.credentials, "access", clock.now()
         )
     except auth.InvalidToken as error:
-        raise Unauthorized(f"The access token is invalid ({error}); refresh it.") from None
+        raise Unauthorized(
+            f"The access token is invalid ({error}); refresh it.", challenge=BEARER_INVALID_TOKEN
+        ) from None
     return CurrentDriver(claims.driver_id)
 
 

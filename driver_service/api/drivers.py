@@ -9,11 +9,12 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Row
 
 from driver_service import usecases
-from driver_service.api.deps import DbDep, DriverDep, SettingsDep, limit_sign_in
+from driver_service.api.deps import DriverDep, SettingsDep, limit_sign_in
 from driver_service.domain import limits
 from driver_service.domain.vehicles import VehicleType
 from driver_service.settings import DriverSettings
 from shared import clock
+from shared.api import DbDep
 from shared.events.common import GeoPoint
 from shared.malls import pilot_malls
 from shared.problems import PROBLEM, NotFound

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from driver_service import usecases
-from driver_service.api.deps import DbDep, DriverDep
+from driver_service.api.deps import DriverDep
 from driver_service.domain.earnings import EARLIEST_DAY, LATEST_DAY, Period, RoutePay, summarize
 from shared import clock
+from shared.api import DbDep
 from shared.problems import PROBLEM
 
 router = APIRouter(tags=["earnings"])

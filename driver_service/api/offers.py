@@ -13,11 +13,12 @@ from pydantic import BaseModel
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from driver_service import auth, usecases
-from driver_service.api.deps import DbDep, DriverDep, GateDep, HubDep, SettingsDep
+from driver_service.api.deps import DriverDep, GateDep, HubDep, SettingsDep
 from driver_service.domain.errors import OfferTaken
 from driver_service.offer_hub import OfferCard, OfferHub
 from driver_service.settings import DriverSettings
 from shared import clock
+from shared.api import DbDep
 from shared.metrics import RouteLabel
 from shared.problems import PROBLEM
 

@@ -21,6 +21,7 @@ from driver_service.domain.errors import (
     UnknownThing,
     WrongPin,
 )
+from shared.api import BEARER_INVALID_TOKEN, Unauthorized
 from shared.problems import FieldError, NotFound, ProblemError, Unprocessable
 
 _CONFLICTS = (
@@ -72,12 +73,7 @@ def domain_problem(error: DomainError) -> ProblemError:
         # No Retry-After: waiting does not unlock the stop, an operator does.
         return ProblemError(429, error.code, error.detail, title="Too many requests")
     if isinstance(error, InvalidToken):
-        return ProblemError(
-            401,
-            error.code,
-            error.detail,
-            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-        )
+        return Unauthorized(error.detail, code=error.code, challenge=BEARER_INVALID_TOKEN)
     if isinstance(error, _CONFLICTS):
         return ProblemError(409, error.code, error.detail)
     return Unprocessable(error.detail, [], code=error.code)

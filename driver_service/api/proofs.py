@@ -8,8 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from driver_service import usecases
-from driver_service.api.deps import DbDep, SettingsDep
+from driver_service.api.deps import SettingsDep
 from shared import clock, proof_links
+from shared.api import DbDep
 from shared.problems import PROBLEM, NotFound, ProblemError
 
 router = APIRouter(prefix=proof_links.PATH, tags=["proofs"])

@@ -10,10 +10,12 @@ from fastapi import APIRouter, File, Form, Path, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
 from driver_service import usecases
-from driver_service.api.deps import DbDep, DriverDep, SettingsDep
+from driver_service.api.deps import DriverDep, SettingsDep
 from driver_service.domain.errors import PinMismatch
-from driver_service.domain.route import Route, Stop
+from driver_service.domain.route import Route
+from driver_service.domain.stop import Stop
 from shared import clock
+from shared.api import DbDep
 from shared.events.common import GeoPoint
 from shared.events.dispatch import StopKind
 from shared.problems import PROBLEM, FieldError, Unprocessable

@@ -130,8 +130,7 @@ class TooManyUpdates(DomainError):
 
     def __init__(self, retry_after: int, min_interval_seconds: float) -> None:
         super().__init__(
-            f"Send at most one position every {min_interval_seconds:g} s;"
-            f" retry in {retry_after} s."
+            f"Send at most one position every {min_interval_seconds:g} s; retry in {retry_after} s."
         )
         self.retry_after = retry_after
 

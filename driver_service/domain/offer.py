@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from uuid import UUID
 
 from driver_service.domain.errors import OfferDeclined, OfferExpired, OfferTaken
+from shared.events.dispatch import RouteStop
 
 
 class OfferStatus(StrEnum):
@@ -24,3 +27,17 @@ def check_open(
         raise OfferExpired()
     if declined_at is not None:
         raise OfferDeclined()
+
+
+@dataclass(frozen=True)
+class OfferTerms:
+    """What the accepted offer said, copied onto the route."""
+
+    offer_id: UUID
+    route_id: UUID
+    mall_id: str
+    pay_cents: int
+    currency: str
+    hourly_floor_cents: int
+    block_minutes: int
+    stops: tuple[RouteStop, ...]

@@ -6,27 +6,22 @@ the events to publish; each change ends with `route.stops_changed`, dispatch's c
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import uuid
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
 
 from driver_service.domain import earnings
-from driver_service.domain.errors import (
-    IllegalStep,
-    OutsideGeofence,
-    PinLocked,
-    PinMismatch,
-    RouteEnded,
-    ScanMismatch,
-    StopRemoved,
-    UnknownThing,
-    WrongPin,
+from driver_service.domain.errors import IllegalStep, RouteEnded, StopRemoved, UnknownThing
+from driver_service.domain.offer import OfferTerms
+from driver_service.domain.stop import Stop
+from driver_service.domain.stop_rules import (
+    DONE_BY_DRIVER,
+    check_pin,
+    check_scan,
+    check_within,
+    return_stop_id,
 )
-from shared.events.common import GeoPoint
 from shared.events.dispatch import RouteStop, StopKind
 from shared.events.driver import (
     OfferAccepted,
@@ -36,174 +31,10 @@ from shared.events.driver import (
     RouteStopPickedUp,
     RouteStopReturned,
     RouteStopsChanged,
-    RouteStopState,
     StopStatus,
 )
 from shared.events.envelope import Payload
-from shared.geo import Point, haversine_m
-
-# Statuses a driver's own step leaves a stop in (a cancellation is not a step).
-DONE_BY_DRIVER = frozenset(
-    {StopStatus.PICKED_UP, StopStatus.DELIVERED, StopStatus.FAILED, StopStatus.RETURNED}
-)
-
-# Wrong PINs a stop allows; after them the delivery needs an operator.
-MAX_WRONG_PINS = 5
-
-
-@dataclass(frozen=True)
-class ScanResult:
-    picked: list[str]
-    missing: list[str]
-
-
-def check_scan(expected: list[str], scanned: list[str], *, partial: bool) -> ScanResult:
-    """Scanned barcodes against the store's labels; a short pickup must be declared partial."""
-    wanted = set(expected)
-    seen = list(dict.fromkeys(scanned))
-    unknown = [label for label in seen if label not in wanted]
-    missing = [label for label in expected if label not in set(seen)]
-    if unknown or not seen or (missing and not partial):
-        raise ScanMismatch(missing=missing, unknown=unknown)
-    return ScanResult(picked=[label for label in expected if label in set(seen)], missing=missing)
-
-
-def check_within(target: Point, position: Point, radius_m: float) -> float:
-    distance = haversine_m(target, position)
-    if distance > radius_m:
-        raise OutsideGeofence(distance, radius_m)
-    return distance
-
-
-def check_pin(pin_sha256: str | None, pin: str | None) -> None:
-    if pin_sha256 is None:
-        return
-    if not pin:
-        raise WrongPin("This delivery needs the customer's PIN; ask the customer for it.")
-    given = hashlib.sha256(pin.encode()).hexdigest()
-    if not hmac.compare_digest(given, pin_sha256.lower()):
-        raise PinMismatch("The PIN does not match; ask the customer to read it again.")
-
-
-def check_pin_tries(wrong_so_far: int) -> None:
-    if wrong_so_far >= MAX_WRONG_PINS:
-        raise PinLocked(
-            f"{MAX_WRONG_PINS} wrong PINs were entered for this delivery, so it is locked: "
-            "call driver support, an operator will confirm it, or mark the stop failed."
-        )
-
-
-def after_wrong_pin(wrong_so_far: int) -> PinMismatch:
-    """The answer to a wrong PIN: how many tries are left, or that the stop is now locked."""
-    left = MAX_WRONG_PINS - wrong_so_far
-    if left <= 0:
-        return PinMismatch(
-            "The PIN does not match, and that was the last try: call driver support, an "
-            "operator will confirm the delivery, or mark the stop failed."
-        )
-    return PinMismatch(
-        f"The PIN does not match; ask the customer to read it again ({left} "
-        f"{'try' if left == 1 else 'tries'} left)."
-    )
-
-
-def return_stop_id(route_id: UUID, shipment_id: UUID) -> UUID:
-    # Derived, not drawn: applying the same step twice names the same stop.
-    return uuid.uuid5(route_id, f"return:{shipment_id}")
-
-
-@dataclass
-class Stop:
-    id: UUID
-    sequence: int
-    kind: StopKind
-    shipment_id: UUID
-    order_id: UUID
-    store_id: str
-    store_name: str
-    lat: float
-    lng: float
-    address: str
-    area: str
-    instructions: str
-    labels: list[str]
-    package_count: int
-    eta: datetime
-    deliver_by: datetime
-    pin_sha256: str | None = None
-    # A drop-off in a scheduled window: not before this.
-    deliver_from: datetime | None = None
-    status: StopStatus = StopStatus.PENDING
-    picked_labels: list[str] | None = None
-    missing_labels: list[str] | None = None
-    arrived_at: datetime | None = None
-    done_at: datetime | None = None
-    fail_reason: str | None = None
-    proof_photo_sha256: str | None = None
-    wait_pay_cents: int = 0
-
-    @classmethod
-    def of(cls, stop: RouteStop) -> Stop:
-        return cls(
-            id=stop.stop_id,
-            sequence=stop.sequence,
-            kind=stop.kind,
-            shipment_id=stop.shipment_id,
-            order_id=stop.order_id,
-            store_id=stop.store_id,
-            store_name=stop.store_name,
-            lat=stop.location.lat,
-            lng=stop.location.lng,
-            address=stop.address,
-            area=stop.area,
-            instructions=stop.instructions,
-            labels=list(stop.labels),
-            package_count=stop.package_count,
-            eta=stop.eta,
-            deliver_by=stop.deliver_by,
-            pin_sha256=stop.pin_sha256,
-            deliver_from=stop.deliver_from,
-        )
-
-    @property
-    def point(self) -> Point:
-        return Point(self.lat, self.lng)
-
-    def state(self) -> RouteStopState:
-        return RouteStopState(
-            stop_id=self.id,
-            sequence=self.sequence,
-            kind=self.kind,
-            shipment_id=self.shipment_id,
-            order_id=self.order_id,
-            store_id=self.store_id,
-            store_name=self.store_name,
-            location=GeoPoint(lat=self.lat, lng=self.lng),
-            address=self.address,
-            area=self.area,
-            instructions=self.instructions,
-            labels=list(self.labels),
-            package_count=self.package_count,
-            eta=self.eta,
-            deliver_by=self.deliver_by,
-            pin_sha256=self.pin_sha256,
-            deliver_from=self.deliver_from,
-            status=self.status,
-        )
-
-
-@dataclass(frozen=True)
-class OfferTerms:
-    """What the accepted offer said, copied onto the route."""
-
-    offer_id: UUID
-    route_id: UUID
-    mall_id: str
-    pay_cents: int
-    currency: str
-    hourly_floor_cents: int
-    block_minutes: int
-    stops: tuple[RouteStop, ...]
+from shared.geo import Point
 
 
 @dataclass
@@ -288,11 +119,7 @@ class Route:
         )
         for stop in route.stops:
             if stop.shipment_id in cancelled:
-                stop.status, stop.fail_reason, stop.done_at = (
-                    StopStatus.CANCELLED,
-                    "order_cancelled",
-                    at,
-                )
+                stop.cancel("order_cancelled", at)
         events: list[Payload] = [
             OfferAccepted(
                 offer_id=terms.offer_id,
@@ -483,11 +310,7 @@ class Route:
             if stop.kind is StopKind.RETURN:
                 continue  # a package on its way back keeps going back
             touched = True
-            stop.status, stop.fail_reason, stop.done_at = (
-                StopStatus.CANCELLED,
-                "order_cancelled",
-                at,
-            )
+            stop.cancel("order_cancelled", at)
             pickup = self.pickup_of(stop.shipment_id)
             if (
                 stop.kind is StopKind.DROPOFF
@@ -525,11 +348,7 @@ class Route:
         }
         for stop in self.stops:
             if stop.status is StopStatus.PENDING and stop.shipment_id not in aboard:
-                stop.status, stop.fail_reason, stop.done_at = (
-                    StopStatus.CANCELLED,
-                    "route_released",
-                    at,
-                )
+                stop.cancel("route_released", at)
         if all(s.status is not StopStatus.PENDING for s in self.stops):
             self.completed_at = at
         return self._changed(at, by_driver=False, may_complete=False)
@@ -540,24 +359,11 @@ class Route:
     # --- internals ----------------------------------------------------------------------------
 
     def _add_return(self, dropoff: Stop, pickup: Stop, at: datetime) -> Stop:
-        back = replace(
-            pickup,
-            id=return_stop_id(self.id, dropoff.shipment_id),
+        back = pickup.return_trip(
+            dropoff,
+            stop_id=return_stop_id(self.id, dropoff.shipment_id),
             sequence=max(s.sequence for s in self.stops) + 1,
-            kind=StopKind.RETURN,
-            labels=list(pickup.picked_labels or pickup.labels),
-            package_count=dropoff.package_count,
-            eta=at,
-            deliver_by=dropoff.deliver_by,
-            pin_sha256=None,
-            status=StopStatus.PENDING,
-            picked_labels=None,
-            missing_labels=None,
-            arrived_at=None,
-            done_at=None,
-            fail_reason=None,
-            proof_photo_sha256=None,
-            wait_pay_cents=0,
+            at=at,
         )
         self.stops.append(back)
         return back

@@ -11,7 +11,8 @@ from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Row
 
-from driver_service.domain.route import Route, Stop
+from driver_service.domain.route import Route
+from driver_service.domain.stop import Stop
 from driver_service.store.tables import cancelled_shipments, photos, route_stops, routes
 from shared.db import Tx
 from shared.events.dispatch import StopKind

@@ -10,9 +10,10 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
 from order_service import usecases
-from order_service.api.deps import DbDep, OperatorDep, OutgoingDep, SettingsDep
+from order_service.api.deps import OperatorDep, OutgoingDep, SettingsDep
 from order_service.domain.errors import NotCancellable
 from shared import clock
+from shared.api import DbDep
 from shared.problems import PROBLEM, Conflict, NotFound
 from shared.text import ID_PATTERN, RequestModel
 

@@ -13,48 +13,18 @@ from order_service.catalog_client import CatalogClient
 from order_service.outgoing import Outgoing
 from order_service.settings import OrderSettings
 from shared import clock
-from shared.db import Db
-from shared.problems import ProblemError
+from shared.api import DbDep, Unauthorized, from_app_state
 
+get_settings = from_app_state("settings", OrderSettings)
+get_catalog = from_app_state("catalog", CatalogClient)
+get_outgoing = from_app_state("outgoing", Outgoing)
 
-async def get_db(request: Request) -> Db:
-    db: Db = request.app.state.db
-    return db
-
-
-async def get_settings(request: Request) -> OrderSettings:
-    settings: OrderSettings = request.app.state.settings
-    return settings
-
-
-async def get_catalog(request: Request) -> CatalogClient:
-    catalog: CatalogClient = request.app.state.catalog
-    return catalog
-
-
-async def get_outgoing(request: Request) -> Outgoing:
-    outgoing: Outgoing = request.app.state.outgoing
-    return outgoing
-
-
-DbDep = Annotated[Db, Depends(get_db)]
 SettingsDep = Annotated[OrderSettings, Depends(get_settings)]
 CatalogDep = Annotated[CatalogClient, Depends(get_catalog)]
 OutgoingDep = Annotated[Outgoing, Depends(get_outgoing)]
 
 _bearer = HTTPBearer(auto_error=False)
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-
-
-class Unauthorized(ProblemError):
-    def __init__(self, detail: str) -> None:
-        super().__init__(
-            401,
-            "unauthorized",
-            detail,
-            title="Unauthorized",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
 
 
 @dataclass(frozen=True)
@@ -124,15 +94,11 @@ async def get_retailer_store(
     db: DbDep, x_api_key: Annotated[str | None, Header()] = None
 ) -> RetailerStore:
     if not x_api_key:
-        raise ProblemError(
-            401, "unauthorized", "Send your store's API key in the X-API-Key header."
-        )
+        raise Unauthorized("Send your store's API key in the X-API-Key header.", challenge=None)
     async with db.begin() as tx:
         store_id = await usecases.store_for_api_key(tx, x_api_key, clock.now())
     if store_id is None:
-        raise ProblemError(
-            401, "unauthorized", "This API key is unknown or expired; ask for a new one."
-        )
+        raise Unauthorized("This API key is unknown or expired; ask for a new one.", challenge=None)
     return RetailerStore(store_id=store_id)
 
 

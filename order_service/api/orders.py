@@ -13,7 +13,6 @@ from order_service import usecases
 from order_service.api.deps import (
     CatalogDep,
     CustomerDep,
-    DbDep,
     OutgoingDep,
     SettingsDep,
     limit_checkout,
@@ -37,6 +36,7 @@ from order_service.outgoing import Outgoing
 from order_service.settings import OrderSettings
 from order_service.store import orders as order_store
 from shared import clock
+from shared.api import DbDep
 from shared.db import Tx
 from shared.problems import PROBLEM, Conflict, FieldError, NotFound, ProblemError, Unprocessable
 from shared.text import RequestModel

@@ -11,11 +11,12 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from order_service import usecases
-from order_service.api.deps import CatalogDep, CustomerDep, DbDep, SettingsDep
+from order_service.api.deps import CatalogDep, CustomerDep, SettingsDep
 from order_service.api.orders import _ADDRESS, _OFFER_ID, _resolve, _sold_out, quote_policy
 from order_service.domain.checkout import Address, CartLine
 from order_service.domain.errors import SoldOut
 from shared import clock
+from shared.api import DbDep
 from shared.problems import PROBLEM, FieldError, Unprocessable
 
 router = APIRouter(tags=["orders"])

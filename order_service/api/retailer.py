@@ -12,11 +12,12 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 from standardwebhooks import Webhook
 
 from order_service import usecases
-from order_service.api.deps import DbDep, OutgoingDep, RetailerDep, SettingsDep
+from order_service.api.deps import OutgoingDep, RetailerDep, SettingsDep
 from order_service.domain.checkout import RetailerEventType, RetailerOrder
 from order_service.domain.errors import IllegalTransition, LineNotInShipment, UnknownShipment
 from order_service.domain.order import ShipmentStatus
 from shared import clock
+from shared.api import DbDep
 from shared.problems import PROBLEM, Conflict, FieldError, NotFound, ProblemError, Unprocessable
 from shared.text import ID_PATTERN, RequestModel
 

@@ -13,10 +13,11 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl
 
 from order_service import usecases
-from order_service.api.deps import DbDep, OutgoingDep, StorefrontDep
+from order_service.api.deps import OutgoingDep, StorefrontDep
 from order_service.domain.order import StorefrontEvent
 from order_service.store.webhooks import DeliveryStatus
 from shared import clock
+from shared.api import DbDep
 from shared.problems import PROBLEM, Conflict, NotFound
 
 router = APIRouter(prefix="/v1/storefront", tags=["storefront"])

@@ -17,10 +17,11 @@ from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, Field
 
 from order_service import usecases
-from order_service.api.deps import DbDep, OutgoingDep
+from order_service.api.deps import OutgoingDep
 from order_service.domain.order import CUSTOMER_MESSAGES, ShipmentStatus
 from order_service.outgoing import Outgoing, window_of
 from shared import clock
+from shared.api import DbDep
 from shared.problems import PROBLEM, NotFound
 
 router = APIRouter(prefix="/t", tags=["tracking"])

@@ -12,30 +12,30 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dispatch_service.domain.capacity import CapacityStatus
-from dispatch_service.domain.console import (
+from dispatch_service.domain.console.day import day_summary, same_day_state
+from dispatch_service.domain.console.exceptions import (
     ExceptionItem,
     ExceptionKind,
     ExceptionPolicy,
+    Severity,
+    at_risk_in_pool,
+    by_urgency,
+    failed_deliveries,
+    late_on_routes,
+    off_route_drivers,
+    slow_stores,
+    stale_drivers,
+    unaccepted_routes,
+)
+from dispatch_service.domain.console.geometry import distance_to_path_m, mall_outline
+from dispatch_service.domain.console.phases import (
     Milestones,
     RouteOnBoard,
     RoutePhase,
-    Severity,
     StopState,
     StoreInfo,
-    at_risk_in_pool,
-    by_urgency,
-    day_summary,
-    distance_to_path_m,
-    failed_deliveries,
-    late_on_routes,
-    mall_outline,
-    off_route_drivers,
     route_phase,
-    same_day_state,
-    slow_stores,
-    stale_drivers,
     stop_state,
-    unaccepted_routes,
 )
 from dispatch_service.domain.offers import DriverState
 from dispatch_service.domain.pool import PooledShipment, Timing

@@ -19,16 +19,10 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from dispatch_service.domain import pay
-from dispatch_service.domain.offers import Candidate
+from dispatch_service.domain.offers import Answer, Candidate, OfferStatus
 from dispatch_service.domain.planning import PlannedRoute, stop_id
 from dispatch_service.domain.pool import PooledShipment, ShipmentStatus, Timing
-from dispatch_service.domain.route import (
-    Answer,
-    IllegalRouteStep,
-    OfferStatus,
-    Route,
-    RouteStatus,
-)
+from dispatch_service.domain.route import IllegalRouteStep, Route, RouteStatus
 from shared.events.common import GeoPoint
 from shared.events.dispatch import RouteReleased, RouteStop, StopKind
 from shared.events.driver import RouteStopsChanged, RouteStopState, StopStatus

@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from driver_service.domain.errors import DomainError
-from driver_service.domain.route import OfferTerms, Route
+from driver_service.domain.offer import OfferTerms
+from driver_service.domain.route import Route
 from shared.events.common import GeoPoint
 from shared.events.dispatch import RouteStop, StopKind
 from shared.events.driver import RouteStopsChanged, StopStatus

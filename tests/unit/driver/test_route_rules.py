@@ -5,7 +5,7 @@ import hashlib
 import pytest
 
 from driver_service.domain.errors import OutsideGeofence, ScanMismatch, WrongPin
-from driver_service.domain.route import check_pin, check_scan, check_within
+from driver_service.domain.stop_rules import check_pin, check_scan, check_within
 from shared.geo import Point
 
 LABELS = ["A-1", "A-2", "A-3"]

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.dlq import DeadLetter, DlqError, Filters, parse_kafka_ref, parse_outbox_ref
+from services.dead_letters import DeadLetter, DlqError, Filters, parse_kafka_ref, parse_outbox_ref
 
 AT = datetime(2026, 12, 1, 12, tzinfo=UTC)
 
