@@ -248,6 +248,10 @@ class Demo:
         self.order_gate = asyncio.Semaphore(8)
         self.operator_token = ""
         self.directory: dict[str, Any] = {}
+        # On the suite's clock: when the shoppers start, and when the demo stopped its shoppers,
+        # stores and drivers (nothing moves after it, whatever the clock says).
+        self.day_started_at = options.start
+        self.stopped_at: datetime | None = None
 
     # --- helpers --------------------------------------------------------------------------
 
@@ -259,8 +263,9 @@ class Demo:
 
     @property
     def day_ends_at(self) -> datetime:
-        """The simulated day: ordering, then the drain."""
-        return self.o.start + timedelta(hours=self.o.ordering_hours + self.o.max_drain_hours)
+        """The simulated day: ordering, then the drain, from the first shopper's turn (the
+        suite's clock already ran while the suite started)."""
+        return self.day_started_at + timedelta(hours=self.o.ordering_hours + self.o.max_drain_hours)
 
     def note(self, what: str, response: httpx.Response | None = None) -> None:
         key = what if response is None else f"{what}: HTTP {response.status_code}"
@@ -781,6 +786,7 @@ class Demo:
         ]
         background.append(asyncio.create_task(self.follow_orders(every_real_s=30.0)))
         t0 = time.monotonic()
+        self.day_started_at = clock().now()
         shoppers = [asyncio.create_task(self.customer(c, t0)) for c in customers]
         all_shopped = asyncio.gather(*shoppers)
         drain_until = t0 + self.real((self.o.ordering_hours + self.o.max_drain_hours) * 3600)
@@ -796,6 +802,7 @@ class Demo:
                     break
                 await asyncio.sleep(1.0)
         finally:
+            self.stopped_at = clock().now()
             print(file=sys.stderr)
             for task in [*background, *shoppers]:
                 task.cancel()
@@ -863,7 +870,11 @@ def offer_accept_seconds(log_view: dict[str, Any]) -> float | None:
     return None if accepted is None else (accepted - first).total_seconds()
 
 
-def order_outcome(order: PlacedOrder, day_ends_at: datetime) -> OrderOutcome:
+def order_outcome(
+    order: PlacedOrder, day_ends_at: datetime, *, stopped_at: datetime | None = None
+) -> OrderOutcome:
+    """The order as judged when the demo stopped its actors (`stopped_at`; now if not given):
+    reading the results back takes minutes of the suite's clock while nobody drives."""
     timeline = order.view.get("timeline", [])
     delivered = [_at(e["at"]) for e in timeline if e["status"] == "delivered"]
     placed_at = datetime.fromisoformat(order.view["placed_at"])
@@ -875,7 +886,7 @@ def order_outcome(order: PlacedOrder, day_ends_at: datetime) -> OrderOutcome:
         placed_at=placed_at,
         deliver_by=order.deliver_by,
         delivered_at=delivered[-1] if delivered else None,
-        observed_at=now(),
+        observed_at=stopped_at or now(),
         # An as-soon-as-possible window opens when the order is placed: no lower bound.
         window_start=window_start if window_start and window_start > placed_at else None,
         day_ends_at=day_ends_at,
@@ -904,7 +915,10 @@ async def collect(demo: Demo) -> list[str]:
     )
     pays = await asyncio.gather(*(limited(demo.earnings(r)) for r in demo.drivers))
 
-    outcomes = [order_outcome(order, demo.day_ends_at) for order in demo.orders.values()]
+    outcomes = [
+        order_outcome(order, demo.day_ends_at, stopped_at=demo.stopped_at)
+        for order in demo.orders.values()
+    ]
     delivered_ids = {x.order_id for x in outcomes if x.is_delivered}
     # order -> shipment -> (sequence, store point): a shipment counts once, whatever re-planning.
     pickups: dict[str, dict[str, tuple[int, Point]]] = {}
@@ -1024,13 +1038,28 @@ async def collect(demo: Demo) -> list[str]:
                     "delivered_at": x.delivered_at.isoformat() if x.delivered_at else None,
                     "is_later_window": x.is_later_window,
                     "is_after_day": x.is_after_day,
+                    # Where the time went: the order's own steps, on the suite's clock.
+                    "window": demo.orders[x.order_id].view.get("window"),
+                    "timeline": demo.orders[x.order_id].view.get("timeline", []),
                 }
                 for x in outcomes
             ],
             indent=1,
         )
     )
-    report.append("pictures: " + ", ".join(str(p) for p in pictures) + f"; details: {details}")
+    routes_file = o.out / "routes.json"
+    routes_file.write_text(
+        json.dumps(
+            [
+                {"planned": planned, "offers": offer_log, "driven": route.view}
+                for route, (planned, offer_log) in zip(demo.routes, dispatch_views, strict=True)
+            ],
+            indent=1,
+        )
+    )
+    report.append(
+        "pictures: " + ", ".join(str(p) for p in pictures) + f"; details: {details}, {routes_file}"
+    )
     report.append(summary_line(summary))
     return report
 
