@@ -99,6 +99,10 @@ class DispatchSettings(ServiceSettings, OperatorAuthSettings):
     # A driver's next route accepted within this of the last one's end: busy, and the drive back
     # and the wait between them count; a longer gap is idle time, which does not.
     fleet_rate_max_gap_minutes: float = Field(20.0, ge=0)
+    # An online driver near the mall counts in the rate until its last fix is this old: longer
+    # than the freshness an offer needs, so the next hours' promises do not swing with each
+    # late position report (going offline is told by its own event).
+    fleet_rate_position_fresh_minutes: float = Field(30.0, gt=0)
 
     # Same-day capacity signal to the catalog.
     at_risk_saturation_count: int = Field(5, gt=0)

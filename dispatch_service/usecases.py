@@ -94,6 +94,7 @@ class Policies:
     rate_lookback: timedelta
     rate_prior_hours: float
     rate_max_gap: timedelta
+    rate_position_fresh: timedelta
 
     @classmethod
     def from_settings(cls, settings: DispatchSettings) -> Policies:
@@ -150,6 +151,12 @@ class Policies:
             rate_lookback=timedelta(minutes=settings.fleet_rate_lookback_minutes),
             rate_prior_hours=settings.fleet_rate_prior_hours,
             rate_max_gap=timedelta(minutes=settings.fleet_rate_max_gap_minutes),
+            rate_position_fresh=timedelta(
+                minutes=max(
+                    settings.fleet_rate_position_fresh_minutes,
+                    settings.position_fresh_seconds / 60,
+                )
+            ),
         )
 
 
@@ -358,7 +365,7 @@ async def tell_fleet_rates(db: Db, now: datetime, policies: Policies) -> list[st
                 mall.point,
                 now=now,
                 radius_m=policies.surge.max_radius_m,
-                fresh_for=policies.position_fresh,
+                fresh_for=policies.rate_position_fresh,
             )
             for d in online
         )

@@ -158,3 +158,20 @@ async def test_the_fleet_s_rate_follows_the_mall_s_own_completed_routes(
     per_driver = (setting * prior + 4) / (prior + 2)
     assert told.orders_per_hour == round(2 * per_driver, 1)
     assert told.orders_per_hour is not None and told.orders_per_hour < 2 * setting
+
+
+async def test_a_driver_between_position_reports_still_counts_in_the_fleet_s_rate(
+    dispatch: Dispatch, tap: EventTap
+) -> None:
+    """Issue 16: the rate counted only drivers whose last fix was fresh enough to offer them a
+    route, so on a busy day it swung with each late report (the demo saw a mall's rate jump
+    between 4 and 24 orders an hour within a minute). For the next hours' promises an online
+    driver near the mall counts until the longer `fleet_rate_position_fresh_minutes`."""
+    now = clock.now()
+    reported = now - dispatch.policies.position_fresh - timedelta(minutes=1)
+    await dispatch.add_drivers(a_driver(at=reported), a_driver(at=reported))
+
+    await usecases.tell_fleet_rates(dispatch.db, now, dispatch.policies)
+
+    told = (await tap.next(ZoneCapacityChanged, where=lambda p: p.mall_id == MALL.id)).payload
+    assert told.orders_per_hour == 2 * dispatch.settings.orders_per_driver_hour
