@@ -807,6 +807,8 @@ class Demo:
         self.day_started_at = clock().now()
         shoppers = [asyncio.create_task(self.customer(c, t0)) for c in customers]
         all_shopped = asyncio.gather(*shoppers)
+        # Cancelled with its shoppers at the stop: retrieved here, not printed as never retrieved.
+        all_shopped.add_done_callback(lambda f: f.cancelled() or f.exception())
         drain_until = t0 + self.real((self.o.ordering_hours + self.o.max_drain_hours) * 3600)
         try:
             while True:
