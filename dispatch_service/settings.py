@@ -88,9 +88,21 @@ class DispatchSettings(ServiceSettings, OperatorAuthSettings):
     # A shipment whose delivery window opens later waits in the pool until its opening is this
     # close: planned sooner, its driver would only wait at the door.
     window_planning_minutes: float = Field(45.0, gt=0)
-    # What one driver serving a mall delivers an hour: the fleet's rate that quotes weigh each
-    # delivery window's bookings against (zone.capacity_changed's orders_per_hour).
+    # What one driver serving a mall delivers an hour, before its routes say otherwise: the
+    # fleet's rate that quotes weigh each delivery window's bookings against
+    # (zone.capacity_changed's orders_per_hour).
     orders_per_driver_hour: float = Field(4.0, gt=0)
+    # The mall's own completed routes of the last `fleet_rate_lookback_minutes` correct that
+    # figure (domain/fleet_rate); the setting weighs as this many driver-hours at its rate.
+    fleet_rate_lookback_minutes: float = Field(120.0, gt=0)
+    fleet_rate_prior_hours: float = Field(1.0, ge=0)
+    # A driver's next route accepted within this of the last one's end: busy, and the drive back
+    # and the wait between them count; a longer gap is idle time, which does not.
+    fleet_rate_max_gap_minutes: float = Field(20.0, ge=0)
+    # An online driver near the mall counts in the rate until its last fix is this old: longer
+    # than the freshness an offer needs, so the next hours' promises do not swing with each
+    # late position report (going offline is told by its own event).
+    fleet_rate_position_fresh_minutes: float = Field(30.0, gt=0)
 
     # Same-day capacity signal to the catalog.
     at_risk_saturation_count: int = Field(5, gt=0)

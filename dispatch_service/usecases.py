@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from dispatch_service import metrics
-from dispatch_service.domain import capacity, pay, surge
+from dispatch_service.domain import capacity, fleet_rate, pay, surge
 from dispatch_service.domain.offers import (
     Answer,
     DriverState,
@@ -50,6 +50,7 @@ from shared.events.driver import (
     RouteStopReturned,
     RouteStopsChanged,
     RouteStopsRefused,
+    StopStatus,
 )
 from shared.events.envelope import Payload
 from shared.events.order import (
@@ -86,6 +87,10 @@ class Policies:
     max_offer_rounds: int
     window_planning: timedelta
     orders_per_driver_hour: float
+    rate_lookback: timedelta
+    rate_prior_hours: float
+    rate_max_gap: timedelta
+    rate_position_fresh: timedelta
 
     @classmethod
     def from_settings(cls, settings: DispatchSettings) -> Policies:
@@ -139,6 +144,15 @@ class Policies:
             max_offer_rounds=settings.max_offer_rounds,
             window_planning=timedelta(minutes=settings.window_planning_minutes),
             orders_per_driver_hour=settings.orders_per_driver_hour,
+            rate_lookback=timedelta(minutes=settings.fleet_rate_lookback_minutes),
+            rate_prior_hours=settings.fleet_rate_prior_hours,
+            rate_max_gap=timedelta(minutes=settings.fleet_rate_max_gap_minutes),
+            rate_position_fresh=timedelta(
+                minutes=max(
+                    settings.fleet_rate_position_fresh_minutes,
+                    settings.position_fresh_seconds / 60,
+                )
+            ),
         )
 
 
@@ -349,11 +363,20 @@ async def tell_fleet_rates(db: Db, now: datetime, policies: Policies) -> list[st
                 mall.point,
                 now=now,
                 radius_m=policies.surge.max_radius_m,
-                fresh_for=policies.position_fresh,
+                fresh_for=policies.rate_position_fresh,
             )
             for d in online
         )
-        rate = round(serving * policies.orders_per_driver_hour, 2)
+        async with db.begin() as tx:
+            driven = await routes.completed_since(tx, mall.id, now - policies.rate_lookback)
+        per_driver = fleet_rate.orders_per_driver_hour(
+            [_rate_route(r, mall.point, policies) for r in driven],
+            prior=policies.orders_per_driver_hour,
+            prior_hours=policies.rate_prior_hours,
+            max_gap=policies.rate_max_gap,
+        )
+        # A tenth of an order an hour: finer would re-tell the rate after every route.
+        rate = round(serving * per_driver, 1)
         async with db.begin() as tx:
             _, state = await malls.state_for_update(tx, mall.id)
             if await malls.orders_per_hour(tx, mall.id) == rate:
@@ -372,8 +395,41 @@ async def tell_fleet_rates(db: Db, now: datetime, policies: Policies) -> list[st
                 key=mall.id,
             )
         told.append(mall.id)
-        log.info("fleet_rate_told", extra={"mall_id": mall.id, "orders_per_hour": rate})
+        log.info(
+            "fleet_rate_told",
+            extra={
+                "mall_id": mall.id,
+                "orders_per_hour": rate,
+                "per_driver": round(per_driver, 2),
+                "routes_measured": len(driven),
+            },
+        )
     return told
+
+
+def _rate_route(route: Route, mall: Point, policies: Policies) -> fleet_rate.RateRoute:
+    """A completed route as the fleet's rate counts it: the orders it took to the door and
+    the drive from its last stop back to the mall."""
+    assert route.assigned_at is not None and route.completed_at is not None
+    delivered = {
+        stop.order_id
+        for stop in route.stops
+        if stop.kind is StopKind.DROPOFF
+        and route.progress.get(stop.stop_id) is StopStatus.DELIVERED
+    }
+    last = route.stops[-1].location if route.stops else None
+    back = (
+        0.0
+        if last is None
+        else policies.planning.timing.travel.travel_seconds(Point(last.lat, last.lng), mall)
+    )
+    return fleet_rate.RateRoute(
+        driver_id=str(route.driver_id),
+        accepted_at=route.assigned_at,
+        completed_at=route.completed_at,
+        orders=len(delivered),
+        drive_back=timedelta(seconds=back),
+    )
 
 
 async def run_due_rounds(db: Db, now: datetime, policies: Policies) -> list[RoundReport]:

@@ -246,8 +246,19 @@ class Demo:
         self.customers_done = 0
         self.turned_away = 0
         self.order_gate = asyncio.Semaphore(8)
+        # The stores' own: a store's POS does not queue behind the shoppers' calls in the demo's
+        # client (on a busy machine they held it long enough for orders to expire unaccepted).
+        self.store_gate = asyncio.Semaphore(8)
         self.operator_token = ""
         self.directory: dict[str, Any] = {}
+        # On the suite's clock: when the shoppers start, and when the demo stopped its shoppers,
+        # stores and drivers (nothing moves after it, whatever the clock says).
+        self.day_started_at = options.start
+        self.stopped_at: datetime | None = None
+        # Drop-off point -> order, and the orders a driver handed over: the order service hears
+        # of a delivery through its events, which a busy machine delays.
+        self.order_at: dict[tuple[float, float], str] = {}
+        self.handed_over: set[str] = set()
 
     # --- helpers --------------------------------------------------------------------------
 
@@ -259,8 +270,9 @@ class Demo:
 
     @property
     def day_ends_at(self) -> datetime:
-        """The simulated day: ordering, then the drain."""
-        return self.o.start + timedelta(hours=self.o.ordering_hours + self.o.max_drain_hours)
+        """The simulated day: ordering, then the drain, from the first shopper's turn (the
+        suite's clock already ran while the suite started)."""
+        return self.day_started_at + timedelta(hours=self.o.ordering_hours + self.o.max_drain_hours)
 
     def note(self, what: str, response: httpx.Response | None = None) -> None:
         key = what if response is None else f"{what}: HTTP {response.status_code}"
@@ -269,9 +281,11 @@ class Demo:
                 key += f" {response.json().get('code', '')}"
         self.problems[key] += 1
 
-    async def order_request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    async def order_request(
+        self, method: str, path: str, *, by_store: bool = False, **kwargs: Any
+    ) -> httpx.Response:
         # A few calls at a time: on a busy machine more only queue for the service's DB pool.
-        async with self.order_gate:
+        async with self.store_gate if by_store else self.order_gate:
             return await self.http.request(method, self.url("order", path), **kwargs)
 
     def customer_token(self, customer_id: str) -> str:
@@ -437,6 +451,7 @@ class Demo:
             is_later_window=choice.is_later,
         )
         self.orders[order.order_id] = order
+        self.order_at[(round(c.point.lat, 5), round(c.point.lng, 5))] = order.order_id
         if order.pin is not None:
             self.pins[(round(c.point.lat, 5), round(c.point.lng, 5))] = order.pin
         await self.read_order(order)
@@ -455,7 +470,9 @@ class Demo:
 
     async def follow_orders(self, every_real_s: float) -> None:
         """Customers look at their open orders now and then, as the app would refresh."""
-        gate = asyncio.Semaphore(8)
+        # Two at a time: a sweep over every open order must not hold the shoppers' gate for
+        # long on a busy machine (their quotes expired waiting behind it).
+        gate = asyncio.Semaphore(2)
 
         async def one(order: PlacedOrder) -> None:
             async with gate:
@@ -480,6 +497,7 @@ class Demo:
                 response = await self.order_request(
                     "GET",
                     "/v1/retailer/orders",
+                    by_store=True,
                     params={"status": "new"},
                     headers=api_key,
                 )
@@ -535,6 +553,7 @@ class Demo:
             response = await self.order_request(
                 "POST",
                 "/v1/retailer/events",
+                by_store=True,
                 content=body.encode(),
                 headers={
                     **api_key,
@@ -742,6 +761,10 @@ class Demo:
                 break
             view = response.json()
             self.counts[f"driver_{stop['kind']}"] += 1
+            if stop["kind"] == "dropoff":
+                handed = self.order_at.get((round(target.lat, 5), round(target.lng, 5)))
+                if handed is not None:
+                    self.handed_over.add(handed)
         route.view = (await self.driver_call(record, "GET", path)).json()
         return position
 
@@ -781,8 +804,11 @@ class Demo:
         ]
         background.append(asyncio.create_task(self.follow_orders(every_real_s=30.0)))
         t0 = time.monotonic()
+        self.day_started_at = clock().now()
         shoppers = [asyncio.create_task(self.customer(c, t0)) for c in customers]
         all_shopped = asyncio.gather(*shoppers)
+        # Cancelled with its shoppers at the stop: retrieved here, not printed as never retrieved.
+        all_shopped.add_done_callback(lambda f: f.cancelled() or f.exception())
         drain_until = t0 + self.real((self.o.ordering_hours + self.o.max_drain_hours) * 3600)
         try:
             while True:
@@ -796,6 +822,7 @@ class Demo:
                     break
                 await asyncio.sleep(1.0)
         finally:
+            self.stopped_at = clock().now()
             print(file=sys.stderr)
             for task in [*background, *shoppers]:
                 task.cancel()
@@ -804,6 +831,22 @@ class Demo:
             say("stopped waiting: the drain time ran out with orders still open")
 
     # --- results --------------------------------------------------------------------------
+
+    async def await_deliveries_heard(self, real_seconds: float) -> None:
+        """Until the order service shows every order a driver handed over as delivered (its
+        record keeps the driver's time), or `real_seconds` pass: on a busy machine its events
+        arrive late, and the results must not count a delivered order as still on its way."""
+        deadline = time.monotonic() + real_seconds
+        waiting = [self.orders[i] for i in sorted(self.handed_over)]
+        while waiting and time.monotonic() < deadline:
+            for order in waiting:
+                with contextlib.suppress(httpx.HTTPError):
+                    await self.read_order(order)
+            waiting = [o for o in waiting if o.status not in TERMINAL]
+            if waiting:
+                await asyncio.sleep(2.0)
+        if waiting:
+            say(f"{len(waiting)} handed-over orders not yet shown delivered; judged as they stand")
 
     async def dispatch_route(self, route_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
         auth = {"Authorization": f"Bearer {self.operator_token}"}
@@ -863,7 +906,11 @@ def offer_accept_seconds(log_view: dict[str, Any]) -> float | None:
     return None if accepted is None else (accepted - first).total_seconds()
 
 
-def order_outcome(order: PlacedOrder, day_ends_at: datetime) -> OrderOutcome:
+def order_outcome(
+    order: PlacedOrder, day_ends_at: datetime, *, stopped_at: datetime | None = None
+) -> OrderOutcome:
+    """The order as judged when the demo stopped its actors (`stopped_at`; now if not given):
+    reading the results back takes minutes of the suite's clock while nobody drives."""
     timeline = order.view.get("timeline", [])
     delivered = [_at(e["at"]) for e in timeline if e["status"] == "delivered"]
     placed_at = datetime.fromisoformat(order.view["placed_at"])
@@ -875,7 +922,7 @@ def order_outcome(order: PlacedOrder, day_ends_at: datetime) -> OrderOutcome:
         placed_at=placed_at,
         deliver_by=order.deliver_by,
         delivered_at=delivered[-1] if delivered else None,
-        observed_at=now(),
+        observed_at=stopped_at or now(),
         # An as-soon-as-possible window opens when the order is placed: no lower bound.
         window_start=window_start if window_start and window_start > placed_at else None,
         day_ends_at=day_ends_at,
@@ -898,13 +945,17 @@ async def collect(demo: Demo) -> list[str]:
         async with gate:
             return await call
 
+    await demo.await_deliveries_heard(real_seconds=120.0)
     await asyncio.gather(*(limited(demo.read_order(order)) for order in demo.orders.values()))
     dispatch_views = await asyncio.gather(
         *(limited(demo.dispatch_route(r.route_id)) for r in demo.routes)
     )
     pays = await asyncio.gather(*(limited(demo.earnings(r)) for r in demo.drivers))
 
-    outcomes = [order_outcome(order, demo.day_ends_at) for order in demo.orders.values()]
+    outcomes = [
+        order_outcome(order, demo.day_ends_at, stopped_at=demo.stopped_at)
+        for order in demo.orders.values()
+    ]
     delivered_ids = {x.order_id for x in outcomes if x.is_delivered}
     # order -> shipment -> (sequence, store point): a shipment counts once, whatever re-planning.
     pickups: dict[str, dict[str, tuple[int, Point]]] = {}
@@ -1024,13 +1075,28 @@ async def collect(demo: Demo) -> list[str]:
                     "delivered_at": x.delivered_at.isoformat() if x.delivered_at else None,
                     "is_later_window": x.is_later_window,
                     "is_after_day": x.is_after_day,
+                    # Where the time went: the order's own steps, on the suite's clock.
+                    "window": demo.orders[x.order_id].view.get("window"),
+                    "timeline": demo.orders[x.order_id].view.get("timeline", []),
                 }
                 for x in outcomes
             ],
             indent=1,
         )
     )
-    report.append("pictures: " + ", ".join(str(p) for p in pictures) + f"; details: {details}")
+    routes_file = o.out / "routes.json"
+    routes_file.write_text(
+        json.dumps(
+            [
+                {"planned": planned, "offers": offer_log, "driven": route.view}
+                for route, (planned, offer_log) in zip(demo.routes, dispatch_views, strict=True)
+            ],
+            indent=1,
+        )
+    )
+    report.append(
+        "pictures: " + ", ".join(str(p) for p in pictures) + f"; details: {details}, {routes_file}"
+    )
     report.append(summary_line(summary))
     return report
 

@@ -363,3 +363,19 @@ async def on_board(tx: Tx, mall_id: str, taken_since: datetime) -> list[Route]:
         for row in found.all():
             by_route[row.route_id].append(_offer(row))
     return [_route(row, by_route[row.route_id]) for row in rows]
+
+
+async def completed_since(tx: Tx, mall_id: str, since: datetime) -> list[Route]:
+    """A mall's routes a driver took and finished, the last ones from `since` on: what its
+    fleet's rate is measured on (no offers: only the route's own times and stops)."""
+    result = await tx.execute(
+        select(routes)
+        .where(
+            routes.c.mall_id == mall_id,
+            routes.c.status == RouteStatus.COMPLETED,
+            routes.c.assigned_at.is_not(None),
+            routes.c.completed_at >= since,
+        )
+        .order_by(routes.c.assigned_at)
+    )
+    return [_route(row, []) for row in result.all()]

@@ -44,10 +44,15 @@ function drawDriver(view) {
   const scale = Math.max(500, Math.ceil(meters / 500) * 500);
   const dot = document.getElementById("driver-dot");
   const label = document.getElementById("driver-label");
-  dot.setAttribute("cx", ((east / scale) * 90).toFixed(1));
-  dot.setAttribute("cy", ((-north / scale) * 90).toFixed(1));
-  label.setAttribute("x", ((east / scale) * 90 + 9).toFixed(1));
-  label.setAttribute("y", ((-north / scale) * 90 + 4).toFixed(1));
+  const x = (east / scale) * 90;
+  const y = (-north / scale) * 90;
+  dot.setAttribute("cx", x.toFixed(1));
+  dot.setAttribute("cy", y.toFixed(1));
+  // The label goes on the dot's side towards the door: towards the rim, the round map cut it off.
+  const towardsCentre = x > 0;
+  label.setAttribute("text-anchor", towardsCentre ? "end" : "start");
+  label.setAttribute("x", (towardsCentre ? x - 9 : x + 9).toFixed(1));
+  label.setAttribute("y", (y < 0 ? y + 12 : y - 4).toFixed(1));
   document.getElementById("distance").textContent =
     `Your driver is ${(meters / 1000).toFixed(1)} km away (outer ring: ${(scale / 1000).toFixed(1)} km).`;
   section.hidden = false;

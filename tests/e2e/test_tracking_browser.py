@@ -80,6 +80,23 @@ async def shown(page: Page, status: str, driver: str) -> None:
     )
 
 
+async def label_outside_the_map(page: Page) -> list[list[float]]:
+    """The corners of the driver's label that fall outside the round map, where it is cut off
+    (issue 16: "Driver" was clipped when the driver was east of the door)."""
+    corners: list[list[float]] = await page.evaluate(
+        """() => {
+          const map = document.getElementById('map').getBoundingClientRect();
+          const label = document.getElementById('driver-label').getBoundingClientRect();
+          const cx = map.left + map.width / 2, cy = map.top + map.height / 2;
+          const r = Math.min(map.width, map.height) / 2;
+          const corners = [[label.left, label.top], [label.right, label.top],
+                           [label.left, label.bottom], [label.right, label.bottom]];
+          return corners.filter(([x, y]) => Math.hypot(x - cx, y - cy) > r);
+        }"""
+    )
+    return corners
+
+
 async def test_the_tracking_page_in_a_browser_shows_the_driver_only_away_from_the_mall(
     suite: Suite,
     http: httpx.AsyncClient,
@@ -154,6 +171,7 @@ async def test_the_tracking_page_in_a_browser_shows_the_driver_only_away_from_th
             assert await page.locator("#map-section").is_visible()
             assert await page.locator("#eta").is_visible()
             assert "km away" in await page.locator("#distance").inner_text()
+            assert await label_outside_the_map(page) == []
             await page.screenshot(path=str(SCREENSHOTS / "on-the-way.png"))
 
             dropoff = stop_of(route, "dropoff")
