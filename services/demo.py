@@ -246,6 +246,8 @@ class Demo:
         self.customers_done = 0
         self.turned_away = 0
         self.order_gate = asyncio.Semaphore(8)
+        # Shoppers who want tonight's slot (the rest want it as soon as possible).
+        self.evening_share = EVENING_SHARE
         self.operator_token = ""
         self.directory: dict[str, Any] = {}
 
@@ -354,7 +356,7 @@ class Demo:
         rng = random.Random(self.o.seed * 100_003 + c.index)
         customer_id = f"demo-customer-{c.index:04d}"
         auth = {"Authorization": f"Bearer {self.customer_token(customer_id)}"}
-        wants_evening = rng.random() < EVENING_SHARE
+        wants_evening = rng.random() < self.evening_share
         browse = await self.http.get(
             self.url("catalog", "/v1/catalog/same-day"),
             params={"lat": c.point.lat, "lng": c.point.lng, "limit": 30},
