@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import os
 import random
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -93,7 +94,7 @@ def parse_options(argv: Sequence[str] | None = None) -> ChaosOptions:
         help="simulated seconds per real second (default: as fast as lets every order be"
         " placed while all four malls take same-day orders)",
     )
-    p.add_argument("--drivers-per-mall", type=int, default=20)
+    p.add_argument("--drivers-per-mall", type=int, default=15)
     p.add_argument("--stores-per-mall", type=int, default=6)
     p.add_argument("--skus", type=int, default=400)
     p.add_argument(
@@ -162,6 +163,10 @@ def stock_scale(orders: int) -> int:
     return max(1, orders // 20)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def say(message: str) -> None:
     print(f"[chaos] {message}", file=sys.stderr, flush=True)
 
@@ -208,6 +213,8 @@ def chaos_env(d: Options, real_start: float) -> dict[str, str]:
         # A restart lasts seconds: come back within seconds of it.
         env[f"{prefix}_CONSUMER_MAX_BACKOFF_SECONDS"] = "5"
     env["DISPATCH_SOLVE_SECONDS"] = "0.5"
+    # An idle driver reports its position every 60 real seconds (`start_actors`): still fresh.
+    env["DISPATCH_POSITION_FRESH_SECONDS"] = f"{150 * d.speed:g}"
     # Timeouts meant for people, in real seconds: a store or a driver kept away by a fault for
     # half a minute still gets its turn.
     env["ORDER_RESERVATION_TTL_SECONDS"] = f"{180 * d.speed:g}"
@@ -252,7 +259,9 @@ async def play(o: ChaosOptions, d: Options, suite: Suite, chaos: infra.Infra) ->
     transport = RetryingTransport(httpx.AsyncHTTPTransport(limits=limits))
     async with httpx.AsyncClient(transport=transport, timeout=30) as http:
         traffic = ChaosTraffic(d, suite, http)
-        await traffic.start_actors(o.drivers_per_mall, driver_tick_s=10.0)
+        await traffic.start_actors(
+            o.drivers_per_mall, driver_tick_s=10.0, driver_refresh_s=60.0, pos_poll_s=10.0
+        )
         say(
             f"{len(traffic.drivers)} drivers online, {len(traffic.actors) - len(traffic.drivers)}"
             f" store POS; {o.orders} orders at up to {o.rate:g}/s with at least {o.faults}"
@@ -333,6 +342,8 @@ def report(
 
 def main(argv: Sequence[str] | None = None) -> int:
     o = parse_options(argv)
+    # `kill <pid>` stops it as Ctrl-C does: the suite, its PostgreSQL and Kafka stop with it.
+    signal.signal(signal.SIGTERM, _interrupt)
     began = time.monotonic()
     chaos = chaos_infra(o)
     say(f"starting its own PostgreSQL ({chaos.pg_port}) and Kafka ({chaos.kafka_port})")

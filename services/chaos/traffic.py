@@ -112,8 +112,16 @@ class ChaosTraffic(Demo):
         async with gate:
             return await self.http.request(method, self.url("order", path), **kwargs)
 
-    async def start_actors(self, drivers_per_mall: int, driver_tick_s: float) -> None:
-        """POS credentials for every store, drivers registered and online; then their loops."""
+    async def start_actors(
+        self,
+        drivers_per_mall: int,
+        driver_tick_s: float,
+        driver_refresh_s: float,
+        pos_poll_s: float,
+    ) -> None:
+        """POS credentials for every store, drivers registered and online; then their loops.
+        Every POS poll and driver position is work for the order service, the run's busiest:
+        the slower they come, the more of it is left for the shoppers."""
         await self.load_directory()
         stores = [s for s in self.directory["stores"] if s["is_active"]]
         credentials = await asyncio.gather(*(self.pos_credentials(s["id"]) for s in stores))
@@ -121,11 +129,13 @@ class ChaosTraffic(Demo):
         self.drivers = [DriverRecord(d) for d in drivers]
         await asyncio.gather(*(self.register(r) for r in self.drivers))
         self.actors = [
-            asyncio.create_task(self.pos(s, c, poll_s=2.0))
+            asyncio.create_task(self.pos(s, c, poll_s=pos_poll_s))
             for s, c in zip(stores, credentials, strict=True)
         ]
         self.actors += [
-            asyncio.create_task(self.drive_driver(r, tick_s=driver_tick_s, refresh_s=30.0))
+            asyncio.create_task(
+                self.drive_driver(r, tick_s=driver_tick_s, refresh_s=driver_refresh_s)
+            )
             for r in self.drivers
         ]
 
