@@ -127,7 +127,15 @@ class ChaosTraffic(Demo):
         credentials = await asyncio.gather(*(self.pos_credentials(s["id"]) for s in stores))
         drivers = make_drivers(random.Random(self.o.seed), pilot_malls(), drivers_per_mall)
         self.drivers = [DriverRecord(d) for d in drivers]
-        await asyncio.gather(*(self.register(r) for r in self.drivers))
+        # A few sign-ups at a time: sixty at once on a loaded machine outlasted the client's
+        # timeout, and the one sent again found its phone number taken (409).
+        gate = asyncio.Semaphore(8)
+
+        async def register(record: DriverRecord) -> None:
+            async with gate:
+                await self.register(record)
+
+        await asyncio.gather(*(register(r) for r in self.drivers))
         self.actors = [
             asyncio.create_task(self.pos(s, c, poll_s=pos_poll_s))
             for s, c in zip(stores, credentials, strict=True)
