@@ -371,7 +371,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )  # fmt: skip
     report_lines: list[str] = []
     try:
-        suite.start()
+        # Four services migrating and joining their groups took over 120 s at load 35.
+        suite.start(timeout=900)
         say(f"suite ready in {time.monotonic() - began:.0f} s (logs in {suite.log_dir})")
         report_lines = asyncio.run(play(o, d, suite, chaos))
     finally:
