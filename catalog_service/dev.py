@@ -16,7 +16,12 @@ from pathlib import Path
 
 from catalog_service import usecases
 from catalog_service.app import MIGRATIONS
-from catalog_service.domain.seed import MAX_SKUS, MAX_STORES_PER_MALL, generate_catalog
+from catalog_service.domain.seed import (
+    MAX_SKUS,
+    MAX_STOCK_SCALE,
+    MAX_STORES_PER_MALL,
+    generate_catalog,
+)
 from catalog_service.settings import CatalogSettings
 from catalog_service.store import catalog
 from shared.clock import now
@@ -46,6 +51,7 @@ async def seed(
     if_empty: bool,
     keys_file: Path,
     max_inventory_events: int,
+    stock_scale: int = 1,
 ) -> int:
     started = time.monotonic()
     await asyncio.to_thread(upgrade, MIGRATIONS, settings.database_url)
@@ -59,7 +65,9 @@ async def seed(
                     return 0
                 print("catalog: already seeded; use a fresh database", file=sys.stderr)
                 return 1
-            generated = generate_catalog(pilot_malls(), stores_per_mall, skus)
+            generated = generate_catalog(
+                pilot_malls(), stores_per_mall, skus, stock_scale=stock_scale
+            )
             keys = {retailer.id: new_api_key() for retailer in generated.retailers}
             result = await usecases.save_seed(tx, generated, keys, now(), max_inventory_events)
     finally:
@@ -108,6 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     seed_cmd.add_argument("--if-empty", action="store_true", help="do nothing if already seeded")
     seed_cmd.add_argument("--keys-file", type=Path, default=DEFAULT_KEYS_FILE)
     seed_cmd.add_argument("--max-inventory-events", type=int, default=20_000)
+    seed_cmd.add_argument(
+        "--stock-scale", type=int, default=1, choices=range(1, MAX_STOCK_SCALE + 1),
+        metavar=f"1..{MAX_STOCK_SCALE}", help="multiplies every stock quantity (load runs)",
+    )  # fmt: skip
     key_cmd = commands.add_parser("retailer-key", help="issue a new API key for a retailer")
     key_cmd.add_argument("retailer_id")
     args = parser.parse_args(argv)
@@ -121,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
                 if_empty=args.if_empty,
                 keys_file=args.keys_file,
                 max_inventory_events=args.max_inventory_events,
+                stock_scale=args.stock_scale,
             )
         )
     return asyncio.run(rotate_key(settings, args.retailer_id))

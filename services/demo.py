@@ -249,6 +249,8 @@ class Demo:
         # The stores' own: a store's POS does not queue behind the shoppers' calls in the demo's
         # client (on a busy machine they held it long enough for orders to expire unaccepted).
         self.store_gate = asyncio.Semaphore(8)
+        # Shoppers who want tonight's slot (the rest want it as soon as possible).
+        self.evening_share = EVENING_SHARE
         self.operator_token = ""
         self.directory: dict[str, Any] = {}
         # On the suite's clock: when the shoppers start, and when the demo stopped its shoppers,
@@ -368,7 +370,7 @@ class Demo:
         rng = random.Random(self.o.seed * 100_003 + c.index)
         customer_id = f"demo-customer-{c.index:04d}"
         auth = {"Authorization": f"Bearer {self.customer_token(customer_id)}"}
-        wants_evening = rng.random() < EVENING_SHARE
+        wants_evening = rng.random() < self.evening_share
         browse = await self.http.get(
             self.url("catalog", "/v1/catalog/same-day"),
             params={"lat": c.point.lat, "lng": c.point.lng, "limit": 30},

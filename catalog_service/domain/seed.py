@@ -15,6 +15,7 @@ from shared.malls import Mall
 
 MAX_STORES_PER_MALL = 100
 MAX_SKUS = 50_000
+MAX_STOCK_SCALE = 10_000
 
 _RETAILER_FIRST = (
     "Harbor", "Juniper", "Copper", "Meridian", "Willow", "Summit", "Atlas", "Beacon",
@@ -106,8 +107,16 @@ class SeedCatalog:
 
 
 def generate_catalog(
-    malls: tuple[Mall, ...], stores_per_mall: int, skus: int, seed: int = 20261125
+    malls: tuple[Mall, ...],
+    stores_per_mall: int,
+    skus: int,
+    seed: int = 20261125,
+    stock_scale: int = 1,
 ) -> SeedCatalog:
+    """`stock_scale` multiplies every quantity (a load run sells the same few items thousands
+    of times); the choice of what each store carries and which rows are zero stays the same."""
+    if not 1 <= stock_scale <= MAX_STOCK_SCALE:
+        raise ValueError(f"stock scale must be 1..{MAX_STOCK_SCALE}")
     if not 1 <= stores_per_mall <= MAX_STORES_PER_MALL:
         raise ValueError(f"stores per mall must be 1..{MAX_STORES_PER_MALL}")
     if not 1 <= skus <= MAX_SKUS:
@@ -132,7 +141,7 @@ def generate_catalog(
                 carried_set = set(carried)
                 carried += [p.sku for p in rng.sample(products, extra) if p.sku not in carried_set]
             for sku in carried:
-                quantity = 0 if rng.random() < 0.1 else rng.randint(1, 15)
+                quantity = 0 if rng.random() < 0.1 else rng.randint(1, 15) * stock_scale
                 stock.append(SeedStock(store.id, sku, quantity))
     return SeedCatalog(retailers, stores, products, stock)
 

@@ -14,6 +14,7 @@ only one process is ever down: "a crash of any one process".
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import signal
 import sys
@@ -74,8 +75,16 @@ class FaultInjector:
     def tally(self) -> Counter[str]:
         return Counter(f.kind for f in self.log)
 
-    async def run(self, keep_going: Callable[[], bool]) -> None:
+    async def run(
+        self, keep_going: Callable[[], bool], due: Callable[[int], bool] = lambda _: True
+    ) -> None:
+        """Faults one after another while `keep_going()`; the next one (numbered from 1) waits
+        until `due(number)` says its time has come, then a random moment more."""
         while keep_going():
+            if not due(self.count + 1):
+                # The orders it waits for come from the shoppers' tasks, polled like `/readyz`.
+                await asyncio.sleep(0.5)
+                continue
             await asyncio.sleep(self.rng.uniform(*self.gap))
             if not keep_going():
                 return
@@ -142,6 +151,13 @@ class FaultInjector:
                     await asyncio.sleep(0.5)
         if pending:
             say(f"still not ready after {timeout:.0f} s: {sorted(pending)}")
+
+
+def due_after_orders(number: int, orders: int, faults: int) -> int:
+    """How many orders are placed before fault `number` of `faults` is due: the faults spread
+    evenly over the ordering, so the suite places orders between them instead of spending the
+    run recovering from one fault after another."""
+    return math.ceil(number * orders / (faults + 1))
 
 
 def say(message: str) -> None:

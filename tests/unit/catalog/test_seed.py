@@ -29,3 +29,12 @@ def test_no_brand_spells_a_retailer_name() -> None:
 
     assert not set(_BRANDS) & set(_RETAILER_FIRST)
     assert not [r.name for r in catalog.retailers if r.name.casefold() in text]
+
+
+def test_a_stock_scale_multiplies_each_quantity_and_keeps_the_rest() -> None:
+    plain = generate_catalog(pilot_malls(), 4, 120)
+    scaled = generate_catalog(pilot_malls(), 4, 120, stock_scale=50)
+
+    assert scaled.products == plain.products and scaled.stores == plain.stores
+    assert [(s.store_id, s.sku) for s in scaled.stock] == [(s.store_id, s.sku) for s in plain.stock]
+    assert [s.quantity for s in scaled.stock] == [s.quantity * 50 for s in plain.stock]
