@@ -277,7 +277,8 @@ def main(argv: list[str] | None = None) -> int:
     suite = new_suite(o)
     say(f"starting a private suite on ports {o.base_port + 1}-{o.base_port + 4}")
     try:
-        suite.start()
+        # Generous: on a loaded two-core machine four services took over 120 s to answer.
+        suite.start(timeout=600)
         say(f"suite ready in {time.monotonic() - began:.0f} s; {o.calls} calls a service")
         outcomes = run(o, suite)
     finally:
