@@ -34,7 +34,7 @@ SERVICE_PACKAGES = {
 KEYS = {
     topics.STORES: "store id",
     topics.INVENTORY: "store id",
-    topics.ORDERS: "mall id",
+    topics.ORDERS: "order id",
     topics.ROUTES: "mall id",
     topics.ZONES: "mall id",
     topics.DRIVER_ACTIVITY: "route id",

@@ -125,7 +125,13 @@ class OrderPromiseAtRisk(Payload):
 
 @register
 class ZoneCapacityChanged(Payload):
-    """Dispatch's signal to the catalog: stop or delay same-day promises for a mall's area."""
+    """Dispatch's signal to the catalog: stop or delay same-day promises for a mall's area.
+
+    `orders_per_hour` is the mall's fleet rate that quotes weigh delivery windows against:
+    online drivers near the mall (last fix within 30 minutes) times what one delivers an hour
+    on the mall's routes completed in the last two hours (`DISPATCH_ORDERS_PER_DRIVER_HOUR`
+    weighing as one driver-hour of it). Told when it changes, at most once a batching round.
+    """
 
     TYPE: ClassVar[str] = "zone.capacity_changed"
     VERSION: ClassVar[int] = 1
