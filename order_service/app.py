@@ -6,7 +6,17 @@ import httpx
 from fastapi import FastAPI
 
 from order_service import metrics
-from order_service.api import admin, orders, quotes, retailer, storefront, tracking
+from order_service.api import (
+    admin,
+    checkout,
+    orders,
+    quotes,
+    retailer,
+    storefront_deliveries,
+    storefront_endpoints,
+    storefront_webhooks,
+    tracking,
+)
 from order_service.catalog_client import CatalogClient
 from order_service.events.handlers import build_consumers
 from order_service.expiry import ReservationExpiry
@@ -56,9 +66,11 @@ def create_app(
             ),
             settings=settings,
             routers=[
+                checkout.router,
                 orders.router,
                 quotes.router,
-                storefront.router,
+                storefront_endpoints.router,
+                storefront_deliveries.router,
                 tracking.router,
                 retailer.router,
                 admin.router,
@@ -73,7 +85,7 @@ def create_app(
                 "orders": settings.rate_limit_orders,
             },
             cors_origins=settings.cors_origins,
-            webhooks=storefront.webhooks,
+            webhooks=storefront_webhooks.webhooks,
             openapi_tags=[
                 {"name": "orders", "description": "Customer API: checkout and order status."},
                 {

@@ -11,8 +11,10 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from order_service import usecases
+from order_service.api.checkout import catalog_problem, quote_policy, sold_out_problem
 from order_service.api.deps import CatalogDep, CustomerDep, SettingsDep
-from order_service.api.orders import _ADDRESS, _OFFER_ID, _resolve, _sold_out, quote_policy
+from order_service.api.order_views import ADDRESS_EXAMPLE, OFFER_ID_EXAMPLE
+from order_service.catalog_client import CatalogUnavailable, OfferNotFound
 from order_service.domain.checkout import Address, CartLine
 from order_service.domain.errors import SoldOut
 from shared import clock
@@ -65,8 +67,8 @@ class QuoteRequest(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "lines": [{"offer_id": _OFFER_ID, "quantity": 2}],
-                    "address": {**_ADDRESS, "lat": 36.1605, "lng": -115.1237},
+                    "lines": [{"offer_id": OFFER_ID_EXAMPLE, "quantity": 2}],
+                    "address": {**ADDRESS_EXAMPLE, "lat": 36.1605, "lng": -115.1237},
                 }
             ]
         }
@@ -121,12 +123,12 @@ async def create_quote(
             f"Split the cart: at most {settings.max_cart_lines} lines per order.",
             [FieldError(field="lines", message=f"at most {settings.max_cart_lines} lines")],
         )
-    offers = await _resolve(
-        catalog,
-        body.lines,
-        settings.catalog_retry_after_seconds,
-        at=(body.address.lat, body.address.lng),
-    )
+    try:
+        offers = await usecases.resolve_offers(
+            catalog, body.lines, at=(body.address.lat, body.address.lng)
+        )
+    except (OfferNotFound, CatalogUnavailable, usecases.MixedCurrencies) as error:
+        raise catalog_problem(error, body.lines, settings.catalog_retry_after_seconds) from None
     now = clock.now()
     try:
         async with db.begin() as tx:
@@ -140,7 +142,7 @@ async def create_quote(
                 now=now,
             )
     except SoldOut as error:
-        raise _sold_out(body.lines, offers, error) from None
+        raise sold_out_problem(body.lines, usecases.sold_out_offers(offers, error)) from None
     return QuoteView(
         id=quote.id,
         expires_at=quote.expires_at,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from order_service import usecases
-from order_service.api.orders import CheckoutRequest
+from order_service.api.checkout import CheckoutRequest
 from order_service.store.tables import idempotency_keys
 from shared.events.order import OrderCancelled, OrderPlaced
 from tests.integration.order.conftest import ELSEWHERE, NORTH, SOUTH, OrderEnv, a_checkout

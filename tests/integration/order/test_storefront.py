@@ -13,7 +13,7 @@ import orjson
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from order_service.api.storefront import WEBHOOK_MODELS
+from order_service.api.storefront_webhooks import WEBHOOK_MODELS
 from shared import clock, proof_links
 from shared.events.driver import RouteStopDelivered, RouteStopFailed, RouteStopPickedUp
 from tests.integration.order.conftest import HOME, MALL, NORTH, SOUTH, OrderEnv
