@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections import Counter
 
 from dispatch_service.domain.routing import (
+    PlanStopKind,
     Route,
     RoutingProblem,
     RoutingSolution,
     Shipment,
-    StopKind,
     VehicleType,
 )
 
@@ -39,7 +39,7 @@ def check(problem: RoutingProblem, solution: RoutingSolution) -> list[str]:
     deliveries: dict[str, list[tuple[int, int]]] = {}
     for route_index, route in enumerate(solution.routes):
         for stop_index, stop in enumerate(route.stops):
-            seen = pickups if stop.kind is StopKind.PICKUP else deliveries
+            seen = pickups if stop.kind is PlanStopKind.PICKUP else deliveries
             seen.setdefault(stop.shipment_id, []).append((route_index, stop_index))
             shipment = shipments.get(stop.shipment_id)
             if shipment is None:
@@ -89,8 +89,8 @@ def check(problem: RoutingProblem, solution: RoutingSolution) -> list[str]:
     return violations
 
 
-def _location(shipment: Shipment, kind: StopKind) -> int:
-    return shipment.pickup if kind is StopKind.PICKUP else shipment.delivery
+def _location(shipment: Shipment, kind: PlanStopKind) -> int:
+    return shipment.pickup if kind is PlanStopKind.PICKUP else shipment.delivery
 
 
 def _check_pairing(
@@ -120,7 +120,7 @@ def _check_load(
     load = 0
     for stop_index, stop in enumerate(route.stops):
         packages = shipments[stop.shipment_id].packages
-        load += packages if stop.kind is StopKind.PICKUP else -packages
+        load += packages if stop.kind is PlanStopKind.PICKUP else -packages
         if load > vehicle.capacity:
             violations.append(
                 f"{where} stop {stop_index}: {load} packages on board, capacity {vehicle.capacity}"
@@ -144,7 +144,7 @@ def _check_times(
     here, now, travelled = vehicle.depot, route.start_s, 0
     for stop_index, stop in enumerate(route.stops):
         shipment = shipments[stop.shipment_id]
-        is_pickup = stop.kind is StopKind.PICKUP
+        is_pickup = stop.kind is PlanStopKind.PICKUP
         arrival = now + duration[here][stop.location]
         travelled += distance[here][stop.location]
         opens = shipment.ready_at_s if is_pickup else shipment.deliver_from_s

@@ -168,7 +168,7 @@ def _planned_route(
     for sequence, stop in enumerate(route.stops):
         shipment = shipments[UUID(stop.shipment_id)]
         eta = shift_start + timedelta(seconds=stop.start_s)
-        is_pickup = stop.kind is routing.StopKind.PICKUP
+        is_pickup = stop.kind is routing.PlanStopKind.PICKUP
         kind = StopKind.PICKUP if is_pickup else StopKind.DROPOFF
         if is_pickup:
             load += shipment.package_count

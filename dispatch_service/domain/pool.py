@@ -11,7 +11,7 @@ from uuid import UUID
 from shared.geo import Point, TravelModel
 
 
-class ShipmentStatus(StrEnum):
+class PoolStatus(StrEnum):
     """Where a packed shipment is for dispatch: waiting, on one live route, or gone."""
 
     POOLED = "pooled"

@@ -54,7 +54,7 @@ async def on_stops_refused(tx: Tx, envelope: Envelope[Any]) -> None:
 
 
 async def on_order_cancelled(tx: Tx, envelope: Envelope[Any]) -> None:
-    await usecases.cancel_shipments(tx, envelope.payload, clock.now())
+    await usecases.drop_cancelled_shipments(tx, envelope.payload, clock.now())
 
 
 async def on_availability_changed(tx: Tx, envelope: Envelope[Any]) -> None:
@@ -66,12 +66,12 @@ async def on_location_updated(tx: Tx, envelope: Envelope[Any]) -> None:
 
 
 async def on_offer_accepted(tx: Tx, envelope: Envelope[Any]) -> None:
-    await usecases.accept_offer(tx, envelope.payload, clock.now())
+    await usecases.record_offer_accepted(tx, envelope.payload, clock.now())
 
 
 def on_offer_declined(policies: Policies) -> Handler:
     async def handle(tx: Tx, envelope: Envelope[Any]) -> None:
-        await usecases.decline_offer(tx, envelope.payload, clock.now(), policies)
+        await usecases.record_offer_declined(tx, envelope.payload, clock.now(), policies)
 
     return handle
 

@@ -8,7 +8,7 @@ from uuid import UUID
 from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
-from dispatch_service.domain.pool import PooledShipment, ShipmentStatus
+from dispatch_service.domain.pool import PooledShipment, PoolStatus
 from dispatch_service.store.tables import shipments
 from shared.db import Tx
 from shared.events.order import OrderReadyForPickup
@@ -49,7 +49,7 @@ async def add_to_pool(tx: Tx, ready: OrderReadyForPickup, now: datetime) -> bool
             dropoff_address=ready.dropoff_address,
             dropoff_area=ready.dropoff_area,
             pin_sha256=ready.pin_sha256,
-            status=ShipmentStatus.POOLED,
+            status=PoolStatus.POOLED,
             received_at=now,
             updated_at=now,
         )
@@ -84,7 +84,7 @@ def _shipment(row: Any) -> PooledShipment:
 async def pooled(tx: Tx, mall_id: str, *, for_update: bool = False) -> list[PooledShipment]:
     query = (
         select(shipments)
-        .where(shipments.c.mall_id == mall_id, shipments.c.status == ShipmentStatus.POOLED)
+        .where(shipments.c.mall_id == mall_id, shipments.c.status == PoolStatus.POOLED)
         .order_by(shipments.c.deliver_by, shipments.c.shipment_id)
     )
     if for_update:
@@ -95,7 +95,7 @@ async def pooled(tx: Tx, mall_id: str, *, for_update: bool = False) -> list[Pool
 async def malls_with_pool(tx: Tx) -> list[str]:
     result = await tx.execute(
         select(shipments.c.mall_id)
-        .where(shipments.c.status == ShipmentStatus.POOLED)
+        .where(shipments.c.status == PoolStatus.POOLED)
         .distinct()
         .order_by(shipments.c.mall_id)
     )
@@ -143,15 +143,15 @@ async def mark_routed(
     await tx.execute(
         update(shipments)
         .where(shipments.c.shipment_id.in_(list(shipment_ids)))
-        .values(status=ShipmentStatus.ROUTED, route_id=route_id, updated_at=now)
+        .values(status=PoolStatus.ROUTED, route_id=route_id, updated_at=now)
     )
 
 
 async def return_route_to_pool(tx: Tx, route_id: UUID, now: datetime) -> int:
     result = await tx.execute(
         update(shipments)
-        .where(shipments.c.route_id == route_id, shipments.c.status == ShipmentStatus.ROUTED)
-        .values(status=ShipmentStatus.POOLED, route_id=None, updated_at=now)
+        .where(shipments.c.route_id == route_id, shipments.c.status == PoolStatus.ROUTED)
+        .values(status=PoolStatus.POOLED, route_id=None, updated_at=now)
     )
     return result.rowcount
 
@@ -160,7 +160,7 @@ async def mark_cancelled(tx: Tx, shipment_ids: Collection[UUID], now: datetime) 
     await tx.execute(
         update(shipments)
         .where(shipments.c.shipment_id.in_(list(shipment_ids)))
-        .values(status=ShipmentStatus.CANCELLED, updated_at=now)
+        .values(status=PoolStatus.CANCELLED, updated_at=now)
     )
 
 
@@ -178,7 +178,7 @@ async def count_at_risk_in_pool(tx: Tx, mall_id: str) -> int:
         .select_from(shipments)
         .where(
             shipments.c.mall_id == mall_id,
-            shipments.c.status == ShipmentStatus.POOLED,
+            shipments.c.status == PoolStatus.POOLED,
             shipments.c.at_risk_at.is_not(None),
         )
     )
@@ -198,16 +198,16 @@ async def return_to_pool(tx: Tx, shipment_ids: Collection[UUID], now: datetime) 
         update(shipments)
         .where(
             shipments.c.shipment_id.in_(list(shipment_ids)),
-            shipments.c.status == ShipmentStatus.ROUTED,
+            shipments.c.status == PoolStatus.ROUTED,
         )
-        .values(status=ShipmentStatus.POOLED, route_id=None, updated_at=now)
+        .values(status=PoolStatus.POOLED, route_id=None, updated_at=now)
     )
 
 
 async def routed_to(tx: Tx, route_id: UUID) -> list[UUID]:
     result = await tx.execute(
         select(shipments.c.shipment_id).where(
-            shipments.c.route_id == route_id, shipments.c.status == ShipmentStatus.ROUTED
+            shipments.c.route_id == route_id, shipments.c.status == PoolStatus.ROUTED
         )
     )
     return list(result.scalars())

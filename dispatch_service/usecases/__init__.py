@@ -10,11 +10,15 @@ from dispatch_service.usecases.driver_reports import (
     take_back_refused,
 )
 from dispatch_service.usecases.fleet_rates import tell_fleet_rates
-from dispatch_service.usecases.intake import cancel_shipments, record_reroute, take_into_pool
+from dispatch_service.usecases.intake import (
+    drop_cancelled_shipments,
+    record_reroute,
+    take_into_pool,
+)
 from dispatch_service.usecases.offers import (
-    accept_offer,
     advance_route,
-    decline_offer,
+    record_offer_accepted,
+    record_offer_declined,
     run_offer_rounds,
 )
 from dispatch_service.usecases.operators import (
@@ -33,16 +37,16 @@ __all__ = [
     "ActionRefused",
     "Policies",
     "RoundReport",
-    "accept_offer",
     "advance_route",
-    "cancel_shipments",
-    "decline_offer",
+    "drop_cancelled_shipments",
     "follow_driver",
     "mall_point",
     "pickup_area",
     "plan_mall",
     "record_availability",
     "record_location",
+    "record_offer_accepted",
+    "record_offer_declined",
     "record_order_accepted",
     "record_order_placed",
     "record_reroute",

@@ -6,7 +6,7 @@ import logging
 from datetime import datetime
 from uuid import UUID
 
-from dispatch_service.domain.pool import ShipmentStatus
+from dispatch_service.domain.pool import PoolStatus
 from dispatch_service.domain.route import Route, RouteStatus
 from dispatch_service.store import console, routes, shipments
 from dispatch_service.usecases.base import Policies, mall_point, save_with_events
@@ -81,7 +81,7 @@ async def record_reroute(tx: Tx, rerouted: OrderLineRerouted, now: datetime) -> 
     )
     found = await shipments.statuses(tx, rerouted.order_id, [rerouted.from_shipment_id])
     status, route_id = found.get(rerouted.from_shipment_id, (None, None))
-    if route_id is None or status != ShipmentStatus.ROUTED:
+    if route_id is None or status != PoolStatus.ROUTED:
         # Re-routed again before it was packed: the link moves on with the lines.
         route_id = await routes.rerouted_to(tx, rerouted.from_shipment_id)
         if route_id is not None:
@@ -93,7 +93,7 @@ async def record_reroute(tx: Tx, rerouted: OrderLineRerouted, now: datetime) -> 
         await routes.link_reroute(tx, rerouted.to_shipment_id, route_id, now)
 
 
-async def cancel_shipments(tx: Tx, cancelled: OrderCancelled, now: datetime) -> None:
+async def drop_cancelled_shipments(tx: Tx, cancelled: OrderCancelled, now: datetime) -> None:
     """Out of the pool, or off a route still on offer (which stays on offer with the rest: a
     driver may be accepting it right now). An accepted route is the driver service's to
     change; its copy comes back as route.stops_changed."""
@@ -102,7 +102,7 @@ async def cancel_shipments(tx: Tx, cancelled: OrderCancelled, now: datetime) -> 
     # Routes before shipments, in id order: the same lock order as the offer loop.
     locked = [await routes.get(tx, route_id, for_update=True) for route_id in route_ids]
     current = await shipments.statuses_for_update(tx, list(known))
-    to_cancel = [sid for sid, (status, _) in current.items() if status != ShipmentStatus.CANCELLED]
+    to_cancel = [sid for sid, (status, _) in current.items() if status != PoolStatus.CANCELLED]
     await shipments.mark_cancelled(tx, to_cancel, now)
     for part in await console.progress_of(
         tx, order_id=cancelled.order_id, shipment_ids=cancelled.shipment_ids

@@ -10,7 +10,7 @@ from uuid import UUID
 from dispatch_service import metrics
 from dispatch_service.domain import surge
 from dispatch_service.domain.offers import Answer, OfferStatus, rank_drivers
-from dispatch_service.domain.pool import ShipmentStatus
+from dispatch_service.domain.pool import PoolStatus
 from dispatch_service.domain.route import IllegalRouteStep, Route, RouteStatus
 from dispatch_service.store import drivers, routes, shipments
 from dispatch_service.usecases.base import Policies, mall_point, pickup_area, save_with_events
@@ -135,7 +135,7 @@ async def _withdraw(tx: Tx, route: Route, reason: str, now: datetime) -> list[Pa
     return events
 
 
-async def accept_offer(tx: Tx, accepted: OfferAccepted, now: datetime) -> None:
+async def record_offer_accepted(tx: Tx, accepted: OfferAccepted, now: datetime) -> None:
     """The driver service decided who won; dispatch follows. A route withdrawn before the
     accept arrived is taken back if its shipments still wait in the pool, else released."""
     route = await routes.get(tx, accepted.route_id, for_update=True)
@@ -145,9 +145,7 @@ async def accept_offer(tx: Tx, accepted: OfferAccepted, now: datetime) -> None:
     reclaimable: set[UUID] = set()
     if route.status is RouteStatus.WITHDRAWN:
         current = await shipments.statuses_for_update(tx, list(route.shipment_ids))
-        reclaimable = {
-            sid for sid, (status, _) in current.items() if status == ShipmentStatus.POOLED
-        }
+        reclaimable = {sid for sid, (status, _) in current.items() if status == PoolStatus.POOLED}
     try:
         events = route.accept(
             accepted.offer_id,
@@ -183,7 +181,9 @@ async def accept_offer(tx: Tx, accepted: OfferAccepted, now: datetime) -> None:
     )
 
 
-async def decline_offer(tx: Tx, declined: OfferDeclined, now: datetime, policies: Policies) -> None:
+async def record_offer_declined(
+    tx: Tx, declined: OfferDeclined, now: datetime, policies: Policies
+) -> None:
     """Logged; once every driver of the round has declined, the next drivers are asked now."""
     route = await routes.get(tx, declined.route_id, for_update=True)
     offer = route.offer(declined.offer_id) if route is not None else None

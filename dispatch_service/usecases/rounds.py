@@ -14,7 +14,7 @@ from dispatch_service.domain.offers import DriverState, eligible_distance_m, is_
 from dispatch_service.domain.planning import Plan, PlannedRoute, plan_routes
 from dispatch_service.domain.pool import (
     PooledShipment,
-    ShipmentStatus,
+    PoolStatus,
     is_plannable,
     is_promise_at_risk,
     is_round_due,
@@ -155,9 +155,7 @@ async def plan_mall(db: Db, mall_id: str, now: datetime, policies: Policies) -> 
         # The mall's row serialises rounds of one mall across dispatch instances.
         _, state = await malls.state_for_update(tx, mall_id)
         current = await shipments.statuses_for_update(tx, [s.shipment_id for s in pool])
-        still_pooled = {
-            sid for sid, (status, _) in current.items() if status == ShipmentStatus.POOLED
-        }
+        still_pooled = {sid for sid, (status, _) in current.items() if status == PoolStatus.POOLED}
         for planned in plan.routes:
             if not planned.shipment_ids <= still_pooled:
                 # Cancelled or planned by another instance while this round solved.

@@ -10,12 +10,12 @@ from itertools import pairwise
 from dispatch_service.domain.routing.model import (
     UNBOUNDED,
     Method,
+    PlanStopKind,
     Route,
     RoutingProblem,
     RoutingSolution,
     Shipment,
     Stop,
-    StopKind,
     deadline_of,
     solution_of,
 )
@@ -180,7 +180,7 @@ def _greedy_route(problem: RoutingProblem, type_index: int, visits: list[_Visit]
     locations = [vehicle.depot, *(_location(problem, visit) for visit in visits), vehicle.depot]
     stops = tuple(
         Stop(
-            kind=StopKind.PICKUP if is_pickup else StopKind.DELIVERY,
+            kind=PlanStopKind.PICKUP if is_pickup else PlanStopKind.DELIVERY,
             shipment_id=problem.shipments[shipment_index].id,
             location=locations[index + 1],
             arrival_s=timing.arrivals[index],

@@ -105,13 +105,13 @@ class RoutingProblem(_Frozen):
         return self
 
 
-class StopKind(StrEnum):
+class PlanStopKind(StrEnum):
     PICKUP = "pickup"
     DELIVERY = "delivery"
 
 
 class Stop(_Frozen):
-    kind: StopKind
+    kind: PlanStopKind
     shipment_id: str
     location: int
     arrival_s: int

@@ -14,12 +14,12 @@ from dispatch_service.domain.routing.greedy import solve_greedy
 from dispatch_service.domain.routing.model import (
     UNBOUNDED,
     Method,
+    PlanStopKind,
     Route,
     RoutingProblem,
     RoutingSolution,
     Shipment,
     Stop,
-    StopKind,
     deadline_of,
     solution_of,
 )
@@ -185,7 +185,7 @@ def _from_pyvrp(
         is_pickup = activity.is_pickup()
         stops.append(
             Stop(
-                kind=StopKind.PICKUP if is_pickup else StopKind.DELIVERY,
+                kind=PlanStopKind.PICKUP if is_pickup else PlanStopKind.DELIVERY,
                 shipment_id=shipment.id,
                 location=shipment.pickup if is_pickup else shipment.delivery,
                 arrival_s=activity.start_time - activity.wait_duration,

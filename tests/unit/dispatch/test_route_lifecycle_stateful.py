@@ -21,7 +21,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from dispatch_service.domain import pay
 from dispatch_service.domain.offers import Answer, Candidate, OfferStatus
 from dispatch_service.domain.planning import PlannedRoute, stop_id
-from dispatch_service.domain.pool import PooledShipment, ShipmentStatus, Timing
+from dispatch_service.domain.pool import PooledShipment, PoolStatus, Timing
 from dispatch_service.domain.route import IllegalRouteStep, Route, RouteStatus
 from shared.events.common import GeoPoint
 from shared.events.dispatch import RouteReleased, RouteStop, StopKind
@@ -101,7 +101,7 @@ class DispatchRoutes(RuleBasedStateMachine):
         self.now = START
         self.shipments: dict[UUID, PooledShipment] = {}
         # shipment -> pooled | routed | cancelled, and the route of a routed one
-        self.status: dict[UUID, ShipmentStatus] = {}
+        self.status: dict[UUID, PoolStatus] = {}
         self.route_of: dict[UUID, UUID] = {}
         self.routes: dict[UUID, Route] = {}
         self.reroutes: dict[UUID, UUID] = {}
@@ -117,11 +117,11 @@ class DispatchRoutes(RuleBasedStateMachine):
     def pool_one(self, index: int) -> PooledShipment:
         shipment = a_shipment(index, self.now)
         self.shipments[shipment.shipment_id] = shipment
-        self.status[shipment.shipment_id] = ShipmentStatus.POOLED
+        self.status[shipment.shipment_id] = PoolStatus.POOLED
         return shipment
 
     def pooled(self) -> list[UUID]:
-        return [s for s, status in self.status.items() if status is ShipmentStatus.POOLED]
+        return [s for s, status in self.status.items() if status is PoolStatus.POOLED]
 
     def route(self, index: int) -> Route | None:
         if not self.routes:
@@ -144,10 +144,10 @@ class DispatchRoutes(RuleBasedStateMachine):
     def route_off_to_pool(self, route: Route) -> None:
         for sid in route.shipment_ids:
             if (
-                self.status[sid] is ShipmentStatus.ROUTED
+                self.status[sid] is PoolStatus.ROUTED
                 and self.route_of.get(sid) == route.route_id
             ):
-                self.status[sid] = ShipmentStatus.POOLED
+                self.status[sid] = PoolStatus.POOLED
                 self.route_of.pop(sid)
 
     index = st.integers(0, 7)
@@ -178,7 +178,7 @@ class DispatchRoutes(RuleBasedStateMachine):
         )
         self.routes[route_id] = route
         for sid in chosen:
-            self.status[sid], self.route_of[sid] = ShipmentStatus.ROUTED, route_id
+            self.status[sid], self.route_of[sid] = PoolStatus.ROUTED, route_id
 
     @rule(i=index, surge=st.integers(-500, 500))
     def offer(self, i: int, surge: int) -> None:
@@ -231,7 +231,7 @@ class DispatchRoutes(RuleBasedStateMachine):
             return
         offer = route.offers[which % len(route.offers)]
         self.awarded.add(route.route_id)
-        reclaimable = {s for s in route.shipment_ids if self.status[s] is ShipmentStatus.POOLED}
+        reclaimable = {s for s in route.shipment_ids if self.status[s] is PoolStatus.POOLED}
         was = route.status
         self.apply(
             route,
@@ -241,14 +241,14 @@ class DispatchRoutes(RuleBasedStateMachine):
         )
         if was is RouteStatus.WITHDRAWN and route.status is RouteStatus.ASSIGNED:
             for sid in route.shipment_ids:
-                self.status[sid], self.route_of[sid] = ShipmentStatus.ROUTED, route.route_id
+                self.status[sid], self.route_of[sid] = PoolStatus.ROUTED, route.route_id
 
     @rule(picks=st.sets(st.integers(0, 7), min_size=1, max_size=2))
     def orders_cancelled(self, picks: set[int]) -> None:
         known = sorted(self.status, key=str)
         chosen = {known[p % len(known)] for p in picks}
         for sid in chosen:
-            self.status[sid] = ShipmentStatus.CANCELLED
+            self.status[sid] = PoolStatus.CANCELLED
             self.route_of.pop(sid, None)
             self.reroutes.pop(sid, None)
         for route in self.routes.values():
@@ -268,7 +268,7 @@ class DispatchRoutes(RuleBasedStateMachine):
             if n in done and current is StopStatus.PENDING:
                 current = (
                     StopStatus.CANCELLED
-                    if self.status[stop.shipment_id] is ShipmentStatus.CANCELLED
+                    if self.status[stop.shipment_id] is PoolStatus.CANCELLED
                     else StopStatus.PICKED_UP
                     if stop.kind is StopKind.PICKUP
                     else StopStatus.DELIVERED
@@ -307,7 +307,7 @@ class DispatchRoutes(RuleBasedStateMachine):
         )
         self.reroutes.pop(replacement.shipment_id)
         if events:
-            self.status[replacement.shipment_id] = ShipmentStatus.ROUTED
+            self.status[replacement.shipment_id] = PoolStatus.ROUTED
             self.route_of[replacement.shipment_id] = route.route_id
 
     # --- invariants ---------------------------------------------------------------------------
@@ -327,7 +327,7 @@ class DispatchRoutes(RuleBasedStateMachine):
                 {
                     sid
                     for sid in route.shipment_ids
-                    if self.status[sid] is not ShipmentStatus.CANCELLED
+                    if self.status[sid] is not PoolStatus.CANCELLED
                 }
                 if route.status is not RouteStatus.ASSIGNED
                 else {
@@ -340,9 +340,9 @@ class DispatchRoutes(RuleBasedStateMachine):
                 on.setdefault(sid, []).append(route.route_id)
         for sid, route_ids in on.items():
             assert len(route_ids) == 1, (sid, route_ids)
-            if self.status[sid] is not ShipmentStatus.CANCELLED:
+            if self.status[sid] is not PoolStatus.CANCELLED:
                 # What dispatch's pool says agrees with the routes.
-                assert self.status[sid] is ShipmentStatus.ROUTED
+                assert self.status[sid] is PoolStatus.ROUTED
                 assert self.route_of[sid] == route_ids[0]
         for sid in self.pooled():
             assert sid not in on

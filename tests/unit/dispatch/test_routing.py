@@ -12,12 +12,12 @@ from dispatch_service.domain.routing import (
     DeliveryOrder,
     Fleet,
     Method,
+    PlanStopKind,
     Route,
     RoutingProblem,
     RoutingSolution,
     Shipment,
     Stop,
-    StopKind,
     TravelMatrix,
     VehicleType,
     bound_total_distance,
@@ -56,14 +56,14 @@ def a_line_problem(
     )
 
 
-def a_stop(kind: StopKind, shipment_id: str, location: int, at: int) -> Stop:
+def a_stop(kind: PlanStopKind, shipment_id: str, location: int, at: int) -> Stop:
     return Stop(kind=kind, shipment_id=shipment_id, location=location, arrival_s=at, start_s=at)
 
 
-PICK_A = a_stop(StopKind.PICKUP, "A", 1, 10)
-DROP_A = a_stop(StopKind.DELIVERY, "A", 2, 110)
-PICK_B = a_stop(StopKind.PICKUP, "B", 1, 210)
-DROP_B = a_stop(StopKind.DELIVERY, "B", 3, 410)
+PICK_A = a_stop(PlanStopKind.PICKUP, "A", 1, 10)
+DROP_A = a_stop(PlanStopKind.DELIVERY, "A", 2, 110)
+PICK_B = a_stop(PlanStopKind.PICKUP, "B", 1, 210)
+DROP_B = a_stop(PlanStopKind.DELIVERY, "B", 3, 410)
 
 
 def a_route(*stops: Stop, end_s: int = 620) -> Route:
@@ -102,7 +102,7 @@ def test_the_checker_sees_a_delivery_before_its_pickup() -> None:
 def test_the_checker_sees_pickup_and_delivery_on_different_routes() -> None:
     plan = a_solution(
         a_route(PICK_A, PICK_B, DROP_B, end_s=420),
-        a_route(a_stop(StopKind.DELIVERY, "A", 2, 110), end_s=220),
+        a_route(a_stop(PlanStopKind.DELIVERY, "A", 2, 110), end_s=220),
     )
 
     violations = check(a_line_problem(drivers=2), plan)
@@ -252,7 +252,7 @@ def test_a_pickup_waits_until_the_order_is_ready() -> None:
     solution = solve(problem, time_limit_s=0.1, seed=0)
 
     pickup = solution.routes[0].stops[0]
-    assert pickup.kind is StopKind.PICKUP
+    assert pickup.kind is PlanStopKind.PICKUP
     assert pickup.start_s >= 1800
     assert check(problem, solution) == []
 
