@@ -100,14 +100,8 @@ class MallView(BaseModel):
 
     @classmethod
     def from_row(cls, row: MallRow) -> MallView:
-        return cls(
-            id=row.id,
-            name=row.name,
-            address=row.address,
-            lat=row.lat,
-            lng=row.lng,
-            timezone=row.timezone,
-        )
+        # The row has each of the view's fields under the same name.
+        return cls.model_validate(row, from_attributes=True)
 
 
 class StoreView(BaseModel):
@@ -126,20 +120,8 @@ class StoreView(BaseModel):
 
     @classmethod
     def from_row(cls, row: StoreRow) -> StoreView:
-        return cls(
-            id=row.id,
-            retailer_id=row.retailer_id,
-            retailer_name=row.retailer_name,
-            mall_id=row.mall_id,
-            name=row.name,
-            address=row.address,
-            phone=row.phone,
-            lat=row.lat,
-            lng=row.lng,
-            prep_minutes=row.prep_minutes,
-            pickup_instructions=row.pickup_instructions,
-            is_active=row.is_active,
-        )
+        # The row has each of the view's fields under the same name.
+        return cls.model_validate(row, from_attributes=True)
 
 
 class DirectoryView(BaseModel):

@@ -20,6 +20,7 @@ from dispatch_service.store import routes, shipments
 from dispatch_service.store.routes import ViewRecord
 from shared import clock
 from shared.api import DbDep
+from shared.db import Db
 from shared.events.dispatch import RouteStop
 from shared.problems import PROBLEM, NotFound
 from shared.text import ID_PATTERN
@@ -320,6 +321,23 @@ def offer_round_view(offer: Offer, views: list[ViewRecord]) -> OfferRoundView:
     )
 
 
+async def offer_log(db: Db, route_id: UUID) -> OfferLogView:
+    """A route's offers and who was shown each: the operators' API and the console show the
+    same log."""
+    async with db.begin() as tx:
+        route = await routes.get(tx, route_id)
+        if route is None:
+            raise NotFound("route")
+        offers = await routes.offers_of(tx, route_id)
+        views = await routes.visibility_log(tx, route_id)
+    return OfferLogView(
+        route_id=route.route_id,
+        route_status=route.status.value,
+        currency=route.currency,
+        rounds=[offer_round_view(offer, views) for offer in offers],
+    )
+
+
 @router.get(
     "/malls/{mall_id}/pool",
     summary="Shipments of a mall waiting for a route",
@@ -383,15 +401,4 @@ async def get_route(route_id: RouteId, db: DbDep, _operator: OperatorDep) -> Rou
     responses={**_ok(OFFER_LOG_EXAMPLE), **AUTH_PROBLEMS, 404: PROBLEM},
 )
 async def get_route_offers(route_id: RouteId, db: DbDep, _operator: OperatorDep) -> OfferLogView:
-    async with db.begin() as tx:
-        route = await routes.get(tx, route_id)
-        if route is None:
-            raise NotFound("route")
-        offers = await routes.offers_of(tx, route_id)
-        views = await routes.visibility_log(tx, route_id)
-    return OfferLogView(
-        route_id=route.route_id,
-        route_status=route.status.value,
-        currency=route.currency,
-        rounds=[offer_round_view(offer, views) for offer in offers],
-    )
+    return await offer_log(db, route_id)

@@ -68,11 +68,9 @@ class OfferDeclined(Payload):
     at: AwareDatetime
 
 
-@register
-class RouteStopPickedUp(Payload):
-    TYPE: ClassVar[str] = "route.stop_picked_up"
-    VERSION: ClassVar[int] = 1
-    TOPIC: ClassVar[str] = topics.DRIVER_ACTIVITY
+class RouteStopEvent(Payload):
+    # The fields every event of one stop's outcome starts with; not an event of its own (not
+    # registered). The subclasses' fields follow these, so each payload's field order stays.
 
     route_id: UUID
     stop_id: UUID
@@ -80,6 +78,14 @@ class RouteStopPickedUp(Payload):
     driver_id: UUID
     order_id: UUID
     shipment_id: UUID
+
+
+@register
+class RouteStopPickedUp(RouteStopEvent):
+    TYPE: ClassVar[str] = "route.stop_picked_up"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = topics.DRIVER_ACTIVITY
+
     labels: list[str]
     missing_labels: list[str] = Field(default_factory=list)
     at: AwareDatetime
@@ -89,51 +95,33 @@ class RouteStopPickedUp(Payload):
 
 
 @register
-class RouteStopDelivered(Payload):
+class RouteStopDelivered(RouteStopEvent):
     TYPE: ClassVar[str] = "route.stop_delivered"
     VERSION: ClassVar[int] = 1
     TOPIC: ClassVar[str] = topics.DRIVER_ACTIVITY
 
-    route_id: UUID
-    stop_id: UUID
-    mall_id: str
-    driver_id: UUID
-    order_id: UUID
-    shipment_id: UUID
     proof_photo_sha256: str
     at: AwareDatetime
 
 
 @register
-class RouteStopFailed(Payload):
+class RouteStopFailed(RouteStopEvent):
     TYPE: ClassVar[str] = "route.stop_failed"
     VERSION: ClassVar[int] = 1
     TOPIC: ClassVar[str] = topics.DRIVER_ACTIVITY
 
-    route_id: UUID
-    stop_id: UUID
-    mall_id: str
-    driver_id: UUID
-    order_id: UUID
-    shipment_id: UUID
     reason: str
     at: AwareDatetime
 
 
 @register
-class RouteStopReturned(Payload):
+class RouteStopReturned(RouteStopEvent):
     """A failed delivery's package was handed back to its store."""
 
     TYPE: ClassVar[str] = "route.stop_returned"
     VERSION: ClassVar[int] = 1
     TOPIC: ClassVar[str] = topics.DRIVER_ACTIVITY
 
-    route_id: UUID
-    stop_id: UUID
-    mall_id: str
-    driver_id: UUID
-    order_id: UUID
-    shipment_id: UUID
     store_id: str
     at: AwareDatetime
 

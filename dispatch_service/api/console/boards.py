@@ -37,12 +37,12 @@ from dispatch_service.api.console.views import (
     known_mall,
 )
 from dispatch_service.api.deps import SettingsDep
-from dispatch_service.api.operators import OfferLogView, offer_round_view
+from dispatch_service.api.operators import OfferLogView, offer_log
 from dispatch_service.console_feed import BoardUnavailable
-from dispatch_service.store import console, routes
+from dispatch_service.store import console
 from shared.api import DbDep
 from shared.malls import Mall, pilot_malls
-from shared.problems import PROBLEM, NotFound
+from shared.problems import PROBLEM
 
 router = operator_router()
 
@@ -161,15 +161,4 @@ async def list_actions(
     responses={**ok_example(OFFER_LOG), **AUTH, 404: PROBLEM},
 )
 async def route_offers(route_id: RouteId, db: DbDep) -> OfferLogView:
-    async with db.begin() as tx:
-        route = await routes.get(tx, route_id)
-        if route is None:
-            raise NotFound("route")
-        offers = await routes.offers_of(tx, route_id)
-        views = await routes.visibility_log(tx, route_id)
-    return OfferLogView(
-        route_id=route.route_id,
-        route_status=route.status.value,
-        currency=route.currency,
-        rounds=[offer_round_view(offer, views) for offer in offers],
-    )
+    return await offer_log(db, route_id)

@@ -226,17 +226,8 @@ class ActionView(BaseModel):
 
     @classmethod
     def of(cls, record: ActionRecord) -> ActionView:
-        return cls(
-            action_id=record.action_id,
-            at=record.at,
-            operator=record.operator,
-            action=record.action,
-            mall_id=record.mall_id,
-            target_id=record.target_id,
-            outcome=record.outcome,
-            message=record.message,
-            detail=record.detail,
-        )
+        # The record has each of the view's fields under the same name.
+        return cls.model_validate(record, from_attributes=True)
 
 
 class ActionLogView(BaseModel):
