@@ -109,11 +109,7 @@ async def checkout(
             "idempotency_key_missing",
             "Send an Idempotency-Key header (e.g. a UUID) so a retry cannot order twice.",
         )
-    if len(body.lines) > settings.max_cart_lines:
-        raise Unprocessable(
-            f"Split the cart: at most {settings.max_cart_lines} lines per order.",
-            [FieldError(field="lines", message=f"at most {settings.max_cart_lines} lines")],
-        )
+    check_cart_size(body.lines, settings)
     try:
         done = await usecases.checkout(
             db,
@@ -166,6 +162,15 @@ async def checkout(
         response.status_code = 200
     response.headers["Location"] = f"/v1/orders/{done.order.order.id}"
     return OrderView.from_usecase(done.order, outgoing)
+
+
+def check_cart_size(lines: list[CartLine], settings: OrderSettings) -> None:
+    """The same limit for a quote and a checkout, so a quoted cart can be ordered."""
+    if len(lines) > settings.max_cart_lines:
+        raise Unprocessable(
+            f"Split the cart: at most {settings.max_cart_lines} lines per order.",
+            [FieldError(field="lines", message=f"at most {settings.max_cart_lines} lines")],
+        )
 
 
 def quote_policy(settings: OrderSettings) -> usecases.QuotePolicy:

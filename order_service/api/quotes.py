@@ -11,7 +11,12 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from order_service import usecases
-from order_service.api.checkout import catalog_problem, quote_policy, sold_out_problem
+from order_service.api.checkout import (
+    catalog_problem,
+    check_cart_size,
+    quote_policy,
+    sold_out_problem,
+)
 from order_service.api.deps import CatalogDep, CustomerDep, SettingsDep
 from order_service.api.order_views import ADDRESS_EXAMPLE, OFFER_ID_EXAMPLE
 from order_service.catalog_client import CatalogUnavailable, OfferNotFound
@@ -19,7 +24,7 @@ from order_service.domain.checkout import Address, CartLine
 from order_service.domain.errors import SoldOut
 from shared import clock
 from shared.api import DbDep
-from shared.problems import PROBLEM, FieldError, Unprocessable
+from shared.problems import PROBLEM
 
 router = APIRouter(tags=["orders"])
 
@@ -118,11 +123,7 @@ async def create_quote(
     settings: SettingsDep,
     customer: CustomerDep,
 ) -> QuoteView:
-    if len(body.lines) > settings.max_cart_lines:
-        raise Unprocessable(
-            f"Split the cart: at most {settings.max_cart_lines} lines per order.",
-            [FieldError(field="lines", message=f"at most {settings.max_cart_lines} lines")],
-        )
+    check_cart_size(body.lines, settings)
     try:
         offers = await usecases.resolve_offers(
             catalog, body.lines, at=(body.address.lat, body.address.lng)
