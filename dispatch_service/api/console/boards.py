@@ -37,7 +37,7 @@ from dispatch_service.api.console.views import (
     known_mall,
 )
 from dispatch_service.api.deps import SettingsDep
-from dispatch_service.api.operators import OfferLogView, offer_log
+from dispatch_service.api.offer_log import OfferLogView, offer_log
 from dispatch_service.console_feed import BoardUnavailable
 from dispatch_service.store import console
 from shared.api import DbDep
