@@ -40,11 +40,12 @@ from bench.harness import (
     machine_load,
     percentile,
 )
+from services.clients import DriverApp, Json, Pos, Storefront, expect
 from services.leaks import LeakScanner
 from services.suite import ROOT, Suite
 from shared.db import asyncpg_dsn
 from shared.malls import pilot_malls
-from tests.e2e.actors import FASHION_SHOW, DriverApp, Json, Pos, Storefront, expect
+from tests.e2e.actors import FASHION_SHOW
 
 PORT_OFFSET = 30
 OPERATOR_TOKEN = "bench-flow-operator-token"
