@@ -151,7 +151,9 @@ def wait_ready(timeout: float = 120) -> None:
                 say(f"{service.name:<9} ready at {service.url}  (docs {service.url}/docs)")
                 pending.remove(service)
             elif running_pid(service) is None:
-                raise InfraError(f"{service.name} exited at start; its log: {service.log_file}")
+                raise InfraError(
+                    f"{service.name} exited at start; its log: {service.log_file}"
+                )
         time.sleep(0.3)
     if pending:
         names = ", ".join(s.name for s in pending)

@@ -90,7 +90,9 @@ def after_call(context: HookContext, case: Case[Any], response: Response) -> Non
 
 
 @schemathesis.check
-def no_store_or_mall_named(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
+def no_store_or_mall_named(
+    ctx: CheckContext, response: Response, case: Case[Any]
+) -> bool | None:
     """A customer-facing response names no store or mall: body and headers, every byte."""
     if not set(_context()["customer_tags"]).intersection(case.operation.tags or ()):
         return None

@@ -168,7 +168,9 @@ async def test_a_store_rejecting_after_the_accept_adds_the_other_stores_pickup_t
         await driver.arrive(route["route_id"], new_pickup)
         await driver.pick_up(route["route_id"], new_pickup, labels)
         view = await storefront.order_view(order["id"])
-        delivered_route = await driver.deliver(route["route_id"], new_dropoff, view["delivery_pin"])
+        delivered_route = await driver.deliver(
+            route["route_id"], new_dropoff, view["delivery_pin"]
+        )
         assert delivered_route["completed_at"] is not None
         delivered = await eventually(
             lambda: storefront.order_in(order["id"], "delivered"), within=15
