@@ -34,19 +34,21 @@ from fastapi import FastAPI, Response
 from bench.harness import (
     BenchError,
     CpuMeter,
-    HeyResult,
-    WrkResult,
     bench_line,
     check_ports,
     cores,
     free_port_base,
-    get_paths_script,
     machine_load,
     pin,
     profiled,
+    server,
+)
+from bench.load import (
+    HeyResult,
+    WrkResult,
+    get_paths_script,
     run_hey,
     run_wrk,
-    server,
 )
 from catalog_service import usecases
 from catalog_service.app import MIGRATIONS
