@@ -20,7 +20,6 @@ import asyncio
 import json
 import os
 import secrets
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -35,12 +34,14 @@ from bench.harness import (
     BenchError,
     CpuMeter,
     bench_line,
+    bench_parser,
     check_ports,
     cores,
     free_port_base,
     machine_load,
     pin,
     profiled,
+    report,
     server,
 )
 from bench.load import (
@@ -247,11 +248,7 @@ def per_cpu(figures: Figures) -> float:
 
 
 def cli(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.catalog",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = bench_parser("catalog", __doc__)
     parser.add_argument(
         "--base-port",
         type=int,
@@ -289,12 +286,7 @@ def cli(argv: list[str] | None = None) -> None:
             access_log=False,
         )
         return
-    try:
-        line = run(args)
-    except BenchError as error:
-        print(f"bench catalog: {error}", file=sys.stderr)
-        raise SystemExit(1) from None
-    print(line, flush=True)
+    report("catalog", lambda: run(args))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,9 +30,9 @@ import uvicorn
 from bench.checkout_bare import bare_app, prepare_bare
 from bench.checkout_carts import checkout_script, collect_offers, first_checkout
 from bench.harness import (
-    BenchError,
     CpuMeter,
     bench_line,
+    bench_parser,
     check_ports,
     cores,
     cpu_seconds,
@@ -41,6 +40,7 @@ from bench.harness import (
     machine_load,
     pin,
     profiled,
+    report,
     server,
 )
 from bench.load import (
@@ -228,11 +228,7 @@ def run(args: argparse.Namespace) -> list[str]:
 
 
 def cli(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.checkout",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = bench_parser("checkout", __doc__)
     parser.add_argument(
         "--base-port",
         type=int,
@@ -268,13 +264,7 @@ def cli(argv: list[str] | None = None) -> None:
             access_log=False,
         )
         return
-    try:
-        lines = run(args)
-    except BenchError as error:
-        print(f"bench checkout: {error}", file=sys.stderr)
-        raise SystemExit(1) from None
-    for line in lines:
-        print(line, flush=True)
+    report("checkout", lambda: run(args))
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -35,10 +34,12 @@ import httpx
 from bench.harness import (
     BenchError,
     bench_line,
+    bench_parser,
     check_ports,
     free_port_base,
     machine_load,
     percentile,
+    report,
 )
 from services.clients import DriverApp, Json, Pos, Storefront, expect
 from services.leaks import LeakScanner
@@ -315,11 +316,7 @@ def run(args: argparse.Namespace) -> str:
 
 
 def cli(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.flow",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = bench_parser("flow", __doc__)
     parser.add_argument(
         "--base-port",
         type=int,
@@ -328,12 +325,7 @@ def cli(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--orders", type=int, default=40, help="orders to time, one at a time")
     args = parser.parse_args(argv)
-    try:
-        line = run(args)
-    except BenchError as error:
-        print(f"bench flow: {error}", file=sys.stderr)
-        raise SystemExit(1) from None
-    print(line, flush=True)
+    report("flow", lambda: run(args))
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ themselves are driven from `bench/load.py`.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import math
 import os
@@ -17,7 +18,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -234,3 +235,26 @@ def profiled(pid: int, out: Path | None, seconds: float, core: int) -> Iterator[
         if process.returncode != 0:
             raise BenchError(f"py-spy failed: {err.decode(errors='replace')[-1000:]}")
         print(f"profile: {out} (summary: python -m bench.flames {out})")
+
+
+# ---------------------------------------------------------------- command lines
+
+
+def bench_parser(name: str, about: str | None) -> argparse.ArgumentParser:
+    """`python -m bench.<name>`'s options, with its module's docstring as the help text."""
+    return argparse.ArgumentParser(
+        prog=f"python -m bench.{name}",
+        description=about,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def report(name: str, measure: Callable[[], str | list[str]]) -> None:
+    """Runs the benchmark and prints its BENCH lines; one that cannot run says why, exit 1."""
+    try:
+        result = measure()
+    except BenchError as error:
+        print(f"bench {name}: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
+    for line in [result] if isinstance(result, str) else result:
+        print(line, flush=True)

@@ -15,7 +15,7 @@ from services.demo.day import Demo
 from services.demo.options import Options, parse_options, suite_env
 from services.demo.records import DrivenRoute, DriverRecord, PlacedOrder
 from services.demo.results import collect, offer_accept_seconds, order_outcome, ready_at
-from services.demo.run import delete_topics, main, play
+from services.demo.run import main, play
 from services.demo.shoppers import Choice, choose_window
 
 __all__ = [
@@ -27,7 +27,6 @@ __all__ = [
     "PlacedOrder",
     "choose_window",
     "collect",
-    "delete_topics",
     "main",
     "offer_accept_seconds",
     "order_outcome",

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import time
 
 import httpx
-from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError
 
 from services.demo.day import Demo
 from services.demo.options import Options, parse_options, say, suite_env
 from services.demo.results import collect
 from services.demo.world import make_customers, make_drivers
 from services.suite import ROOT, Suite
+from services.topics import delete_topics
 from shared.clock import Clock, set_clock
-from shared.events import topics
 from shared.malls import pilot_malls
 
 
@@ -61,13 +58,3 @@ def main(argv: list[str] | None = None) -> int:
     # The SUMMARY line is the report's last line, and the last line written.
     print("\n".join(report), flush=True)
     return 0
-
-
-async def delete_topics(bootstrap_servers: str, suffix: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
-    await admin.start()
-    try:
-        with contextlib.suppress(KafkaError):
-            await admin.delete_topics(list(topics.all_topics(suffix)))
-    finally:
-        await admin.close()
