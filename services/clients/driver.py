@@ -17,12 +17,19 @@ class DriverApp:
     url: str
     driver_id: str
     token: str
-    # With one, an expired access token is refreshed once and the call sent again.
+    # With one, an expired access token is refreshed once and the call sent again (the demo's
+    # long days); without, a 401 reaches the caller as it came (the tests check them).
     refresh_token: str = ""
 
     @classmethod
     async def register(
-        cls, http: httpx.AsyncClient, url: str, name: str, phone: str | None = None
+        cls,
+        http: httpx.AsyncClient,
+        url: str,
+        name: str,
+        phone: str | None = None,
+        *,
+        stay_signed_in: bool = False,
     ) -> DriverApp:
         # A number in the 555 fiction exchange, unique per run unless given.
         phone = phone or f"+1702555{uuid.uuid4().int % 10**7:07d}"
@@ -34,9 +41,8 @@ class DriverApp:
             201,
         )
         tokens = registered["tokens"]
-        return cls(
-            http, url, registered["driver"]["id"], tokens["access_token"], tokens["refresh_token"]
-        )
+        refresh = tokens["refresh_token"] if stay_signed_in else ""
+        return cls(http, url, registered["driver"]["id"], tokens["access_token"], refresh)
 
     @property
     def auth(self) -> dict[str, str]:

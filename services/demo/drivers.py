@@ -33,6 +33,7 @@ class Drivers(DemoBase):
             self.suite.urls["driver"],
             f"Demo Driver {d.index + 1}",
             phone=f"+1702555{d.index:04d}",
+            stay_signed_in=True,
         )
         (await record.app.online(d.home.lat, d.home.lng)).raise_for_status()
 

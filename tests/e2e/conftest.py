@@ -20,7 +20,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI, Request, Response
 
-from services.clients import Operator, console_token, seeded_scanner
+from services.clients import Operator, Storefront, console_token, seeded_scanner
 from services.leaks import LeakScanner
 from services.suite import ROOT, Suite
 from tests.e2e.actors import FASHION_SHOW, Delivery, Pos, WebhookInbox
@@ -109,6 +109,14 @@ def suite(otlp_collector: OtlpCollector) -> Iterator[Suite]:
 async def http() -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(timeout=30) as client:
         yield client
+
+
+@pytest.fixture
+def storefront(
+    suite: Suite, http: httpx.AsyncClient, customer_tokens: list[str], scanner: LeakScanner
+) -> Storefront:
+    """The first customer's app: every response it receives goes through the test's scanner."""
+    return Storefront(http, suite.urls["catalog"], suite.urls["order"], customer_tokens[0], scanner)
 
 
 @pytest.fixture(scope="session")
