@@ -17,7 +17,7 @@ import orjson
 
 from order_service import metrics
 from order_service.catalog_client import Offer
-from order_service.domain.capacity import Booked
+from order_service.domain.capacity import Booked, asap_booked
 from order_service.domain.checkout import (
     Address,
     CartLine,
@@ -307,7 +307,10 @@ class QuotePolicy:
 
 async def _fleet(tx: Tx, mall_id: str, policy: QuotePolicy) -> tuple[list[Booked], float]:
     booked = [
-        Booked(b.starts_at, b.ends_at, b.orders) for b in await store.open_windows(tx, mall_id)
+        asap_booked(b.starts_at, b.ends_at, b.orders)
+        if b.is_asap
+        else Booked(b.starts_at, b.ends_at, b.orders)
+        for b in await store.open_windows(tx, mall_id)
     ]
     rate = await directory.mall_orders_per_hour(tx, mall_id)
     # No drivers serving the mall right now (a rate of 0) says nothing of the next hours: a mall

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from order_service.domain.capacity import Booked, has_room
+from order_service.domain.capacity import Booked, asap_booked, has_room
 from order_service.domain.errors import QuoteExpired, QuoteMismatch, UnknownWindow, WindowFull
 from shared.windows import window_label
 
@@ -135,7 +135,10 @@ def is_still_open(
     window: QuotedWindow, booked: Sequence[Booked], orders_per_hour: float, now: datetime
 ) -> bool:
     """At checkout: the fleet still has room in the window the quote offered."""
-    return has_room(window.starts_at, window.ends_at, booked, orders_per_hour, now)
+    earliest = window.starts_at
+    if window.kind == ASAP:
+        earliest = asap_booked(now, window.ends_at, 1).starts_at
+    return has_room(earliest, window.ends_at, booked, orders_per_hour, now)
 
 
 def _bend(
@@ -148,7 +151,8 @@ def _bend(
     """The earliest "by" time from the candidate's on, a quarter hour at a time, with room."""
     ends_at = candidate.ends_at
     while ends_at - candidate.ends_at <= MAX_BEND and ends_at <= latest:
-        if has_room(candidate.starts_at, ends_at, booked, orders_per_hour, now):
+        earliest = asap_booked(max(candidate.starts_at, now), ends_at, 1).starts_at
+        if has_room(earliest, ends_at, booked, orders_per_hour, now):
             return ends_at
         ends_at += BEND_STEP
     return None

@@ -336,6 +336,7 @@ def report(
     lines += r.details
     if not drained:
         lines.append(f"the backlog did not drain within {o.drain_limit_seconds:.0f} s")
+    lines += incomplete_flow(traffic)
     lines.append(
         f"CHAOS orders={placed} faults={injector.count} lost={r.lost}"
         f" duplicate_effects={r.duplicate_effects} inversions={r.inversions}"
@@ -343,6 +344,16 @@ def report(
         f" drain_seconds={drain_seconds:.1f}"
     )
     return lines
+
+
+def incomplete_flow(traffic: ChaosTraffic) -> list[str]:
+    """Why the run did not drive the whole flow (its CHAOS line then proves less than it says)."""
+    problems = [f"INCOMPLETE an actor loop died: {error}" for error in traffic.died[:5]]
+    if len(traffic.died) > 5:
+        problems.append(f"INCOMPLETE {len(traffic.died) - 5} more actor loops died")
+    if traffic.orders and not traffic.routes:
+        problems.append("INCOMPLETE no driver accepted a route: dispatch and drivers went untested")
+    return problems
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -381,7 +392,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     say(f"finished in {time.monotonic() - began:.0f} s")
     # The CHAOS line is the report's last line, and the last line written.
     print("\n".join(report_lines), flush=True)
-    return 0
+    return 1 if any(line.startswith("INCOMPLETE") for line in report_lines) else 0
 
 
 if __name__ == "__main__":

@@ -99,6 +99,8 @@ class ChaosTraffic(Demo):
     def __init__(self, options: Options, suite: Suite, http: httpx.AsyncClient) -> None:
         super().__init__(options, suite, http)
         self.actors: list[asyncio.Task[None]] = []
+        # Set when the actors stop: the loops that had died before.
+        self.died: list[str] = []
         # The stores' calls do not queue behind the shoppers' (a checkout retried through a
         # restart holds its place for a while): each kind has its own few at a time.
         self.store_gate = asyncio.Semaphore(16)
@@ -181,7 +183,17 @@ class ChaosTraffic(Demo):
         finally:
             self.customers_done += 1
 
+    def died_actors(self) -> list[str]:
+        """The POS and driver loops that ended with an error: the run did not drive the flow
+        they stand for (a loop that died at once left every order unpacked, unnoticed)."""
+        return [
+            repr(task.exception())
+            for task in self.actors
+            if task.done() and not task.cancelled() and task.exception() is not None
+        ]
+
     async def stop_actors(self) -> None:
+        self.died = self.died_actors()
         for task in self.actors:
             task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -39,7 +40,6 @@ class DemoBase:
         self.store_gate = asyncio.Semaphore(8)
         # Shoppers who want tonight's slot (the rest want it as soon as possible).
         self.evening_share = EVENING_SHARE
-        self.operator = Operator.of(http, suite)
         self.directory: dict[str, Any] = {}
         # On the suite's clock: when the shoppers start, and when the demo stopped its shoppers,
         # stores and drivers (nothing moves after it, whatever the clock says).
@@ -49,6 +49,12 @@ class DemoBase:
         # of a delivery through its events, which a busy machine delays.
         self.order_at: dict[tuple[float, float], str] = {}
         self.handed_over: set[str] = set()
+
+    @functools.cached_property
+    def operator(self) -> Operator:
+        """The directory, POS credentials and dispatch's views, with the suite's own tokens
+        (read when first needed: the suite has them once it has started)."""
+        return Operator.of(self.http, self.suite)
 
     def url(self, service: str, path: str) -> str:
         return f"{self.suite.urls[service]}{path}"

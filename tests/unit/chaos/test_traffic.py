@@ -7,6 +7,7 @@ from typing import cast
 
 import httpx
 
+from services.chaos.__main__ import incomplete_flow
 from services.chaos.traffic import ChaosTraffic
 from services.demo import parse_options
 from services.suite import Suite
@@ -49,3 +50,23 @@ async def test_a_chaos_store_pulls_its_new_orders_at_its_own_gate() -> None:
     assert (first.method, str(first.url)) == ("GET", f"{ORDER_URL}/v1/retailer/orders?status=new")
     assert first.headers["X-API-Key"] == "key-1"
     assert traffic.problems == {}
+
+
+async def test_a_run_whose_actor_loop_died_says_it_is_incomplete() -> None:
+    """A POS loop that dies leaves every order unpacked: the CHAOS line would then prove nothing
+    of dispatch and drivers, so the run says so and `make chaos` fails."""
+
+    async def pos_that_dies() -> None:
+        raise TypeError("unexpected keyword argument 'by_store'")
+
+    suite = cast(Suite, SimpleNamespace(urls={}, env={}))
+    async with httpx.AsyncClient() as http:
+        traffic = ChaosTraffic(parse_options([]), suite, http)
+        traffic.actors = [asyncio.create_task(pos_that_dies())]
+        await asyncio.sleep(0)
+        await traffic.stop_actors()
+
+    problems = incomplete_flow(traffic)
+
+    assert problems[0].startswith("INCOMPLETE an actor loop died: TypeError(")
+    assert incomplete_flow(ChaosTraffic(parse_options([]), suite, http)) == []
