@@ -20,7 +20,6 @@ import asyncio
 import json
 import os
 import secrets
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -34,19 +33,23 @@ from fastapi import FastAPI, Response
 from bench.harness import (
     BenchError,
     CpuMeter,
-    HeyResult,
-    WrkResult,
     bench_line,
+    bench_parser,
     check_ports,
     cores,
     free_port_base,
-    get_paths_script,
     machine_load,
     pin,
     profiled,
+    report,
+    server,
+)
+from bench.load import (
+    HeyResult,
+    WrkResult,
+    get_paths_script,
     run_hey,
     run_wrk,
-    server,
 )
 from catalog_service import usecases
 from catalog_service.app import MIGRATIONS
@@ -245,11 +248,7 @@ def per_cpu(figures: Figures) -> float:
 
 
 def cli(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.catalog",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = bench_parser("catalog", __doc__)
     parser.add_argument(
         "--base-port",
         type=int,
@@ -287,12 +286,7 @@ def cli(argv: list[str] | None = None) -> None:
             access_log=False,
         )
         return
-    try:
-        line = run(args)
-    except BenchError as error:
-        print(f"bench catalog: {error}", file=sys.stderr)
-        raise SystemExit(1) from None
-    print(line, flush=True)
+    report("catalog", lambda: run(args))
 
 
 if __name__ == "__main__":

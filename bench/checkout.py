@@ -20,240 +20,43 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
-import sys
 import time
-import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
-import httpx
-import orjson
 import uvicorn
-from fastapi import FastAPI, Request, Response
 
+from bench.checkout_bare import bare_app, prepare_bare
+from bench.checkout_carts import checkout_script, collect_offers, first_checkout
 from bench.harness import (
-    BenchError,
     CpuMeter,
-    WrkResult,
     bench_line,
+    bench_parser,
     check_ports,
     cores,
     cpu_seconds,
     free_port_base,
-    lua_list,
-    lua_string,
     machine_load,
     pin,
     profiled,
-    run_wrk,
+    report,
     server,
+)
+from bench.load import (
+    WrkResult,
+    run_wrk,
 )
 from order_service.dev import customer_token
 from order_service.settings import OrderSettings
 from services.infra import LOCAL, database_url
 from services.suite import ROOT, Suite
 from shared.db import asyncpg_dsn
-from shared.malls import Mall, pilot_malls
-from tests.support import create_database
 
 PORT_OFFSET = 10
 # A Wednesday at 11:00 in Las Vegas: every mall is open and takes same-day orders.
 CLOCK_START = "2026-11-25T19:00:00+00:00"
 CUSTOMERS = 64
-OFFER_PAGES = 5
-
-
-@dataclass(frozen=True)
-class MallCarts:
-    mall: Mall
-    offer_ids: list[str]
-
-    def address(self) -> dict[str, object]:
-        return {
-            "line1": "1420 Desert Willow Dr",
-            "city": "Benchtown",
-            "region": "NV",
-            "postal_code": "89104",
-            "lat": round(self.mall.lat + 0.01, 5),
-            "lng": round(self.mall.lng + 0.01, 5),
-        }
-
-
-def checkout_script(malls: list[MallCarts], tokens: list[str], phase: str) -> str:
-    """wrk script: a new Idempotency-Key and a random cart of one mall per request."""
-    contact = {"name": "Bench Customer", "phone": "+17025550142"}
-    mall_tables = ",\n".join(
-        "{ rest = "
-        + lua_string(
-            '"address":'
-            + orjson.dumps(m.address()).decode()
-            + ',"contact":'
-            + orjson.dumps(contact).decode()
-        )
-        + ", offers = "
-        + lua_list(m.offer_ids)
-        + " }"
-        for m in malls
-    )
-    return f"""
-counters = {{}}
-local malls = {{ {mall_tables} }}
-local tokens = {lua_list(tokens)}
-local phase = {lua_string(phase)}
-local next_thread = 1
-local n = 0
-
-function bench_setup(thread)
-  thread:set("thread_id", next_thread)
-  next_thread = next_thread + 1
-end
-
-function init(args)
-  math.randomseed((thread_id or 1) * 7919 + os.time())
-end
-
-function request()
-  n = n + 1
-  local mall = malls[math.random(#malls)]
-  local lines, used = {{}}, {{}}
-  for i = 1, math.random(3) do
-    local offer = mall.offers[math.random(#mall.offers)]
-    if not used[offer] then
-      used[offer] = true
-      table.insert(lines, '{{"offer_id":"' .. offer .. '","quantity":1}}')
-    end
-  end
-  local body = '{{"lines":[' .. table.concat(lines, ",") .. '],' .. mall.rest .. '}}'
-  local headers = {{
-    ["Content-Type"] = "application/json",
-    ["Authorization"] = "Bearer " .. tokens[math.random(#tokens)],
-    ["Idempotency-Key"] = string.format("%s-%d-%d", phase, thread_id or 1, n),
-  }}
-  return wrk.format("POST", "/v1/checkout", headers, body)
-end
-
-function response(status, headers, body)
-  local name = "status_" .. status
-  if status == 201 then name = "placed" elseif status == 409 then name = "conflicts" end
-  counters[name] = (counters[name] or 0) + 1
-end
-"""
-
-
-async def collect_offers(catalog_url: str) -> list[MallCarts]:
-    malls = []
-    async with httpx.AsyncClient(base_url=catalog_url, timeout=30) as http:
-        for mall in pilot_malls():
-            offer_ids: list[str] = []
-            cursor = None
-            for _ in range(OFFER_PAGES):
-                params: dict[str, str | float | int] = {
-                    "lat": mall.lat + 0.01,
-                    "lng": mall.lng + 0.01,
-                    "limit": 100,
-                }
-                if cursor:
-                    params["cursor"] = cursor
-                response = await http.get("/v1/catalog/same-day", params=params)
-                response.raise_for_status()
-                page = response.json()
-                offer_ids += [item["offer_id"] for item in page["items"]]
-                cursor = page["next_cursor"]
-                if not cursor:
-                    break
-            if not offer_ids:
-                raise BenchError(f"the catalog offers nothing near {mall.id}: is it open?")
-            malls.append(MallCarts(mall, offer_ids))
-    return malls
-
-
-async def first_checkout(order_url: str, token: str, carts: MallCarts, within: float) -> None:
-    """Waits until the order service places an order (it learns the stores from Kafka first)."""
-    body = {
-        "lines": [{"offer_id": carts.offer_ids[0], "quantity": 1}],
-        "address": carts.address(),
-        "contact": {"name": "Bench Customer", "phone": "+17025550142"},
-    }
-    deadline = time.monotonic() + within
-    last = ""
-    async with httpx.AsyncClient(base_url=order_url, timeout=30) as http:
-        while time.monotonic() < deadline:
-            response = await http.post(
-                "/v1/checkout",
-                json=body,
-                headers={"Authorization": f"Bearer {token}", "Idempotency-Key": str(uuid.uuid4())},
-            )
-            if response.status_code == 201:
-                return
-            last = f"{response.status_code} {response.text[:300]}"
-            await asyncio.sleep(0.5)
-    raise BenchError(f"no checkout succeeded within {within:.0f} s; the last answer: {last}")
-
-
-# ---------------------------------------------------------------- the bare endpoint
-
-BARE_SCHEMA = """
-DROP TABLE IF EXISTS bare_orders, bare_stock;
-CREATE TABLE bare_orders (
-  id uuid PRIMARY KEY, idempotency_key text NOT NULL, body bytea NOT NULL,
-  created_at timestamptz NOT NULL DEFAULT now()
-);
-CREATE TABLE bare_stock (offer_id text PRIMARY KEY, quantity bigint NOT NULL);
-"""
-
-
-async def prepare_bare(url: str, offer_ids: list[str]) -> None:
-    await create_database(url)
-    conn = await asyncpg.connect(asyncpg_dsn(url))
-    try:
-        await conn.execute(BARE_SCHEMA)
-        await conn.executemany(
-            "INSERT INTO bare_stock VALUES ($1, $2)", [(o, 1_000_000_000) for o in offer_ids]
-        )
-    finally:
-        await conn.close()
-
-
-def bare_app(dsn: str, pool_size: int) -> FastAPI:
-    pools: list[asyncpg.Pool] = []
-
-    @contextlib.asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        pools.append(await asyncpg.create_pool(dsn, min_size=pool_size, max_size=pool_size))
-        yield
-        await pools[0].close()
-
-    app = FastAPI(lifespan=lifespan)
-
-    @app.get("/readyz")
-    async def readyz() -> dict[str, str]:
-        return {"status": "ready"}
-
-    @app.post("/v1/checkout", status_code=201)
-    async def checkout(request: Request) -> Response:
-        body = await request.body()
-        first = orjson.loads(body)["lines"][0]["offer_id"]
-        order_id = uuid.uuid4()
-        async with pools[0].acquire() as conn, conn.transaction():
-            await conn.execute(
-                "INSERT INTO bare_orders (id, idempotency_key, body) VALUES ($1, $2, $3)",
-                order_id,
-                request.headers.get("idempotency-key", ""),
-                body,
-            )
-            updated = await conn.execute(
-                "UPDATE bare_stock SET quantity = quantity - 1"
-                " WHERE offer_id = $1 AND quantity > 0",
-                first,
-            )
-        status = 201 if updated == "UPDATE 1" else 409
-        return Response(orjson.dumps({"id": str(order_id)}), status, media_type="application/json")
-
-    return app
 
 
 # ---------------------------------------------------------------- runs
@@ -425,11 +228,7 @@ def run(args: argparse.Namespace) -> list[str]:
 
 
 def cli(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.checkout",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = bench_parser("checkout", __doc__)
     parser.add_argument(
         "--base-port",
         type=int,
@@ -465,13 +264,7 @@ def cli(argv: list[str] | None = None) -> None:
             access_log=False,
         )
         return
-    try:
-        lines = run(args)
-    except BenchError as error:
-        print(f"bench checkout: {error}", file=sys.stderr)
-        raise SystemExit(1) from None
-    for line in lines:
-        print(line, flush=True)
+    report("checkout", lambda: run(args))
 
 
 if __name__ == "__main__":

@@ -17,20 +17,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import statistics
 import sys
 import time
 from dataclasses import dataclass, field
 
-from aiokafka.admin import AIOKafkaAdminClient
-
 from bench.harness import BenchError, check_ports, free_port_base
 from services.browser import BrowserMissing, chromium_page
 from services.console_seed import BUSY_MALL, seed_busy_mall
 from services.suite import SERVICES, Suite
-from shared.events import topics
+from services.topics import delete_topics
 
 # Beside the other benchmarks' suites in the free port block (checkout +10, long polls +20,
 # flow +30).
@@ -127,16 +124,6 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     return 0
-
-
-async def delete_topics(bootstrap_servers: str, suffix: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
-    await admin.start()
-    try:
-        with contextlib.suppress(Exception):
-            await admin.delete_topics(list(topics.all_topics(suffix)))
-    finally:
-        await admin.close()
 
 
 if __name__ == "__main__":

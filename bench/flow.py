@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -35,16 +34,19 @@ import httpx
 from bench.harness import (
     BenchError,
     bench_line,
+    bench_parser,
     check_ports,
     free_port_base,
     machine_load,
     percentile,
+    report,
 )
+from services.clients import DriverApp, Json, Pos, Storefront, expect
 from services.leaks import LeakScanner
 from services.suite import ROOT, Suite
 from shared.db import asyncpg_dsn
 from shared.malls import pilot_malls
-from tests.e2e.actors import FASHION_SHOW, DriverApp, Json, Pos, Storefront, expect
+from tests.e2e.actors import FASHION_SHOW
 
 PORT_OFFSET = 30
 OPERATOR_TOKEN = "bench-flow-operator-token"
@@ -321,11 +323,7 @@ def drivers_registered(args: argparse.Namespace) -> int:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.flow",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = bench_parser("flow", __doc__)
     parser.add_argument(
         "--base-port",
         type=int,
@@ -338,12 +336,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def cli(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    try:
-        line = run(args)
-    except BenchError as error:
-        print(f"bench flow: {error}", file=sys.stderr)
-        raise SystemExit(1) from None
-    print(line, flush=True)
+    report("flow", lambda: run(args))
 
 
 if __name__ == "__main__":

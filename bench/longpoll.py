@@ -22,7 +22,6 @@ import asyncio
 import contextlib
 import math
 import os
-import sys
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from aiokafka import AIOKafkaProducer
 from bench.harness import (
     BenchError,
     bench_line,
+    bench_parser,
     check_ports,
     cores,
     cpu_seconds,
@@ -46,6 +46,7 @@ from bench.harness import (
     percentile,
     pin,
     profiled,
+    report,
     rss_bytes,
     server,
 )
@@ -351,11 +352,7 @@ def run(args: argparse.Namespace) -> str:
 
 
 def cli(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.longpoll",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = bench_parser("longpoll", __doc__)
     parser.add_argument(
         "--base-port",
         type=int,
@@ -372,12 +369,7 @@ def cli(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not 0 < args.wake <= args.polls:
         parser.error("--wake must be between 1 and --polls")
-    try:
-        line = run(args)
-    except BenchError as error:
-        print(f"bench longpoll: {error}", file=sys.stderr)
-        raise SystemExit(1) from None
-    print(line, flush=True)
+    report("longpoll", lambda: run(args))
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ from sqlalchemy import MetaData
 from bench.harness import (
     BenchError,
     bench_line,
+    bench_parser,
     cores,
     machine_load,
     on_core,
@@ -315,11 +316,7 @@ def run(args: argparse.Namespace) -> str:
 
 
 def cli(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.relay",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = bench_parser("relay", __doc__)
     parser.add_argument("--rows", type=int, default=20_000, help="outbox rows to publish")
     parser.add_argument("--rate", type=float, default=500.0, help="events/s for the lag")
     parser.add_argument("--seconds", type=float, default=10.0, help="length of the lag run")

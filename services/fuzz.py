@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import math
 import os
@@ -28,13 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError
 
 from services.fuzz_callers import KEYS_FILE, Callers, gather_callers, place_an_order
 from services.fuzz_hooks import CONTEXT_VARIABLE
 from services.suite import ROOT, Suite
-from shared.events import topics
+from services.topics import delete_topics
 
 CHECKS = ",".join(
     (
@@ -293,16 +290,6 @@ def main(argv: list[str] | None = None) -> int:
         print(outcome.line(), flush=True)
     is_clean = all(x.failures == 0 and x.leaks == 0 and x.calls >= o.calls for x in outcomes)
     return 0 if is_clean else 1
-
-
-async def delete_topics(bootstrap_servers: str, suffix: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
-    await admin.start()
-    try:
-        with contextlib.suppress(KafkaError):
-            await admin.delete_topics(list(topics.all_topics(suffix)))
-    finally:
-        await admin.close()
 
 
 if __name__ == "__main__":

@@ -13,13 +13,13 @@ from typing import Any, TypeVar
 import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from services.infra import database_url, kafka_bootstrap
+from services.topics import delete_topics
 from shared.db import Db, asyncpg_dsn
 from shared.events import topics
 from shared.events.envelope import Envelope, Payload, decode
@@ -84,13 +84,7 @@ async def create_test_topics(suffix: str) -> None:
 
 
 async def delete_test_topics(suffix: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP)
-    await admin.start()
-    try:
-        with contextlib.suppress(Exception):
-            await admin.delete_topics(list(topics.all_topics(suffix)))
-    finally:
-        await admin.close()
+    await delete_topics(BOOTSTRAP, suffix)
 
 
 class EventTap:

@@ -31,18 +31,14 @@ import asyncpg
 import httpx
 
 from services import infra
+from services.chaos.drain import snapshot, wait_for_drain
+from services.chaos.evidence import TERMINAL, Reconciliation, fetch
 from services.chaos.faults import FaultInjector, due_after_orders
-from services.chaos.reconcile import (
-    TERMINAL,
-    Reconciliation,
-    fetch,
-    reconcile,
-    snapshot,
-    wait_for_drain,
-)
+from services.chaos.reconcile import reconcile
 from services.chaos.traffic import ChaosTraffic, RetryingTransport
-from services.demo import Options, delete_topics, suite_env
+from services.demo import Options, suite_env
 from services.suite import ROOT, SERVICES, Suite
+from services.topics import delete_topics
 from shared.clock import Clock, set_clock
 
 # Wednesday 18:05 UTC: every pilot mall is open (Las Vegas from 10:00 local) and takes same-day

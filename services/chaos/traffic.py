@@ -16,7 +16,6 @@ import random
 import time
 from collections import Counter
 from datetime import datetime
-from typing import Any
 
 import httpx
 from tenacity import (
@@ -28,7 +27,7 @@ from tenacity import (
 )
 
 from services.demo import Demo, DriverRecord, Options
-from services.demo_world import Customer, make_customers, make_drivers
+from services.demo.world import Customer, make_customers, make_drivers
 from services.suite import Suite
 from shared.clock import clock
 from shared.malls import pilot_malls
@@ -104,19 +103,10 @@ class ChaosTraffic(Demo):
         self.died: list[str] = []
         # The stores' calls do not queue behind the shoppers' (a checkout retried through a
         # restart holds its place for a while): each kind has its own few at a time.
-        self.pos_gate = asyncio.Semaphore(16)
+        self.store_gate = asyncio.Semaphore(16)
         # Everyone wants it as soon as possible: an evening slot hours away on the run's clock
         # would leave the order open past the run, the ASAP one is driven within it.
         self.evening_share = 0.0
-
-    async def order_request(
-        self, method: str, path: str, *, by_store: bool = False, **kwargs: Any
-    ) -> httpx.Response:
-        # The demo's POS loop says `by_store`; taken here, never passed on to httpx (an override
-        # without it made every chaos store's loop die at its first call, so no order was packed).
-        gate = self.pos_gate if by_store or path.startswith("/v1/retailer/") else self.order_gate
-        async with gate:
-            return await self.http.request(method, self.url("order", path), **kwargs)
 
     async def start_actors(
         self,

@@ -20,9 +20,10 @@ import pytest
 import uvicorn
 from fastapi import FastAPI, Request, Response
 
+from services.clients import Operator, Storefront, console_token, seeded_scanner
 from services.leaks import LeakScanner
 from services.suite import ROOT, Suite
-from tests.e2e.actors import FASHION_SHOW, Delivery, Pos, WebhookInbox, expect
+from tests.e2e.actors import FASHION_SHOW, Delivery, Pos, WebhookInbox
 from tests.e2e.collector import OtlpCollector
 from tests.support import delete_test_topics, eventually
 
@@ -110,6 +111,14 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
+@pytest.fixture
+def storefront(
+    suite: Suite, http: httpx.AsyncClient, customer_tokens: list[str], scanner: LeakScanner
+) -> Storefront:
+    """The first customer's app: every response it receives goes through the test's scanner."""
+    return Storefront(http, suite.urls["catalog"], suite.urls["order"], customer_tokens[0], scanner)
+
+
 @pytest.fixture(scope="session")
 def customer_tokens(suite: Suite) -> list[str]:
     """Two customers' JWTs from the order service's dev command: a buyer and a stranger."""
@@ -123,7 +132,7 @@ def customer_tokens(suite: Suite) -> list[str]:
 
 @pytest.fixture(scope="session")
 def dispatch_operator_token(suite: Suite) -> str:
-    return suite.run_dev("dispatch_service.dev", "token", "--subject", "e2e").strip()
+    return console_token(suite, "e2e")
 
 
 def internal_auth(suite: Suite) -> dict[str, str]:
@@ -135,10 +144,7 @@ def internal_auth(suite: Suite) -> dict[str, str]:
 async def directory(suite: Suite) -> dict[str, Any]:
     """Every mall and store with their identifiers, from the catalog's internal endpoint."""
     async with httpx.AsyncClient(timeout=30) as client:
-        found: dict[str, Any] = expect(
-            await client.get(f"{suite.urls['catalog']}/v1/stores", headers=internal_auth(suite)),
-            200,
-        )
+        found = await Operator.of(client, suite).directory()
     assert found["stores"] and found["malls"]
     return found
 
@@ -146,21 +152,7 @@ async def directory(suite: Suite) -> dict[str, Any]:
 @pytest.fixture
 def scanner(directory: dict[str, Any]) -> LeakScanner:
     """Knows every store and mall identifier; the storefront shows it every response."""
-    leaks = LeakScanner()
-    for mall in directory["malls"]:
-        leaks.add([mall["id"], mall["name"], mall["address"]])
-    for store in directory["stores"]:
-        leaks.add(
-            [
-                store["id"],
-                store["name"],
-                store["address"],
-                store["phone"],
-                store["retailer_id"],
-                store["retailer_name"],
-                store["pickup_instructions"],
-            ]
-        )
+    leaks = seeded_scanner(directory)
     assert len(leaks.identifiers) > 4 * len(directory["stores"])
     return leaks
 
@@ -200,15 +192,11 @@ async def pos_credentials(
     """POS credentials for every store of Fashion Show Mall, from the operator endpoint."""
     issued: dict[str, dict[str, Any]] = {}
     async with httpx.AsyncClient(timeout=30) as client:
+        operator = Operator.of(client, suite)
         for store in directory["stores"]:
             if store["mall_id"] == FASHION_SHOW:
-                issued[store["id"]] = expect(
-                    await client.post(
-                        f"{suite.urls['order']}/v1/admin/stores/{store['id']}/pos-credentials",
-                        headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"},
-                        json={"webhook_url": webhook_inbox.endpoint(store["id"])},
-                    ),
-                    201,
+                issued[store["id"]] = await operator.pos_credentials(
+                    store["id"], webhook_url=webhook_inbox.endpoint(store["id"])
                 )
     assert len(issued) >= 2
     return issued

@@ -44,7 +44,6 @@ from tests.e2e.test_same_day_flow import (
     pick_up,
     place_order,
     shipment_at_its_store,
-    storefront_for,
 )
 from tests.support import eventually
 
@@ -704,6 +703,7 @@ async def test_every_object_route_answers_each_caller_as_its_owner_or_not_at_all
     suite: Suite,
     http: httpx.AsyncClient,
     customer_tokens: list[str],
+    storefront: Storefront,
     dispatch_operator_token: str,
     pos_terminals: dict[str, Pos],
     directory: dict[str, Any],
@@ -736,7 +736,6 @@ async def test_every_object_route_answers_each_caller_as_its_owner_or_not_at_all
         dispatch_operator=dispatch_operator_token,
         dispatch_claims=jwt.decode(dispatch_operator_token, options={"verify_signature": False}),
     )  # fmt: skip
-    storefront = storefront_for(suite, http, customer_tokens[0], scanner)
     assigned, declining, second, other = [
         await DriverApp.register(http, suite.urls["driver"], f"Matrix {name}")
         for name in ("assigned", "declining", "second", "other")

@@ -14,6 +14,7 @@ import pytest
 from playwright.async_api import Page
 
 from services.browser import chromium_page, missing_reason
+from services.clients import Storefront
 from services.console_seed import BUSY_MALL, remove_busy_mall, seed_busy_mall
 from services.leaks import LeakScanner
 from services.suite import ROOT, SERVICES, Suite
@@ -29,7 +30,6 @@ from tests.e2e.test_same_day_flow import (
     pack,
     place_order,
     shipment_at_its_store,
-    storefront_for,
 )
 from tests.support import eventually
 
@@ -72,13 +72,12 @@ async def same_day_items(http: httpx.AsyncClient, suite: Suite) -> Json:
 async def test_an_operator_watches_a_mall_live_and_pauses_its_same_day(
     suite: Suite,
     http: httpx.AsyncClient,
-    customer_tokens: list[str],
+    storefront: Storefront,
     scanner: LeakScanner,
     pos_terminals: dict[str, Pos],
     dispatch_operator_token: str,
 ) -> None:
     need_a_browser()
-    storefront = storefront_for(suite, http, customer_tokens[0], scanner)
     operator = {"Authorization": f"Bearer {dispatch_operator_token}"}
     console_api = f"{suite.urls['dispatch']}/v1/console"
     driver: DriverApp | None = None

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from services.clients import Storefront
 from services.leaks import LeakScanner
 from services.suite import Suite
 from tests.e2e.actors import Json, Pos, WebhookInbox, expect, stop_of
@@ -25,7 +26,6 @@ from tests.e2e.test_same_day_flow import (
     place_order,
     shipment_at_its_store,
     statuses,
-    storefront_for,
     two_stores_stock,
 )
 from tests.support import eventually
@@ -38,12 +38,11 @@ def stops_of(route: Json, kind: str) -> list[Json]:
 async def test_a_cancel_after_the_pickup_scan_sends_the_package_back_and_restores_the_stock(
     suite: Suite,
     http: httpx.AsyncClient,
-    customer_tokens: list[str],
+    storefront: Storefront,
     scanner: LeakScanner,
     pos_terminals: dict[str, Pos],
     webhook_inbox: WebhookInbox,
 ) -> None:
-    storefront = storefront_for(suite, http, customer_tokens[0], scanner)
     drivers = await drivers_near_the_mall(suite, http, 2, "Cancel-return driver")
     try:
         page = expect(await storefront.same_day(**HOME, limit=30), 200)
@@ -114,13 +113,12 @@ async def test_a_cancel_after_the_pickup_scan_sends_the_package_back_and_restore
 async def test_a_store_rejecting_after_the_accept_adds_the_other_stores_pickup_to_the_route(
     suite: Suite,
     http: httpx.AsyncClient,
-    customer_tokens: list[str],
+    storefront: Storefront,
     scanner: LeakScanner,
     pos_terminals: dict[str, Pos],
     directory: Json,
     dispatch_operator_token: str,
 ) -> None:
-    storefront = storefront_for(suite, http, customer_tokens[0], scanner)
     drivers = await drivers_near_the_mall(suite, http, 2, "Re-route after accept driver")
     try:
         page = expect(await storefront.same_day(**HOME, limit=100), 200)

@@ -70,12 +70,6 @@ def a_first_name() -> str:
     return f"Rowan{uuid.uuid4().hex[:6]}"
 
 
-def storefront_for(
-    suite: Suite, http: httpx.AsyncClient, token: str, scanner: LeakScanner
-) -> Storefront:
-    return Storefront(http, suite.urls["catalog"], suite.urls["order"], token, scanner)
-
-
 async def drivers_near_the_mall(
     suite: Suite, http: httpx.AsyncClient, count: int, name: str
 ) -> list[DriverApp]:
@@ -198,13 +192,13 @@ async def test_an_order_reaches_the_door_and_no_customer_response_names_its_stor
     suite: Suite,
     http: httpx.AsyncClient,
     customer_tokens: list[str],
+    storefront: Storefront,
     scanner: LeakScanner,
     pos_terminals: dict[str, Pos],
     webhook_inbox: WebhookInbox,
     dispatch_operator_token: str,
     otlp_collector: OtlpCollector,
 ) -> None:
-    storefront = storefront_for(suite, http, customer_tokens[0], scanner)
     drivers = await drivers_near_the_mall(suite, http, 2, "Happy path driver")
     try:
         page = expect(await storefront.same_day(**HOME, limit=5), 200)
@@ -331,13 +325,12 @@ async def two_stores_stock(
 async def test_an_item_the_store_lacks_goes_to_another_store_of_the_mall(
     suite: Suite,
     http: httpx.AsyncClient,
-    customer_tokens: list[str],
+    storefront: Storefront,
     scanner: LeakScanner,
     pos_terminals: dict[str, Pos],
     webhook_inbox: WebhookInbox,
     directory: Json,
 ) -> None:
-    storefront = storefront_for(suite, http, customer_tokens[0], scanner)
     drivers = await drivers_near_the_mall(suite, http, 2, "Re-route driver")
     try:
         page = expect(await storefront.same_day(**HOME, limit=100), 200)
@@ -392,12 +385,11 @@ async def test_an_item_the_store_lacks_goes_to_another_store_of_the_mall(
 async def test_a_failed_delivery_goes_back_to_its_store(
     suite: Suite,
     http: httpx.AsyncClient,
-    customer_tokens: list[str],
+    storefront: Storefront,
     scanner: LeakScanner,
     pos_terminals: dict[str, Pos],
     webhook_inbox: WebhookInbox,
 ) -> None:
-    storefront = storefront_for(suite, http, customer_tokens[0], scanner)
     drivers = await drivers_near_the_mall(suite, http, 2, "Return driver")
     try:
         page = expect(await storefront.same_day(**HOME, limit=20), 200)

@@ -13,6 +13,7 @@ import httpx
 import orjson
 from standardwebhooks import Webhook
 
+from services.clients import Storefront
 from services.leaks import LeakScanner
 from services.suite import Suite
 from tests.e2e.actors import Json, Pos, WebhookInbox, expect, stop_of
@@ -29,7 +30,6 @@ from tests.e2e.test_same_day_flow import (
     pack,
     pick_up,
     shipment_at_its_store,
-    storefront_for,
 )
 from tests.support import eventually
 
@@ -91,14 +91,13 @@ async def tracking_status(storefront: Any, token: str) -> Json:
 async def test_a_quoted_evening_order_reaches_the_storefront_signed_and_in_order_and_is_tracked(
     suite: Suite,
     http: httpx.AsyncClient,
-    customer_tokens: list[str],
+    storefront: Storefront,
     scanner: LeakScanner,
     pos_terminals: dict[str, Pos],
     webhook_inbox: WebhookInbox,
 ) -> None:
     endpoint = f"shop-{uuid.uuid4().hex[:8]}"
     secret = await register_endpoint(http, suite, webhook_inbox, endpoint)
-    storefront = storefront_for(suite, http, customer_tokens[0], scanner)
     drivers = await drivers_near_the_mall(suite, http, 2, "Evening driver")
     try:
         item = expect(await storefront.same_day(**HOME, limit=5), 200)["items"][0]

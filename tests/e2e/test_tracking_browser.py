@@ -20,6 +20,7 @@ from playwright.async_api import Page
 from playwright.async_api import Response as BrowserResponse
 
 from services.browser import chromium_page, missing_reason
+from services.clients import Storefront
 from services.leaks import LeakScanner
 from services.suite import ROOT, Suite
 from shared.malls import pilot_malls
@@ -36,7 +37,6 @@ from tests.e2e.test_same_day_flow import (
     pack,
     pick_up,
     shipment_at_its_store,
-    storefront_for,
 )
 from tests.support import eventually
 
@@ -100,13 +100,12 @@ async def label_outside_the_map(page: Page) -> list[list[float]]:
 async def test_the_tracking_page_in_a_browser_shows_the_driver_only_away_from_the_mall(
     suite: Suite,
     http: httpx.AsyncClient,
-    customer_tokens: list[str],
+    storefront: Storefront,
     scanner: LeakScanner,
     pos_terminals: dict[str, Pos],
 ) -> None:
     need_a_browser()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    storefront = storefront_for(suite, http, customer_tokens[0], scanner)
     drivers = await drivers_near_the_mall(suite, http, 2, "Tracked driver")
     seen: list[BrowserResponse] = []
     received: list[Received] = []

@@ -1,16 +1,17 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, Text
 
+from shared.consumer import ConsumerRunner, Handler
 from shared.db import Db
 from shared.events import topics
 from shared.events.envelope import Payload, register
 from shared.tables import service_metadata
-from tests.support import create_database, test_database_url, truncate_all
+from tests.support import BOOTSTRAP, create_database, test_database_url, truncate_all
 
 
 @register
@@ -50,3 +51,26 @@ async def db() -> AsyncIterator[Db]:
     await truncate_all(database)
     yield database
     await database.dispose()
+
+
+def runner(
+    db: Db,
+    suffix: str,
+    handler: Handler,
+    group: str = "g",
+    *,
+    topic: str = topics.ORDERS,
+    **options: Any,
+) -> ConsumerRunner:
+    """A consumer of the tests' Ping events on one topic, retrying quickly."""
+    return ConsumerRunner(
+        db,
+        BOOTSTRAP,
+        name="test",
+        group_id=f"{group}{suffix}",
+        topic_names=[topic],
+        handlers={Ping.TYPE: handler},
+        topic_suffix=suffix,
+        retry_backoff_seconds=0.05,
+        **options,
+    )

@@ -12,24 +12,8 @@ from shared.db import Db, Tx
 from shared.events import topics
 from shared.events.envelope import Envelope
 from shared.outbox import OutboxRelay
-from tests.integration.shared.conftest import Ping, effects
+from tests.integration.shared.conftest import Ping, effects, runner
 from tests.support import BOOTSTRAP, eventually
-
-
-def runner(
-    db: Db, suffix: str, handler: Handler, group: str = "g", **options: Any
-) -> ConsumerRunner:
-    return ConsumerRunner(
-        db,
-        BOOTSTRAP,
-        name="test",
-        group_id=f"{group}{suffix}",
-        topic_names=[topics.ORDERS],
-        handlers={Ping.TYPE: handler},
-        topic_suffix=suffix,
-        retry_backoff_seconds=0.05,
-        **options,
-    )
 
 
 async def record_effect(tx: Tx, envelope: Envelope[Any]) -> None:

@@ -14,11 +14,10 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from sqlalchemy import text
 
-from shared.consumer import ConsumerRunner, Handler
 from shared.db import Db, Tx
 from shared.events import topics
 from shared.events.envelope import Envelope, decode, encode, wrap
-from tests.integration.shared.conftest import Ping
+from tests.integration.shared.conftest import Ping, runner
 from tests.integration.shared.test_consumer import effect_numbers, publish, record_effect
 from tests.support import BOOTSTRAP, eventually
 
@@ -70,22 +69,6 @@ async def produce(topic: str, numbers: Iterable[int], partition_of: Any) -> None
         await producer.stop()
 
 
-def runner_on(
-    db: Db, suffix: str, topic: str, handler: Handler, group: str = "g", **options: Any
-) -> ConsumerRunner:
-    return ConsumerRunner(
-        db,
-        BOOTSTRAP,
-        name="test",
-        group_id=f"{group}{suffix}",
-        topic_names=[topic],
-        handlers={Ping.TYPE: handler},
-        topic_suffix=suffix,
-        retry_backoff_seconds=0.05,
-        **options,
-    )
-
-
 async def test_records_fetched_during_a_rebalance_under_a_slow_handler_are_all_applied(
     db: Db, topic_suffix: str, two_partitions: str
 ) -> None:
@@ -103,8 +86,8 @@ async def test_records_fetched_during_a_rebalance_under_a_slow_handler_are_all_a
         await record_effect(tx, envelope)
 
     await produce(two_partitions, [0], partition_of=lambda n: 0)
-    first = runner_on(db, topic_suffix, TWO, slow_on_zero, heartbeat_interval_ms=300)
-    second = runner_on(db, topic_suffix, TWO, record_effect, heartbeat_interval_ms=300)
+    first = runner(db, topic_suffix, slow_on_zero, topic=TWO, heartbeat_interval_ms=300)
+    second = runner(db, topic_suffix, record_effect, topic=TWO, heartbeat_interval_ms=300)
     await first.start()
     try:
         await asyncio.wait_for(busy.wait(), 30)
@@ -146,17 +129,7 @@ async def test_a_dead_letter_the_broker_refuses_holds_the_partition_until_it_is_
         await record_effect(tx, envelope)
 
     await publish(db, topic_suffix, 1, 2, 3, 4, 5)
-    consumer = ConsumerRunner(
-        db,
-        BOOTSTRAP,
-        name="test",
-        group_id=f"g{topic_suffix}",
-        topic_names=[topics.ORDERS],
-        handlers={Ping.TYPE: explode_on_two},
-        topic_suffix=topic_suffix,
-        max_attempts=2,
-        retry_backoff_seconds=0.05,
-    )
+    consumer = runner(db, topic_suffix, explode_on_two, max_attempts=2)
     caplog.set_level(logging.INFO, logger="shared.consumer")
     await consumer.start()
     try:
@@ -215,16 +188,7 @@ async def test_a_database_that_drops_the_connection_is_retried_not_dead_lettered
         await record_effect(tx, envelope)
 
     await publish(db, topic_suffix, 1, 2, 3)
-    consumer = ConsumerRunner(
-        db,
-        BOOTSTRAP,
-        name="test",
-        group_id=f"g{topic_suffix}",
-        topic_names=[topics.ORDERS],
-        handlers={Ping.TYPE: connection_dropped_on_two},
-        topic_suffix=topic_suffix,
-        retry_backoff_seconds=0.05,
-    )
+    consumer = runner(db, topic_suffix, connection_dropped_on_two)
     await consumer.start()
     try:
         await eventually(lambda: _count(db, 3), within=60)
@@ -253,7 +217,7 @@ async def test_a_transient_failure_pauses_only_its_partition_and_shows_in_the_me
     await blocker.begin()
     await blocker.execute(text("LOCK TABLE outage_marker IN ACCESS EXCLUSIVE MODE"))
     await produce(two_partitions, range(10), partition_of=lambda n: 0 if n < 5 else 1)
-    consumer = runner_on(db, topic_suffix, TWO, zero_waits_for_the_database)
+    consumer = runner(db, topic_suffix, zero_waits_for_the_database, topic=TWO)
     await consumer.start()
     try:
         # Partition 1 is applied while partition 0 waits on its first event.

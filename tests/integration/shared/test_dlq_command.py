@@ -18,7 +18,7 @@ from shared.db import Db, Tx
 from shared.events import topics
 from shared.events.envelope import Envelope
 from shared.outbox import OutboxRelay
-from tests.integration.shared.conftest import Ping
+from tests.integration.shared.conftest import Ping, runner
 from tests.integration.shared.test_consumer import effect_numbers, publish, record_effect
 from tests.integration.shared.test_outbox_relay_failures import Stray
 from tests.support import BOOTSTRAP, EventTap, eventually
@@ -40,17 +40,7 @@ async def dlq(*args: str) -> str:
 
 
 def consumer(db: Db, suffix: str, handler: Any) -> ConsumerRunner:
-    return ConsumerRunner(
-        db,
-        BOOTSTRAP,
-        name="test",
-        group_id=f"g{suffix}",
-        topic_names=[topics.ORDERS],
-        handlers={Ping.TYPE: handler},
-        topic_suffix=suffix,
-        max_attempts=1,
-        retry_backoff_seconds=0.05,
-    )
+    return runner(db, suffix, handler, max_attempts=1)
 
 
 async def test_a_dead_letter_is_listed_shown_and_replayed_once_the_consumer_is_fixed(

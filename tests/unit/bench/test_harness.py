@@ -7,13 +7,15 @@ import uuid
 import pytest
 
 from bench.harness import (
-    WRK_DONE,
     BenchError,
     bench_line,
+    percentile,
+)
+from bench.load import (
+    WRK_DONE,
     get_paths_script,
     parse_hey_csv,
     parse_wrk,
-    percentile,
 )
 from bench.relay import an_event
 

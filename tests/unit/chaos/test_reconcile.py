@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import uuid
 
+from services.chaos.evidence import OutboxRow, Reconciliation
 from services.chaos.reconcile import (
-    OutboxRow,
-    Reconciliation,
-    _unexplained,
     count_duplicates,
     count_inversions,
     count_lost,
 )
+from services.chaos.states import _unexplained
 
 GROUP = "dispatch.chaos.dispatch"
 

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.demo_baseline import (
+from services.demo.baseline import (
     BaselineDriver,
     BaselineOrder,
     ServiceTimes,

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.demo_baseline import BaselineResult, BaselineTrip
-from services.demo_report import (
+from services.demo.baseline import BaselineResult, BaselineTrip
+from services.demo.report import (
     OrderOutcome,
     Pay,
     RouteOutcome,

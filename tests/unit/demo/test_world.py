@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from services.demo_world import along, make_customers, make_drivers, offset
+from services.demo.world import along, make_customers, make_drivers, offset
 from shared.geo import Point, haversine_m
 from shared.malls import pilot_malls
 

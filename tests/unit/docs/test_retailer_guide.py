@@ -3,27 +3,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import re
 from datetime import UTC, datetime
-from pathlib import Path
 
 from standardwebhooks import Webhook
 
-GUIDE = Path(__file__).resolve().parents[3] / "docs" / "retailer-integration.md"
+from tests.unit.docs.guides import DOCS, worked_example
 
-
-def worked_example() -> dict[str, str]:
-    text = GUIDE.read_text()
-    fields = {}
-    for name in ("secret", "webhook-id", "webhook-timestamp", "body", "webhook-signature"):
-        match = re.search(rf"^{name}\s+(\S.*)$", text, re.MULTILINE)
-        assert match, f"the guide's worked example has no {name}"
-        fields[name] = match.group(1).strip()
-    return fields
+GUIDE = DOCS / "retailer-integration.md"
 
 
 def test_the_guide_s_worked_signature_is_what_the_library_computes() -> None:
-    example = worked_example()
+    example = worked_example(GUIDE)
     when = datetime.fromtimestamp(int(example["webhook-timestamp"]), UTC)
 
     signed = Webhook(example["secret"]).sign(example["webhook-id"], when, example["body"])
@@ -32,7 +22,7 @@ def test_the_guide_s_worked_signature_is_what_the_library_computes() -> None:
 
 
 def test_the_guide_s_plain_python_recipe_gives_the_same_signature() -> None:
-    example = worked_example()
+    example = worked_example(GUIDE)
     key = base64.b64decode(example["secret"].removeprefix("whsec_"))
     content = f"{example['webhook-id']}.{example['webhook-timestamp']}.{example['body']}"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,18 +12,9 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from order_service.webhooks import sign
+from tests.unit.docs.guides import DOCS, worked_example
 
-GUIDE = Path(__file__).resolve().parents[3] / "docs" / "storefront-integration.md"
-
-
-def worked_example() -> dict[str, str]:
-    text = GUIDE.read_text()
-    fields = {}
-    for name in ("secret", "webhook-id", "webhook-timestamp", "body", "webhook-signature"):
-        match = re.search(rf"^{name}\s+(\S.*)$", text, re.MULTILINE)
-        assert match, f"the guide's worked example has no {name}"
-        fields[name] = match.group(1).strip()
-    return fields
+GUIDE = DOCS / "storefront-integration.md"
 
 
 def the_recipe() -> dict[str, Any]:
@@ -37,7 +27,7 @@ def the_recipe() -> dict[str, Any]:
 
 
 def test_the_worked_signature_is_what_the_library_and_the_sender_compute() -> None:
-    example = worked_example()
+    example = worked_example(GUIDE)
     when = datetime.fromtimestamp(int(example["webhook-timestamp"]), UTC)
 
     by_library = Webhook(example["secret"]).sign(example["webhook-id"], when, example["body"])
@@ -48,7 +38,7 @@ def test_the_worked_signature_is_what_the_library_and_the_sender_compute() -> No
 
 def test_the_recipe_accepts_a_fresh_delivery_and_refuses_a_changed_one() -> None:
     recipe = the_recipe()
-    example = worked_example()
+    example = worked_example(GUIDE)
     now = datetime.now(UTC)
     body = example["body"].encode()
     headers = {
@@ -66,7 +56,7 @@ def test_the_recipe_accepts_a_fresh_delivery_and_refuses_a_changed_one() -> None
 
 def test_the_recipe_accepts_either_signature_during_a_rotation() -> None:
     recipe = the_recipe()
-    example = worked_example()
+    example = worked_example(GUIDE)
     now = datetime.now(UTC)
     body = example["body"].encode()
     other = "whsec_" + "b3RoZXItc2VjcmV0LW9mLTMyLWJ5dGVzLWxvbmchIQ=="

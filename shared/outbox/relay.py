@@ -1,23 +1,4 @@
-"""Transactional outbox: events are rows written in the same transaction as the state change.
-
-Ordering per partition key is the hard part. Writers of one key serialise on an advisory lock
-(class 1) held to commit, and take their row id after it, so per key id order is commit order.
-A relay claims whole keys with a second advisory lock (class 2) and publishes a key's rows in id
-order; a relay that dies drops its locks with its connection, so nothing stays stuck. A plain
-`FOR UPDATE SKIP LOCKED` over rows would let two relays publish one key's rows out of order, and
-a global id cursor would skip rows that commit late.
-
-Each pass is bounded: a prefix of each claimed key's rows, at most `rows_per_pass` in all, sent
-pipelined and acknowledged one by one. Whatever Kafka acknowledged within the send window is
-marked sent even when a later send fails, so a backlog after an outage drains pass by pass at
-full speed. A key stops at its first row not acknowledged; a row Kafka refuses for good (too
-large, a topic that does not exist) moves to `outbox_dead` with the error and blocks only its
-own key until an operator retries or discards it (`python -m services dlq`).
-
-Publishing is at least once: a relay may publish a row again after a crash or a timeout, and
-consumers' inbox makes that harmless. Sends still unacknowledged when a pass ends are waited for
-before the next pass, so an outage never piles copies of the same rows into the producer.
-"""
+"""The relay: publishes committed outbox rows to Kafka, in commit order per key."""
 
 from __future__ import annotations
 
@@ -26,306 +7,26 @@ import contextlib
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import (
-    InvalidTopicError,
-    KafkaError,
-    MessageSizeTooLargeError,
-    RecordListTooLargeError,
-    RecordTooLargeError,
-    TopicAuthorizationFailedError,
-)
-from opentelemetry.trace import Span, StatusCode
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    DateTime,
-    Index,
-    LargeBinary,
-    MetaData,
-    Table,
-    Text,
-    Uuid,
-    func,
-    text,
-)
+from aiokafka.errors import KafkaError
+from sqlalchemy import text
 
 from shared import tracing
 from shared.db import Db, Tx, asyncpg_dsn
 from shared.events import topics
-from shared.events.envelope import Payload, encode, wrap
 from shared.kafka import KafkaTarget, new_producer
+from shared.outbox.sends import PERMANENT_SEND_ERRORS, Send, end_span, outcome
+from shared.outbox.writer import NOTIFY_CHANNEL
 from shared.retry import describe
 
-log = logging.getLogger(__name__)
+# The package's name, as before the outbox became a package: log filters keep working.
+log = logging.getLogger("shared.outbox")
 
-NOTIFY_CHANNEL = "outbox"
-_WRITER_LOCK_CLASS = 1
 _RELAY_LOCK_CLASS = 2
-_producer_name = "unknown"
-
-# Kafka refuses these the same way every time: retrying cannot help.
-PERMANENT_SEND_ERRORS: tuple[type[KafkaError], ...] = (
-    MessageSizeTooLargeError,
-    RecordTooLargeError,
-    RecordListTooLargeError,
-    InvalidTopicError,
-    TopicAuthorizationFailedError,
-)
-
-
-def set_producer_name(name: str) -> None:
-    """The service name stamped on every envelope this process writes."""
-    global _producer_name
-    _producer_name = name
-
-
-def define_tables(metadata: MetaData) -> tuple[Table, Table, Table, Table]:
-    """The outbox, its parked rows, the inbox and the consumers' effect log, added to a
-    service's metadata for its migrations."""
-    outbox = Table(
-        "outbox",
-        metadata,
-        Column("id", BigInteger, primary_key=True, autoincrement=True),
-        Column("event_id", Uuid, nullable=False, unique=True),
-        Column("topic", Text, nullable=False),
-        Column("key", Text, nullable=False),
-        Column("event_type", Text, nullable=False),
-        Column("event", LargeBinary, nullable=False),
-        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-        Column("sent_at", DateTime(timezone=True)),
-        Index("ix_outbox_unsent_key", "key", "id", postgresql_where=text("sent_at IS NULL")),
-    )
-    # A row Kafka refused for good, with its outbox id, so a retry puts it back in its place.
-    outbox_dead = Table(
-        "outbox_dead",
-        metadata,
-        Column("id", BigInteger, primary_key=True, autoincrement=False),
-        Column("event_id", Uuid, nullable=False, unique=True),
-        Column("topic", Text, nullable=False),
-        Column("key", Text, nullable=False),
-        Column("event_type", Text, nullable=False),
-        Column("event", LargeBinary, nullable=False),
-        Column("created_at", DateTime(timezone=True), nullable=False),
-        Column("error", Text, nullable=False),
-        Column("parked_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-        Index("ix_outbox_dead_key", "key"),
-    )
-    inbox = Table(
-        "inbox",
-        metadata,
-        Column("consumer", Text, primary_key=True),
-        Column("event_id", Uuid, primary_key=True),
-        Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    )
-    # Written only with `consumer_effect_log` on (`make chaos`): one row per applied event, in
-    # the handler's transaction, so an event applied twice shows twice whatever the inbox says.
-    consumer_effects = Table(
-        "consumer_effects",
-        metadata,
-        Column("id", BigInteger, primary_key=True, autoincrement=True),
-        Column("consumer", Text, nullable=False),
-        Column("event_id", Uuid, nullable=False),
-        Column("event_type", Text, nullable=False),
-        Column("applied_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    )
-    return outbox, outbox_dead, inbox, consumer_effects
-
-
-async def add(tx: Tx, payload: Payload, *, key: str, occurred_at: datetime | None = None) -> None:
-    """Adds an event to the outbox inside the caller's transaction."""
-    await add_many(tx, [(payload, key)], occurred_at=occurred_at)
-
-
-async def add_many(
-    tx: Tx, events: Sequence[tuple[Payload, str]], *, occurred_at: datetime | None = None
-) -> None:
-    """Adds (payload, key) events in one round trip each for locks, rows and the wake-up.
-
-    Keys are locked in sorted order so two bulk writers never deadlock on each other.
-    """
-    if not events:
-        return
-    for key in sorted({key for _, key in events}):
-        await tx.execute(
-            text("SELECT pg_advisory_xact_lock(:cls, hashtext(:key))"),
-            {"cls": _WRITER_LOCK_CLASS, "key": key},
-        )
-    rows = []
-    trace_context = tracing.current_context()
-    for payload, key in events:
-        envelope = wrap(
-            payload,
-            key=key,
-            producer=_producer_name,
-            occurred_at=occurred_at,
-            trace_context=trace_context,
-        )
-        rows.append(
-            {
-                "event_id": envelope.event_id,
-                "topic": payload.TOPIC,
-                "key": key,
-                "event_type": payload.TYPE,
-                "event": encode(envelope),
-            }
-        )
-    await tx.execute(
-        text(
-            "INSERT INTO outbox (event_id, topic, key, event_type, event)"
-            " VALUES (:event_id, :topic, :key, :event_type, :event)"
-        ),
-        rows,
-    )
-    # Delivered at commit, never for a rolled-back transaction; the relay also polls.
-    await tx.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
-
-
-async def backlog(db: Db) -> int:
-    async with db.begin() as tx:
-        result = await tx.execute(text("SELECT count(*) FROM outbox WHERE sent_at IS NULL"))
-        return int(result.scalar_one())
-
-
-async def unsent(db: Db) -> tuple[int, float]:
-    """Rows not yet published, and the age in seconds of the oldest of them (0 when none).
-
-    Both by the database's clock, which also stamped `created_at`."""
-    async with db.begin() as tx:
-        row = (
-            await tx.execute(
-                text(
-                    "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)"
-                    " FROM outbox WHERE sent_at IS NULL"
-                )
-            )
-        ).one()
-        return int(row[0]), float(row[1])
-
-
-async def dead_count(db: Db) -> int:
-    async with db.begin() as tx:
-        return int((await tx.execute(text("SELECT count(*) FROM outbox_dead"))).scalar_one())
-
-
-@dataclass(frozen=True)
-class DeadRow:
-    id: int
-    event_id: str
-    topic: str
-    key: str
-    event_type: str
-    error: str
-    created_at: datetime
-    parked_at: datetime
-    event: bytes
-
-
-async def dead_rows(db: Db) -> list[DeadRow]:
-    async with db.begin() as tx:
-        rows = await tx.execute(
-            text(
-                "SELECT id, event_id, topic, key, event_type, error, created_at, parked_at, event"
-                " FROM outbox_dead ORDER BY id"
-            )
-        )
-        return [
-            DeadRow(
-                id=row.id,
-                event_id=str(row.event_id),
-                topic=row.topic,
-                key=row.key,
-                event_type=row.event_type,
-                error=row.error,
-                created_at=row.created_at,
-                parked_at=row.parked_at,
-                event=bytes(row.event),
-            )
-            for row in rows
-        ]
-
-
-async def requeue_dead(db: Db, row_id: int) -> bool:
-    """Puts a parked row back in the outbox with its own id: it goes out before the rows of
-    its key that waited behind it. False if there is no such parked row."""
-    async with db.begin() as tx:
-        moved = await tx.execute(
-            text(
-                "WITH moved AS (DELETE FROM outbox_dead WHERE id = :id"
-                " RETURNING id, event_id, topic, key, event_type, event, created_at)"
-                " INSERT INTO outbox (id, event_id, topic, key, event_type, event, created_at)"
-                " SELECT id, event_id, topic, key, event_type, event, created_at FROM moved"
-                " RETURNING id"
-            ),
-            {"id": row_id},
-        )
-        if moved.first() is None:
-            return False
-        await tx.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
-    return True
-
-
-async def discard_dead(db: Db, row_id: int) -> bool:
-    """Drops a parked row for good, unblocking its key. False if there is no such row."""
-    async with db.begin() as tx:
-        deleted = await tx.execute(
-            text("DELETE FROM outbox_dead WHERE id = :id RETURNING id"), {"id": row_id}
-        )
-        found = deleted.first() is not None
-        if found:
-            await tx.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
-        return found
-
-
-@dataclass
-class _Send:
-    row_id: int
-    key: str
-    future: asyncio.Future[Any]
-    # Tracing's PRODUCER span (None when tracing is off): ended when Kafka answers.
-    span: Span | None = None
-
-    def __post_init__(self) -> None:
-        if self.span is not None:
-            self.future.add_done_callback(lambda _: self.end_span())
-
-    def end_span(self) -> None:
-        """Ends the span with Kafka's answer, or as failed if the relay stopped waiting."""
-        span, self.span = self.span, None
-        if span is not None:
-            answered = self.future.done()
-            _end_span(span, self.failure if answered else TimeoutError("no answer from Kafka"))
-
-    @property
-    def is_acked(self) -> bool:
-        return (
-            self.future.done() and not self.future.cancelled() and self.future.exception() is None
-        )
-
-    @property
-    def failure(self) -> BaseException | None:
-        if not self.future.done():
-            return None
-        if self.future.cancelled():
-            return asyncio.CancelledError()
-        return self.future.exception()
-
-
 _WAIT = "wait"
-
-
-def _end_span(span: Span | None, failure: BaseException | None) -> None:
-    if span is None:
-        return
-    if failure is not None:
-        span.record_exception(failure)
-        span.set_status(StatusCode.ERROR)
-    span.end()
 
 
 class OutboxRelay:
@@ -363,7 +64,7 @@ class OutboxRelay:
         self._listener: asyncpg.Connection | None = None
         self._last_purge = 0.0
         # Sends of an earlier pass still waiting for Kafka's answer, and since when.
-        self._in_flight: list[_Send] = []
+        self._in_flight: list[Send] = []
         self._in_flight_since = 0.0
         # Topics the cluster said it does not have, and since when.
         self._missing_topics: dict[str, float] = {}
@@ -440,7 +141,7 @@ class OutboxRelay:
                 )
             ).all()
             sends, refused = await self._send(rows)
-            sent, parked, pending = _outcome(sends)
+            sent, parked, pending = outcome(sends)
             await self._mark_sent(tx, sent)
             for row_id, error in [*refused, *parked]:
                 await self._park(tx, row_id, error)
@@ -448,12 +149,12 @@ class OutboxRelay:
         self.published_total += len(sent)
         return published + len(sent)
 
-    async def _send(self, rows: Sequence[Any]) -> tuple[list[_Send], list[tuple[int, str]]]:
+    async def _send(self, rows: Sequence[Any]) -> tuple[list[Send], list[tuple[int, str]]]:
         """Queues the rows in id order and waits, up to the send window, for Kafka's answers.
         Returns the sends, and the rows refused before sending (with the reason)."""
         producer = await self._get_producer()
         deadline = time.monotonic() + self.send_timeout_seconds
-        sends: list[_Send] = []
+        sends: list[Send] = []
         refused: list[tuple[int, str]] = []
         stopped: set[str] = set()
         checked: dict[str, str | None] = {}
@@ -484,19 +185,19 @@ class OutboxRelay:
                         topic, value=row.event, key=row.key.encode(), headers=headers
                     )
             except PERMANENT_SEND_ERRORS as error:
-                _end_span(span, error)
+                end_span(span, error)
                 stopped.add(row.key)
                 refused.append((row.id, describe(error)))
                 continue
             except (KafkaError, TimeoutError) as error:
-                _end_span(span, error)
+                end_span(span, error)
                 stopped.add(row.key)
                 log.warning(
                     "outbox_send_failed",
                     extra={"relay": self.name, "key": row.key, "error": describe(error)},
                 )
                 continue
-            sends.append(_Send(row.id, row.key, future, span))
+            sends.append(Send(row.id, row.key, future, span))
         if sends:
             await asyncio.wait(
                 [s.future for s in sends], timeout=max(0.0, deadline - time.monotonic())
@@ -531,7 +232,7 @@ class OutboxRelay:
         if not self._in_flight:
             return 0
         await asyncio.wait([s.future for s in self._in_flight], timeout=self.send_timeout_seconds)
-        sent, _, pending = _outcome(self._in_flight)
+        sent, _, pending = outcome(self._in_flight)
         if sent:
             async with self.db.begin() as tx:
                 await self._mark_sent(tx, sent)
@@ -549,7 +250,7 @@ class OutboxRelay:
             self._in_flight = []
         return len(sent)
 
-    def _keep_in_flight(self, pending: list[_Send]) -> None:
+    def _keep_in_flight(self, pending: list[Send]) -> None:
         self._in_flight = pending
         self._in_flight_since = time.monotonic()
         if pending:
@@ -625,28 +326,3 @@ class OutboxRelay:
                 text("DELETE FROM outbox WHERE sent_at < now() - make_interval(secs => :keep)"),
                 {"keep": self.retention_seconds},
             )
-
-
-def _outcome(sends: Sequence[_Send]) -> tuple[list[int], list[tuple[int, str]], list[_Send]]:
-    """Per key in id order: the acknowledged prefix is sent; the first row after it that
-    Kafka refused for good is parked; the key stops there. Returns (sent ids, parked (id,
-    error), sends still unanswered)."""
-    sent: list[int] = []
-    parked: list[tuple[int, str]] = []
-    pending: list[_Send] = []
-    stopped: set[str] = set()
-    for send in sends:
-        if not send.future.done():
-            pending.append(send)
-            stopped.add(send.key)
-            continue
-        if send.key in stopped:
-            continue
-        if send.is_acked:
-            sent.append(send.row_id)
-            continue
-        stopped.add(send.key)
-        failure = send.failure
-        if isinstance(failure, PERMANENT_SEND_ERRORS):
-            parked.append((send.row_id, describe(failure)))
-    return sent, parked, pending

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.demo_baseline import BaselineResult
+from services.demo.baseline import BaselineResult
 from shared.geo import meters_to_miles
 
 CONVENTIONS = """\

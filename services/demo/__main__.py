@@ -1,0 +1,3 @@
+from services.demo.run import main
+
+raise SystemExit(main())
