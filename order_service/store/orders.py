@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import and_, delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from order_service.domain.order import Line, Order, Shipment, ShipmentStatus
@@ -232,37 +232,6 @@ async def save_order(tx: Tx, order: Order, now: datetime) -> None:
             .where(order_lines.c.id == line.id)
             .values(shipment_id=line.shipment_id, is_cancelled=line.is_cancelled)
         )
-
-
-@dataclass(frozen=True)
-class BookedWindow:
-    # The window's opening; for an order placed for "as soon as possible", its placing.
-    starts_at: datetime
-    ends_at: datetime
-    orders: int
-    is_asap: bool
-
-
-# Orders that no longer need a driver to the door: what a mall's capacity is not held for.
-CLOSED_STATUSES = ("delivered", "cancelled", "returned_to_store", "delivery_failed", "returning")
-
-
-async def open_windows(tx: Tx, mall_id: str) -> list[BookedWindow]:
-    """The mall's orders still to be taken to the door, counted per delivery window; late ones
-    too (they still need a driver)."""
-    starts = func.coalesce(orders.c.window_starts_at, orders.c.created_at)
-    is_asap = orders.c.window_starts_at.is_(None)
-    rows = await tx.execute(
-        select(
-            starts.label("starts_at"),
-            orders.c.deliver_by,
-            is_asap.label("is_asap"),
-            func.count().label("orders"),
-        )
-        .where(and_(orders.c.mall_id == mall_id, orders.c.status.not_in(CLOSED_STATUSES)))
-        .group_by(starts, orders.c.deliver_by, is_asap)
-    )
-    return [BookedWindow(r.starts_at, r.deliver_by, int(r.orders), r.is_asap) for r in rows]
 
 
 async def add_timeline(tx: Tx, order_id: UUID, at: datetime, status: str, message: str) -> None:

@@ -24,8 +24,7 @@ from order_service.domain.quote import (
     quoted_windows,
 )
 from order_service.domain.selection import Candidate, choose_stores, merge_lines
-from order_service.store import directory, quotes
-from order_service.store import orders as store
+from order_service.store import bookings, directory, quotes
 from shared.db import Tx
 from shared.geo import Point
 
@@ -45,7 +44,7 @@ async def _fleet(tx: Tx, mall_id: str, policy: QuotePolicy) -> tuple[list[Booked
         asap_booked(b.starts_at, b.ends_at, b.orders)
         if b.is_asap
         else Booked(b.starts_at, b.ends_at, b.orders)
-        for b in await store.open_windows(tx, mall_id)
+        for b in await bookings.open_windows(tx, mall_id)
     ]
     rate = await directory.mall_orders_per_hour(tx, mall_id)
     # No drivers serving the mall right now (a rate of 0) says nothing of the next hours: a mall
