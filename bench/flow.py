@@ -59,8 +59,11 @@ FLOW_ENV = {
     "DISPATCH_BATCH_POOL_TRIGGER_SIZE": "1",
     "DISPATCH_SOLVE_SECONDS": "0.05",
     "DRIVER_LOCATION_MIN_INTERVAL_SECONDS": "0",
-    # The bench registers all its drivers from one address, past the per-caller sign-in limit.
+    # One bench process is one caller: it registers all its drivers and places every timed
+    # order as one customer, past the per-caller sign-in and checkout limits.
     "DRIVER_RATE_LIMIT_SIGN_IN": "1000000/minute",
+    "ORDER_RATE_LIMIT_CHECKOUT": "1000000/minute",
+    "ORDER_RATE_LIMIT_ORDERS": "1000000/minute",
     "CATALOG_LOG_LEVEL": "WARNING",
 }
 MALL = next(m for m in pilot_malls() if m.id == FASHION_SHOW)
